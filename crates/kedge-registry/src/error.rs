@@ -1,0 +1,154 @@
+//! The registry crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while talking to a registry or reading credentials.
+///
+/// Every variant names the registry (and the repository where there is one), so a
+/// message printed on its own still tells the user where to look.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The image name could not be parsed as an OCI reference.
+    #[error("invalid image name {input:?}: {reason}")]
+    InvalidImage {
+        /// What the user gave.
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A `--platform` value was not `OS/ARCH[/VARIANT]`.
+    #[error("invalid platform {0:?}: expected OS/ARCH or OS/ARCH/VARIANT, for example linux/arm64")]
+    InvalidPlatform(String),
+
+    /// The registry could not be reached, even after retries.
+    #[error(
+        "registry {registry} ({repository}): cannot connect after {attempts} attempts: {source}"
+    )]
+    Connect {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The registry kept answering with a retryable status (429, 5xx) until retries ran out.
+    #[error(
+        "registry {registry} ({repository}): gave up after {attempts} attempts, last answer HTTP {status}"
+    )]
+    RetriesExhausted {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last status code.
+        status: u16,
+    },
+
+    /// The registry refused the credentials, or demanded some where there were none.
+    #[error("registry {registry} ({repository}): authentication failed: {reason}")]
+    Unauthorized {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// What the registry or the token service said.
+        reason: String,
+    },
+
+    /// The repository or tag does not exist.
+    #[error("registry {registry}: {what} not found")]
+    NotFound {
+        /// Registry host.
+        registry: String,
+        /// The repository, or `repository:tag`, that is missing.
+        what: String,
+    },
+
+    /// The registry answered with an unexpected status.
+    #[error("registry {registry} ({repository}): {url} answered HTTP {status}: {body}")]
+    Status {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// Request URL.
+        url: String,
+        /// Status code.
+        status: u16,
+        /// The start of the response body.
+        body: String,
+    },
+
+    /// The registry answered with a body kedge could not understand.
+    #[error("registry {registry} ({repository}): invalid response from {url}: {reason}")]
+    InvalidResponse {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// Request URL.
+        url: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// A credentials file could not be read or parsed.
+    #[error("credentials file {path}: {reason}")]
+    CredentialsFile {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// A Docker credential helper failed.
+    #[error("credential helper docker-credential-{helper} for {registry}: {reason}")]
+    CredentialHelper {
+        /// Helper name (the part after `docker-credential-`).
+        helper: String,
+        /// Registry host the credentials were asked for.
+        registry: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A custom CA certificate could not be loaded.
+    #[error("CA certificate {path} for registry {registry}: {reason}")]
+    CaCertificate {
+        /// Registry host.
+        registry: String,
+        /// The certificate file.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// The HTTP client could not be built.
+    #[error("registry {registry}: cannot build HTTP client: {source}")]
+    Client {
+        /// Registry host.
+        registry: String,
+        /// The builder's error.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl RegistryError {
+    /// True when the error means the registry could not be reached or used at all
+    /// (as opposed to a missing tag or a bad argument).
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            Self::Connect { .. } | Self::RetriesExhausted { .. } | Self::Client { .. }
+        )
+    }
+}

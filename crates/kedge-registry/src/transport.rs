@@ -1,0 +1,454 @@
+//! Sending requests to one registry host politely: a concurrency cap, a request
+//! rate, `Retry-After` on 429 and 503, jittered backoff on 5xx and connection
+//! errors, and the Docker/OCI token challenge flow.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, Response, StatusCode};
+use serde::Deserialize;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::challenge::Challenge;
+use crate::{Credentials, RegistryError};
+
+/// How kedge talks to one registry.
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    /// Use plain HTTP instead of HTTPS (local and in-cluster registries).
+    pub insecure: bool,
+    /// Extra CA certificate (PEM) trusted for this registry.
+    pub ca_file: Option<PathBuf>,
+    /// Requests in flight at once.
+    pub max_concurrency: usize,
+    /// Requests started per second.
+    pub requests_per_second: f64,
+    /// Retries after the first attempt, for 429, 5xx and connection errors.
+    pub max_retries: u32,
+    /// First backoff delay; doubled each retry, with jitter.
+    pub initial_backoff: Duration,
+    /// Longest wait kedge accepts from `Retry-After` or backoff before a retry.
+    pub max_backoff: Duration,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            insecure: false,
+            ca_file: None,
+            max_concurrency: 8,
+            requests_per_second: 50.0,
+            max_retries: 4,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A token from a registry's token service, valid for one scope.
+#[derive(Clone)]
+struct Token {
+    value: String,
+    expires: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// One registry host with its own limits, credentials and token cache.
+pub(crate) struct Host {
+    pub(crate) name: String,
+    scheme: &'static str,
+    http: reqwest::Client,
+    settings: RegistrySettings,
+    credentials: Credentials,
+    permits: Semaphore,
+    next_slot: Mutex<Instant>,
+    tokens: Mutex<HashMap<String, Token>>,
+    /// Set once the registry asked for basic auth instead of a token.
+    uses_basic: std::sync::atomic::AtomicBool,
+}
+
+impl Host {
+    pub(crate) fn new(
+        name: &str,
+        settings: RegistrySettings,
+        credentials: Credentials,
+    ) -> Result<Self, RegistryError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("kedge/", env!("CARGO_PKG_VERSION")))
+            .timeout(settings.request_timeout)
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(path) = &settings.ca_file {
+            let ca_error = |reason: String| RegistryError::CaCertificate {
+                registry: name.to_owned(),
+                path: path.clone(),
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(ca_error("no PEM certificate found".into()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|source| RegistryError::Client {
+            registry: name.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            name: name.to_owned(),
+            scheme: if settings.insecure { "http" } else { "https" },
+            http,
+            permits: Semaphore::new(settings.max_concurrency.max(1)),
+            next_slot: Mutex::new(Instant::now()),
+            settings,
+            credentials,
+            tokens: Mutex::new(HashMap::new()),
+            uses_basic: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// `scheme://host` + `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}://{}{}", self.scheme, self.name, path)
+    }
+
+    /// Sends a request for `repository`, authenticating on a 401 challenge and
+    /// retrying politely. Returns the final response, whatever its status, except
+    /// for 401 (an error) and retryable statuses once retries ran out (an error).
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        repository: &str,
+    ) -> Result<Response, RegistryError> {
+        let scope = format!("repository:{repository}:pull");
+        let mut authenticated_once = false;
+        loop {
+            let auth = self.authorization(&scope).await;
+            let response = self
+                .send_with_retries(&method, url, headers, auth.as_deref(), repository)
+                .await?;
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            let unauthorized = |reason: String| RegistryError::Unauthorized {
+                registry: self.name.clone(),
+                repository: repository.to_owned(),
+                reason,
+            };
+            if authenticated_once {
+                let body = response.text().await.unwrap_or_default();
+                return Err(unauthorized(credentials_hint(&self.credentials, &body)));
+            }
+            authenticated_once = true;
+            let challenge = response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(Challenge::parse)
+                .ok_or_else(|| unauthorized("HTTP 401 without WWW-Authenticate".into()))?;
+            self.answer_challenge(challenge, &scope, repository).await?;
+        }
+    }
+
+    async fn authorization(&self, scope: &str) -> Option<String> {
+        if let Credentials::Bearer(token) = &self.credentials {
+            return Some(format!("Bearer {token}"));
+        }
+        if self.uses_basic.load(std::sync::atomic::Ordering::Relaxed) {
+            return basic_header(&self.credentials);
+        }
+        let tokens = self.tokens.lock().await;
+        tokens
+            .get(scope)
+            .filter(|t| t.expires > Instant::now())
+            .map(|t| format!("Bearer {}", t.value))
+    }
+
+    async fn answer_challenge(
+        &self,
+        challenge: Challenge,
+        scope: &str,
+        repository: &str,
+    ) -> Result<(), RegistryError> {
+        let unauthorized = |reason: String| RegistryError::Unauthorized {
+            registry: self.name.clone(),
+            repository: repository.to_owned(),
+            reason,
+        };
+        match challenge {
+            Challenge::Basic => {
+                if basic_header(&self.credentials).is_none() {
+                    return Err(unauthorized(
+                        "the registry wants a username and password, and none is configured".into(),
+                    ));
+                }
+                self.uses_basic
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
+            Challenge::Bearer { realm, service } => {
+                let token = self
+                    .fetch_token(&realm, service.as_deref(), scope, repository)
+                    .await?;
+                self.tokens.lock().await.insert(scope.to_owned(), token);
+                Ok(())
+            }
+            Challenge::Unknown(scheme) => Err(unauthorized(format!(
+                "unsupported authentication scheme {scheme:?}"
+            ))),
+        }
+    }
+
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        repository: &str,
+    ) -> Result<Token, RegistryError> {
+        let mut query = vec![("scope", scope)];
+        if let Some(service) = service {
+            query.push(("service", service));
+        }
+        let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Unauthorized {
+            registry: self.name.clone(),
+            repository: repository.to_owned(),
+            reason: format!("token realm {realm:?} is not a URL: {e}"),
+        })?;
+        url.query_pairs_mut().extend_pairs(query);
+        let mut headers = HeaderMap::new();
+        if let Some(value) = basic_header(&self.credentials)
+            && let Ok(value) = value.parse()
+        {
+            headers.insert(AUTHORIZATION, value);
+        }
+        let response = self
+            .send_with_retries(&Method::GET, url.as_str(), &headers, None, repository)
+            .await?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(RegistryError::Unauthorized {
+                registry: self.name.clone(),
+                repository: repository.to_owned(),
+                reason: format!(
+                    "token service {realm} answered HTTP {}: {}",
+                    status.as_u16(),
+                    credentials_hint(&self.credentials, &body)
+                ),
+            });
+        }
+        let answer: TokenAnswer =
+            serde_json::from_str(&body).map_err(|e| RegistryError::InvalidResponse {
+                registry: self.name.clone(),
+                repository: repository.to_owned(),
+                url: realm.to_owned(),
+                reason: format!("token answer is not JSON: {e}"),
+            })?;
+        let value =
+            answer
+                .token
+                .or(answer.access_token)
+                .ok_or_else(|| RegistryError::InvalidResponse {
+                    registry: self.name.clone(),
+                    repository: repository.to_owned(),
+                    url: realm.to_owned(),
+                    reason: "token answer has neither token nor access_token".into(),
+                })?;
+        // Renew a little early so a token never expires in flight.
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60).max(10));
+        Ok(Token {
+            value,
+            expires: Instant::now() + lifetime - Duration::from_secs(5),
+        })
+    }
+
+    async fn send_with_retries(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &HeaderMap,
+        authorization: Option<&str>,
+        repository: &str,
+    ) -> Result<Response, RegistryError> {
+        let attempts = self.settings.max_retries + 1;
+        let mut backoff = self.settings.initial_backoff;
+        for attempt in 1..=attempts {
+            self.wait_for_slot().await;
+            let result = {
+                // The semaphore is never closed, so acquiring cannot fail.
+                let _permit = self.permits.acquire().await;
+                let mut request = self
+                    .http
+                    .request(method.clone(), url)
+                    .headers(headers.clone());
+                if let Some(value) = authorization {
+                    request = request.header(AUTHORIZATION, value);
+                }
+                request.send().await
+            };
+            let last = attempt == attempts;
+            let wait = match result {
+                Ok(response) if !is_retryable(response.status()) => return Ok(response),
+                Ok(response) if last => {
+                    return Err(RegistryError::RetriesExhausted {
+                        registry: self.name.clone(),
+                        repository: repository.to_owned(),
+                        attempts,
+                        status: response.status().as_u16(),
+                    });
+                }
+                Ok(response) => {
+                    let asked = retry_after(response.headers());
+                    tracing::debug!(
+                        registry = %self.name, repository, status = response.status().as_u16(),
+                        retry_after = ?asked, attempt, "registry asked kedge to retry"
+                    );
+                    match asked {
+                        Some(asked) => {
+                            let asked = asked.min(self.settings.max_backoff);
+                            // Everyone sharing this host waits, not only this request.
+                            self.delay_all(asked).await;
+                            asked
+                        }
+                        None => jitter(backoff),
+                    }
+                }
+                Err(source) if last || !is_transient(&source) => {
+                    return Err(RegistryError::Connect {
+                        registry: self.name.clone(),
+                        repository: repository.to_owned(),
+                        attempts: attempt,
+                        source,
+                    });
+                }
+                Err(error) => {
+                    tracing::debug!(registry = %self.name, repository, %error, attempt, "registry request failed, retrying");
+                    jitter(backoff)
+                }
+            };
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(self.settings.max_backoff);
+        }
+        unreachable!("the last attempt always returns")
+    }
+
+    /// Waits for this host's next request slot, spacing requests by the configured rate.
+    async fn wait_for_slot(&self) {
+        let interval = Duration::from_secs_f64(1.0 / self.settings.requests_per_second.max(0.001));
+        let slot = {
+            let mut next = self.next_slot.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+
+    async fn delay_all(&self, wait: Duration) {
+        let mut next = self.next_slot.lock().await;
+        *next = (*next).max(Instant::now() + wait);
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+fn is_transient(error: &reqwest::Error) -> bool {
+    error.is_connect() || error.is_timeout() || error.is_request()
+}
+
+/// Full jitter between half and all of `backoff`, so retries from many clients spread out.
+fn jitter(backoff: Duration) -> Duration {
+    let half = backoff / 2;
+    half + rand::rng().random_range(Duration::ZERO..=half)
+}
+
+/// Reads `Retry-After` as delay seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = jiff::fmt::rfc2822::parse(value).ok()?;
+    let wait = date.timestamp().duration_since(jiff::Timestamp::now());
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
+fn basic_header(credentials: &Credentials) -> Option<String> {
+    use base64::Engine;
+    match credentials {
+        Credentials::Basic { username, password } => Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+        )),
+        _ => None,
+    }
+}
+
+fn credentials_hint(credentials: &Credentials, body: &str) -> String {
+    let said: String = body.trim().chars().take(200).collect();
+    let which = match credentials {
+        Credentials::Anonymous => "no credentials configured",
+        Credentials::Basic { .. } => "username and password rejected",
+        Credentials::Bearer(_) => "token rejected",
+    };
+    if said.is_empty() {
+        which.to_owned()
+    } else {
+        format!("{which}: {said}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
+        headers.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_whole() {
+        for _ in 0..100 {
+            let j = jitter(Duration::from_millis(400));
+            assert!(j >= Duration::from_millis(200) && j <= Duration::from_millis(400));
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Behaviour the local distribution registry does not produce on demand: opaque
+//! `Link` pagination, 429 with `Retry-After`, 5xx storms, and the bearer-token
+//! challenge of Docker Hub and GHCR. A scripted HTTP server answers and records.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kedge_registry::{
+    ClientConfig, CredentialStore, Credentials, ImageName, RegistryClient, RegistryError,
+    RegistrySettings,
+};
+
+/// What the scripted server saw.
+#[derive(Default)]
+struct Seen {
+    requests: Vec<(String, Option<String>)>,
+    tag_calls: usize,
+}
+
+#[derive(Clone)]
+struct Script {
+    seen: Arc<Mutex<Seen>>,
+    /// Statuses to answer tag-list calls with before answering normally.
+    failures: Arc<Vec<(StatusCode, Option<&'static str>)>>,
+    base: String,
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("127.0.0.1:{}", addr.port())
+}
+
+fn client(host: &str, credentials: Credentials, max_retries: u32) -> RegistryClient {
+    let mut store = CredentialStore::new();
+    store.insert(host, credentials);
+    RegistryClient::new(ClientConfig {
+        registries: vec![(
+            host.to_owned(),
+            RegistrySettings {
+                insecure: true,
+                max_retries,
+                initial_backoff: Duration::from_millis(10),
+                ..RegistrySettings::default()
+            },
+        )],
+        credentials: store,
+        ..ClientConfig::default()
+    })
+}
+
+async fn paged_tags(
+    State(script): State<Script>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let call = {
+        let mut seen = script.seen.lock().unwrap();
+        seen.requests
+            .push((format!("tags {:?}", query.get("page")), auth));
+        seen.tag_calls += 1;
+        seen.tag_calls
+    };
+    if let Some((status, retry_after)) = script.failures.get(call - 1) {
+        let mut response = (*status, "slow down").into_response();
+        if let Some(value) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, value.parse().unwrap());
+        }
+        return response;
+    }
+    // Three pages behind opaque cursors, the last link absolute, as GHCR and ECR do.
+    let (tags, next) = match query.get("page").map(String::as_str) {
+        None => (
+            vec!["3.0.0", "1.0.0"],
+            Some("/v2/team/app/tags/list?page=opaque-Zm9v".to_owned()),
+        ),
+        Some("opaque-Zm9v") => (
+            vec!["2.0.0"],
+            Some(format!(
+                "http://{}/v2/team/app/tags/list?page=last",
+                script.base
+            )),
+        ),
+        Some("last") => (vec!["0.9.0"], None),
+        Some(other) => panic!("unexpected page {other}"),
+    };
+    let mut response =
+        axum::Json(serde_json::json!({"name": "team/app", "tags": tags})).into_response();
+    if let Some(next) = next {
+        response.headers_mut().insert(
+            header::LINK,
+            format!("<{next}>; rel=\"next\"").parse().unwrap(),
+        );
+    }
+    response
+}
+
+async fn start(failures: Vec<(StatusCode, Option<&'static str>)>) -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    // The server must know its own address for absolute links: bind first.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let script = Script {
+        seen: seen.clone(),
+        failures: Arc::new(failures),
+        base: host.clone(),
+    };
+    let router = Router::new()
+        .route("/v2/team/app/tags/list", get(paged_tags))
+        .with_state(script);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (host, seen)
+}
+
+fn image(host: &str) -> ImageName {
+    format!("{host}/team/app").parse().unwrap()
+}
+
+#[tokio::test]
+async fn follows_opaque_and_absolute_link_headers_to_the_last_page() {
+    let (host, seen) = start(vec![]).await;
+    let tags = client(&host, Credentials::Anonymous, 0)
+        .list_tags(&image(&host))
+        .await
+        .unwrap();
+    assert_eq!(tags, ["3.0.0", "1.0.0", "2.0.0", "0.9.0"]);
+    let pages: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .map(|r| r.0.clone())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "tags None",
+            "tags Some(\"opaque-Zm9v\")",
+            "tags Some(\"last\")"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn waits_as_long_as_retry_after_says_on_429_and_503() {
+    let (host, seen) = start(vec![
+        (StatusCode::TOO_MANY_REQUESTS, Some("1")),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("1")),
+    ])
+    .await;
+    let started = Instant::now();
+    let tags = client(&host, Credentials::Anonymous, 3)
+        .list_tags(&image(&host))
+        .await
+        .unwrap();
+    assert_eq!(tags.len(), 4);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "two Retry-After: 1 answers mean at least two seconds of waiting"
+    );
+    assert_eq!(seen.lock().unwrap().tag_calls, 5, "2 refused + 3 pages");
+}
+
+#[tokio::test]
+async fn gives_up_after_bounded_retries_naming_registry_and_repository() {
+    let storm = vec![(StatusCode::BAD_GATEWAY, None); 10];
+    let (host, seen) = start(storm).await;
+    let err = client(&host, Credentials::Anonymous, 3)
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RegistryError::RetriesExhausted {
+                attempts: 4,
+                status: 502,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&host) && message.contains("team/app"),
+        "{message}"
+    );
+    assert_eq!(seen.lock().unwrap().tag_calls, 4);
+}
+
+/// A registry that wants a bearer token from its own token service (GHCR style).
+#[tokio::test]
+async fn bearer_challenge_fetches_a_scoped_token_with_basic_credentials() {
+    #[derive(Clone, Default)]
+    struct Tokens(Arc<Mutex<Vec<(String, Option<String>)>>>);
+
+    async fn token(
+        State(tokens): State<Tokens>,
+        Query(query): Query<HashMap<String, String>>,
+        headers: HeaderMap,
+    ) -> Response {
+        let auth = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let scope = format!("{} {}", query["service"], query["scope"]);
+        tokens.0.lock().unwrap().push((scope, auth));
+        axum::Json(serde_json::json!({"token": "t0ken", "expires_in": 300})).into_response()
+    }
+
+    async fn tags(headers: HeaderMap) -> Response {
+        let authorised = headers
+            .get(header::AUTHORIZATION)
+            .is_some_and(|v| v == "Bearer t0ken");
+        if !authorised {
+            let realm = "Bearer realm=\"http://{HOST}/token\",service=\"scripted\",scope=\"repository:team/app:pull\"";
+            let host = headers[header::HOST].to_str().unwrap();
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, realm.replace("{HOST}", host))],
+            )
+                .into_response();
+        }
+        axum::Json(serde_json::json!({"tags": ["1.0.0"]})).into_response()
+    }
+
+    let tokens = Tokens::default();
+    let router = Router::new()
+        .route("/token", get(token))
+        .route("/v2/team/app/tags/list", get(tags))
+        .with_state(tokens.clone());
+    let host = serve(router).await;
+    let client = client(
+        &host,
+        Credentials::Basic {
+            username: "bot".into(),
+            password: "pat".into(),
+        },
+        0,
+    );
+    assert_eq!(client.list_tags(&image(&host)).await.unwrap(), ["1.0.0"]);
+    assert_eq!(client.list_tags(&image(&host)).await.unwrap(), ["1.0.0"]);
+
+    let asked = tokens.0.lock().unwrap().clone();
+    assert_eq!(
+        asked.len(),
+        1,
+        "the token is cached for its scope: {asked:?}"
+    );
+    assert_eq!(asked[0].0, "scripted repository:team/app:pull");
+    assert_eq!(asked[0].1.as_deref(), Some("Basic Ym90OnBhdA=="), "bot:pat");
+}

@@ -1,0 +1,222 @@
+//! The CNCF distribution registry (Debian's `docker-registry`), started on a free
+//! loopback port with its own storage, and stopped when dropped.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+use crate::oci::OciLayout;
+
+/// A running registry.
+pub struct TestRegistry {
+    child: Child,
+    port: u16,
+    credentials: Option<(String, String)>,
+    dir: tempfile::TempDir,
+}
+
+/// How to start a [`TestRegistry`].
+#[derive(Debug, Default, Clone)]
+pub struct RegistryOptions {
+    /// Require HTTP basic auth with this user and password (htpasswd, bcrypt).
+    pub basic_auth: Option<(String, String)>,
+    /// Send push notifications to this URL.
+    pub notify_url: Option<String>,
+}
+
+impl TestRegistry {
+    /// Starts an open registry.
+    pub fn start() -> Self {
+        Self::start_with(RegistryOptions::default())
+    }
+
+    /// Starts a registry that wants `user`/`password`.
+    pub fn start_with_basic_auth(user: &str, password: &str) -> Self {
+        Self::start_with(RegistryOptions {
+            basic_auth: Some((user.into(), password.into())),
+            ..RegistryOptions::default()
+        })
+    }
+
+    /// Starts a registry with `options`.
+    pub fn start_with(options: RegistryOptions) -> Self {
+        require_tool("docker-registry", "docker-registry");
+        let dir = tempfile::tempdir().expect("registry temp dir");
+        let port = free_port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            root = dir.path().join("data").display(),
+        );
+        if let Some((user, password)) = &options.basic_auth {
+            let htpasswd = dir.path().join("htpasswd");
+            let line = htpasswd_line(user, password);
+            std::fs::write(&htpasswd, line).expect("write htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: kedge-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        if let Some(url) = &options.notify_url {
+            config.push_str(&format!(
+                "notifications:\n  endpoints:\n    - name: kedge\n      url: {url}\n      timeout: 2s\n      threshold: 1\n      backoff: 200ms\n"
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write registry config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("registry log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Self {
+            child,
+            port,
+            credentials: options.basic_auth,
+            dir,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The registry's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.request("GET", "/v2/", None, &[]).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "docker-registry did not start on {}:\n{}",
+            self.host(),
+            self.log()
+        );
+    }
+
+    /// Pushes `oci:LAYOUT:TAG` to `REPOSITORY:TAG` with skopeo (all platforms of an index).
+    pub fn push(&self, layout: &OciLayout, tag: &str, repository: &str) {
+        require_tool("skopeo", "skopeo");
+        let mut command = Command::new("skopeo");
+        command
+            .args([
+                "copy",
+                "--quiet",
+                "--all",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+            ])
+            .env("HOME", self.dir.path());
+        if let Some((user, password)) = &self.credentials {
+            command.arg(format!("--dest-creds={user}:{password}"));
+        }
+        let output = command
+            .arg(format!("oci:{}:{tag}", layout.dir().display()))
+            .arg(format!("docker://{}/{repository}:{tag}", self.host()))
+            .output()
+            .expect("run skopeo");
+        assert!(
+            output.status.success(),
+            "skopeo copy {tag} failed: {}\nregistry log:\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.log()
+        );
+    }
+
+    /// Points `REPOSITORY:TAG` at an already pushed manifest, as `crane tag` and
+    /// `skopeo copy docker://… docker://…` do: one `PUT` of the same manifest bytes.
+    pub fn tag_manifest(&self, repository: &str, tag: &str, media_type: &str, manifest: &[u8]) {
+        let path = format!("/v2/{repository}/manifests/{tag}");
+        let status = self
+            .request("PUT", &path, Some(media_type), manifest)
+            .expect("PUT manifest");
+        assert_eq!(status, 201, "PUT {path} answered {status}");
+    }
+
+    /// A minimal HTTP/1.1 request; returns the status code.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> std::io::Result<u16> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.host(),
+            body.len()
+        );
+        if let Some(content_type) = content_type {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        if let Some((user, password)) = &self.credentials {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            head.push_str(&format!("Authorization: Basic {token}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        let line = String::from_utf8_lossy(&answer);
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad HTTP answer: {line:.80}")))
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a free port")
+}
+
+fn htpasswd_line(user: &str, password: &str) -> String {
+    require_tool("htpasswd", "apache2-utils");
+    let output = Command::new("htpasswd")
+        .args(["-Bbn", user, password])
+        .output()
+        .expect("run htpasswd");
+    assert!(output.status.success(), "htpasswd failed");
+    String::from_utf8(output.stdout).expect("htpasswd output is UTF-8")
+}
+
+/// Fails with the install command when a tool the real-parts tests need is missing.
+pub fn require_tool(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| Path::new(&dir).join(tool).exists()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is not installed; these tests run against the real thing: apt-get install {package} (see .ci/run)"
+    );
+}
