@@ -67,12 +67,20 @@ impl TestRegistry {
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");
-        let log = std::fs::File::create(dir.path().join("registry.log")).expect("registry log");
-        let child = Command::new("docker-registry")
-            .arg("serve")
+        let log = dir.path().join("registry.log");
+        // A watchdog shell owns the registry: it stops the registry when the test
+        // process is gone, so registries in `static` fixtures (never dropped) do
+        // not outlive the test run.
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg("kedge-test-registry")
             .arg(&config_path)
+            .arg(&log)
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(Stdio::null())
             .spawn()
             .expect("start docker-registry");
         let registry = Self {
@@ -185,9 +193,19 @@ impl TestRegistry {
     }
 }
 
+/// `$1` config, `$2` log file, `$3` the test process to outlive no longer than.
+const WATCHDOG: &str = r#"docker-registry serve "$1" 2>>"$2" &
+r=$!
+trap 'kill $r 2>/dev/null; exit 0' TERM INT
+while kill -0 "$3" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.2; done
+kill $r 2>/dev/null"#;
+
 impl Drop for TestRegistry {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM lets the watchdog stop the registry; SIGKILL would orphan it.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }

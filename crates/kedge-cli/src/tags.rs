@@ -1,0 +1,242 @@
+//! `kedge tags`: choose the newest tag of an image that a policy allows.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use kedge::discover::{DiscoverError, DiscoverOptions, Discovery, discover};
+use kedge::policy::{Order, PolicySpec, StrategySpec, TagPolicy};
+use kedge::registry::{
+    ClientConfig, CredentialStore, Credentials, ImageName, Platform, RegistryClient,
+    RegistrySettings,
+};
+use serde::Serialize;
+
+use crate::{OutputFormat, UsageError};
+
+/// Arguments of `kedge tags`.
+#[derive(Debug, clap::Args)]
+pub struct TagsArgs {
+    /// Image without tag: `127.0.0.1:5000/team/app`, `ghcr.io/org/app`, `nginx`.
+    image: String,
+
+    /// How tags are ranked.
+    #[arg(long, value_enum, default_value_t = Strategy::Semver)]
+    strategy: Strategy,
+
+    /// Semver range for `--strategy semver` (`^1.2`, `~1.2`, `>=1.0 <2.0`, `1.2.x`, `*`).
+    #[arg(long, default_value = "*")]
+    constraint: String,
+
+    /// Consider pre-releases (`1.2.0-rc.1`) with `--strategy semver`.
+    #[arg(long)]
+    prereleases: bool,
+
+    /// The mutable tag to follow with `--strategy digest`.
+    #[arg(long = "tag", default_value = "latest")]
+    follow_tag: String,
+
+    /// Keep only tags matching this regex.
+    #[arg(long)]
+    allow: Option<String>,
+
+    /// Drop tags matching this regex (repeatable).
+    #[arg(long)]
+    ignore: Vec<String>,
+
+    /// Keep only tags matching this regex, and rank by the value `--extract` builds from it.
+    #[arg(long, requires = "extract")]
+    pattern: Option<String>,
+
+    /// Capture-group template (`$ts`, `${1}`) of the value ranked instead of the tag.
+    #[arg(long, requires = "pattern")]
+    extract: Option<String>,
+
+    /// Ranking order for alphabetical and numerical: asc picks the highest, desc the lowest.
+    #[arg(long, value_enum, default_value_t = OrderArg::Asc)]
+    order: OrderArg,
+
+    /// Keep only tags with an image for this platform (`linux/arm64`, `linux/arm/v7`).
+    #[arg(long)]
+    platform: Option<String>,
+
+    /// Skip tags whose image was built less than this long ago (`1h`, `30m`, `2d`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    min_age: Option<Duration>,
+
+    /// Talk plain HTTP to the registry.
+    #[arg(long)]
+    insecure: bool,
+
+    /// Trust this CA certificate (PEM) for the registry.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+
+    /// Registry user name; the password is read from standard input.
+    #[arg(long, requires = "password_stdin")]
+    username: Option<String>,
+
+    /// Read the registry password from standard input.
+    #[arg(long, requires = "username")]
+    password_stdin: bool,
+
+    /// A Kubernetes `dockerconfigjson` Secret (or `.dockerconfigjson` file) to take credentials from.
+    #[arg(long)]
+    pull_secret: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Strategy {
+    Semver,
+    Alphabetical,
+    Numerical,
+    NewestBuild,
+    Digest,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OrderArg {
+    Asc,
+    Desc,
+}
+
+/// What `-o json` prints.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TagsOutput<'a> {
+    image: String,
+    tag: &'a str,
+    digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform_digest: Option<&'a str>,
+    reference: String,
+    candidates: usize,
+    seen: usize,
+}
+
+impl TagsArgs {
+    fn policy(&self) -> Result<TagPolicy, UsageError> {
+        let order = match self.order {
+            OrderArg::Asc => Order::Asc,
+            OrderArg::Desc => Order::Desc,
+        };
+        let strategy = match self.strategy {
+            Strategy::Semver => StrategySpec::Semver {
+                constraint: self.constraint.clone(),
+                prereleases: self.prereleases,
+            },
+            Strategy::Alphabetical => StrategySpec::Alphabetical { order },
+            Strategy::Numerical => StrategySpec::Numerical { order },
+            Strategy::NewestBuild => StrategySpec::NewestBuild,
+            Strategy::Digest => StrategySpec::Digest {
+                tag: self.follow_tag.clone(),
+            },
+        };
+        TagPolicy::new(PolicySpec {
+            strategy,
+            allow: self.allow.clone(),
+            ignore: self.ignore.clone(),
+            pattern: self.pattern.clone(),
+            extract: self.extract.clone(),
+            min_age: self.min_age,
+        })
+        .map_err(|e| UsageError(e.to_string()))
+    }
+
+    fn client(&self, image: &ImageName) -> anyhow::Result<RegistryClient> {
+        let mut credentials = CredentialStore::from_default_docker_config()?;
+        if let Some(path) = &self.pull_secret {
+            credentials.merge(CredentialStore::from_kubernetes_secret(path)?);
+        }
+        if let Some(username) = &self.username {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the registry password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            if password.is_empty() {
+                bail!(UsageError(
+                    "--password-stdin: standard input was empty".into()
+                ));
+            }
+            credentials.insert(
+                image.registry(),
+                Credentials::Basic {
+                    username: username.clone(),
+                    password,
+                },
+            );
+        }
+        let settings = RegistrySettings {
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+            ..RegistrySettings::default()
+        };
+        Ok(RegistryClient::new(ClientConfig {
+            registries: vec![(image.registry().to_owned(), settings)],
+            default_settings: RegistrySettings::default(),
+            credentials,
+        }))
+    }
+}
+
+/// Runs `kedge tags`: exit 0 with a tag, 1 when no tag matches, 2 for usage and
+/// connection errors (returned as `Err`).
+pub async fn run(args: &TagsArgs) -> anyhow::Result<ExitCode> {
+    let image: ImageName = args.image.parse().map_err(|e| UsageError(format!("{e}")))?;
+    let policy = args.policy()?;
+    let platform = args
+        .platform
+        .as_deref()
+        .map(str::parse::<Platform>)
+        .transpose()
+        .map_err(|e| UsageError(e.to_string()))?;
+    let client = args.client(&image)?;
+    let options = DiscoverOptions {
+        platform,
+        now: None,
+    };
+    match discover(&client, &image, &policy, &options).await {
+        Ok(found) => {
+            print_found(&found, args.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(no_match @ DiscoverError::NoMatch { .. }) => {
+            eprintln!("kedge: {no_match}");
+            Ok(ExitCode::from(1))
+        }
+        Err(DiscoverError::Registry(e)) => Err(e.into()),
+    }
+}
+
+fn print_found(found: &Discovery, format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Text => {
+            println!("{}", found.tag);
+            println!("digest: {}", found.digest);
+            if let Some(platform_digest) = &found.platform_digest {
+                println!("platform digest: {platform_digest}");
+            }
+            println!("candidates: {} of {} tags", found.candidates, found.seen);
+        }
+        OutputFormat::Json => {
+            let output = TagsOutput {
+                image: found.image.to_string(),
+                tag: &found.tag,
+                digest: &found.digest,
+                platform_digest: found.platform_digest.as_deref(),
+                reference: format!("{}:{}@{}", found.image, found.tag, found.digest),
+                candidates: found.candidates,
+                seen: found.seen,
+            };
+            println!("{}", serde_json::to_string_pretty(&output)?);
+        }
+    }
+    Ok(())
+}

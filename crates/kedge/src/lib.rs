@@ -1,0 +1,35 @@
+//! kedge as a library: the GitOps loop that CI tools and controllers embed.
+//!
+//! - [`discover`] finds the newest tag of an image that a [`policy::TagPolicy`] allows.
+//! - [`rewrite`] changes image references in manifests, byte for byte.
+//!
+//! The building blocks are re-exported whole: [`policy`] (pure tag selection),
+//! [`registry`] (the OCI client) and [`rewrite`] (lossless YAML edits).
+//!
+//! ```no_run
+//! use kedge::discover::{discover, DiscoverOptions};
+//! use kedge::policy::{PolicySpec, StrategySpec, TagPolicy};
+//! use kedge::registry::{ClientConfig, RegistryClient};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = RegistryClient::new(ClientConfig::default());
+//! let policy = TagPolicy::new(PolicySpec {
+//!     strategy: StrategySpec::Semver { constraint: "^1.2".into(), prereleases: false },
+//!     allow: None,
+//!     ignore: vec![],
+//!     pattern: None,
+//!     extract: None,
+//!     min_age: None,
+//! })?;
+//! let image = "ghcr.io/org/app".parse()?;
+//! let found = discover(&registry, &image, &policy, &DiscoverOptions::default()).await?;
+//! println!("{}:{} ({})", found.image, found.tag, found.digest);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod discover;
+
+pub use kedge_policy as policy;
+pub use kedge_registry as registry;
+pub use kedge_rewrite as rewrite;
