@@ -51,8 +51,11 @@ pub struct ClientConfig {
 pub struct RegistryClient {
     config: ClientConfig,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
-    info_cache: Mutex<HashMap<(String, Option<Platform>), Option<ImageInfo>>>,
+    info_cache: Mutex<InfoCache>,
 }
+
+/// Build information by `host/repository@digest` and platform; digests never change meaning.
+type InfoCache = HashMap<(String, Option<Platform>), Option<ImageInfo>>;
 
 #[derive(Deserialize)]
 struct TagList {
@@ -75,7 +78,7 @@ struct ImageConfigBlob {
 /// A manifest as fetched: its digest and what it is.
 enum Fetched {
     Index(OciImageIndex),
-    Image(OciImageManifest),
+    Image(Box<OciImageManifest>),
 }
 
 impl RegistryClient {
@@ -206,9 +209,7 @@ impl RegistryClient {
         Ok(info)
     }
 
-    fn lock_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, Option<Platform>), Option<ImageInfo>>> {
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, InfoCache> {
         self.info_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -308,7 +309,7 @@ impl RegistryClient {
         }
         let manifest =
             serde_json::from_slice(&body).map_err(|e| invalid(&host, repository, &url, e))?;
-        Ok(Fetched::Image(manifest))
+        Ok(Fetched::Image(Box::new(manifest)))
     }
 
     async fn fetch_config(

@@ -164,3 +164,135 @@ fn with_seen(mut no_match: NoMatch, seen: usize) -> NoMatch {
     };
     no_match
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use kedge_policy::{PolicySpec, StrategySpec};
+
+    use super::*;
+
+    /// An in-memory registry: tag → (digest, created day, has arm64).
+    struct Memory {
+        tags: Vec<(&'static str, u64, bool)>,
+        digest_calls: Mutex<Vec<String>>,
+    }
+
+    impl Registry for Memory {
+        async fn list_tags(&self, _: &ImageName) -> Result<Vec<String>, RegistryError> {
+            Ok(self.tags.iter().map(|t| t.0.to_owned()).collect())
+        }
+
+        async fn manifest_digest(&self, _: &ImageName, tag: &str) -> Result<String, RegistryError> {
+            self.digest_calls.lock().unwrap().push(tag.to_owned());
+            Ok(format!("sha256:{tag}"))
+        }
+
+        async fn image_info(
+            &self,
+            _: &ImageName,
+            tag: &str,
+            platform: Option<&Platform>,
+        ) -> Result<Option<ImageInfo>, RegistryError> {
+            let (_, day, arm64) = *self.tags.iter().find(|t| t.0 == tag).unwrap();
+            if platform.is_some_and(|p| p.architecture == "arm64") && !arm64 {
+                return Ok(None);
+            }
+            Ok(Some(ImageInfo {
+                digest: format!("sha256:{tag}"),
+                platform_digest: platform.map(|p| format!("sha256:{tag}-{}", p.architecture)),
+                created: Some(UNIX_EPOCH + Duration::from_secs(day * 86_400)),
+            }))
+        }
+    }
+
+    fn memory() -> Memory {
+        Memory {
+            tags: vec![
+                ("1.0.0", 10, true),
+                ("1.1.0", 30, true),
+                ("1.2.0", 20, false),
+            ],
+            digest_calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn policy(strategy: StrategySpec) -> TagPolicy {
+        TagPolicy::new(PolicySpec::new(strategy)).unwrap()
+    }
+
+    fn semver(constraint: &str) -> TagPolicy {
+        policy(StrategySpec::Semver {
+            constraint: constraint.into(),
+            prereleases: false,
+        })
+    }
+
+    fn arm64() -> DiscoverOptions {
+        DiscoverOptions {
+            platform: Some("linux/arm64".parse().unwrap()),
+            now: None,
+        }
+    }
+
+    fn image() -> ImageName {
+        "registry.example/app".parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn semver_without_platform_resolves_only_the_chosen_digest() {
+        let registry = memory();
+        let found = discover(
+            &registry,
+            &image(),
+            &semver("^1"),
+            &DiscoverOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (found.tag.as_str(), found.digest.as_str()),
+            ("1.2.0", "sha256:1.2.0")
+        );
+        assert_eq!((found.seen, found.candidates), (3, 3));
+        assert_eq!(*registry.digest_calls.lock().unwrap(), ["1.2.0"]);
+    }
+
+    #[tokio::test]
+    async fn platform_moves_on_to_the_next_best_tag() {
+        let found = discover(&memory(), &image(), &semver("^1"), &arm64())
+            .await
+            .unwrap();
+        assert_eq!(found.tag, "1.1.0");
+        assert_eq!(found.platform_digest.as_deref(), Some("sha256:1.1.0-arm64"));
+    }
+
+    #[tokio::test]
+    async fn newest_build_ranks_by_created_among_tags_with_the_platform() {
+        let registry = memory();
+        let newest = policy(StrategySpec::NewestBuild);
+        let found = discover(&registry, &image(), &newest, &DiscoverOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(found.tag, "1.1.0", "day 30 is the newest build");
+        assert!(
+            registry.digest_calls.lock().unwrap().is_empty(),
+            "digest came with the build info"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_match_counts_tags_removed_for_their_platform() {
+        let err = discover(&memory(), &image(), &semver(">=1.2"), &arm64())
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("saw 3 tags"), "{message}");
+        assert!(
+            message.contains("platform linux/arm64 removed 1"),
+            "{message}"
+        );
+    }
+}
