@@ -1,9 +1,11 @@
 //! Test harness for kedge's tests on real parts: the CNCF distribution registry
 //! started on loopback, and small OCI image layouts pushed to it with skopeo.
 
+pub mod git;
 pub mod oci;
 pub mod registry;
 
+pub use git::{GitDaemon, GitHttp, GitRoot};
 pub use oci::{ImageSpec, OciLayout};
 pub use registry::{RegistryOptions, TestRegistry, free_port};
 

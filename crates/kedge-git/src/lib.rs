@@ -1,0 +1,32 @@
+//! Git for kedge: a cached working clone per remote, commits with a configured
+//! author, and pushes that tell a lost race ("the branch moved") apart from
+//! every other failure, so callers can fetch, re-apply and try again.
+//!
+//! Built on git2 with a vendored libgit2 (HTTPS and SSH transports), because
+//! kedge must push and gix cannot yet.
+//!
+//! ```no_run
+//! use kedge_git::{Author, GitAuth, Remote, Workspace};
+//!
+//! # fn run() -> Result<(), kedge_git::GitError> {
+//! let remote = Remote { url: "https://github.com/org/manifests.git".into(), auth: GitAuth::None };
+//! let workspace = Workspace::open("/var/cache/kedge".as_ref(), remote)?;
+//! let head = workspace.fetch("main")?;
+//! workspace.reset_to(head)?;
+//! // … edit files under workspace.workdir() …
+//! let author = Author { name: "kedge".into(), email: "kedge@example.com".into() };
+//! if let Some(commit) = workspace.commit(head, "Bump web to 1.2.4", &author)? {
+//!     workspace.push(commit, "main", false)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod workspace;
+
+pub use error::GitError;
+pub use workspace::{Author, GitAuth, PushOutcome, Remote, Workspace};
+
+/// A commit id, as git prints it.
+pub type CommitId = git2::Oid;

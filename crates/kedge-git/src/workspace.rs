@@ -1,0 +1,406 @@
+//! [`Workspace`]: one cached working clone of one remote.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use git2::build::CheckoutBuilder;
+use git2::{
+    Cred, CredentialType, ErrorCode, FetchOptions, IndexAddOption, Oid, PushOptions,
+    RemoteCallbacks, Repository, ResetType, Signature,
+};
+use sha2::{Digest, Sha256};
+
+use crate::GitError;
+
+/// How kedge authenticates to a remote.
+#[derive(Clone, Default)]
+pub enum GitAuth {
+    /// No credentials (file://, git://, public HTTPS).
+    #[default]
+    None,
+    /// HTTP basic: a user and a password or token.
+    UserPass {
+        /// User name (`x-access-token` for GitHub tokens).
+        username: String,
+        /// Password or token.
+        password: String,
+    },
+    /// An SSH private key file.
+    SshKey {
+        /// The key file.
+        private_key: PathBuf,
+        /// Its passphrase, if it has one.
+        passphrase: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for GitAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::UserPass { username, .. } => write!(f, "UserPass({username}, <redacted>)"),
+            Self::SshKey { private_key, .. } => write!(f, "SshKey({})", private_key.display()),
+        }
+    }
+}
+
+/// A remote repository and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// `https://…`, `http://…`, `ssh://…`, `git://…` or `file://…`.
+    pub url: String,
+    /// Credentials.
+    pub auth: GitAuth,
+}
+
+/// Who kedge commits as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+/// What became of a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The branch now points at the commit.
+    Pushed,
+    /// The branch moved since it was fetched: fetch, re-apply and try again.
+    Rejected {
+        /// What the remote or libgit2 said.
+        reason: String,
+    },
+}
+
+/// A working clone of one remote, kept in a cache directory between runs so
+/// later runs fetch instead of cloning. Holds an exclusive lock on the clone for
+/// its lifetime, so two kedge processes sharing a cache take turns.
+pub struct Workspace {
+    repo: Repository,
+    remote: Remote,
+    path: PathBuf,
+    _lock: File,
+}
+
+impl Workspace {
+    /// Opens the cached clone of `remote` under `cache_root`, creating it empty
+    /// when there is none (the first [`fetch`](Self::fetch) fills it).
+    pub fn open(cache_root: &Path, remote: Remote) -> Result<Self, GitError> {
+        let key = format!("{:x}", Sha256::digest(remote.url.as_bytes()));
+        let path = cache_root.join(&key[..16]);
+        let cache_error = |path: &Path, reason: String| GitError::Cache {
+            path: path.to_owned(),
+            reason,
+        };
+        std::fs::create_dir_all(cache_root).map_err(|e| cache_error(cache_root, e.to_string()))?;
+        let lock_path = cache_root.join(format!("{}.lock", &key[..16]));
+        let lock = File::create(&lock_path).map_err(|e| cache_error(&lock_path, e.to_string()))?;
+        lock.lock()
+            .map_err(|e| cache_error(&lock_path, format!("cannot lock: {e}")))?;
+        let repo = match Repository::open(&path) {
+            Ok(repo) => repo,
+            Err(_) => {
+                // A half-made clone from an interrupted run is worth nothing: start over.
+                let _ = std::fs::remove_dir_all(&path);
+                Repository::init(&path).map_err(|e| cache_error(&path, e.to_string()))?
+            }
+        };
+        Ok(Self {
+            repo,
+            remote,
+            path,
+            _lock: lock,
+        })
+    }
+
+    /// The working tree that [`reset_to`](Self::reset_to) fills and [`commit`](Self::commit) reads.
+    pub fn workdir(&self) -> &Path {
+        self.repo.workdir().unwrap_or(&self.path)
+    }
+
+    /// The remote's URL without any password, for messages.
+    pub fn display_url(&self) -> String {
+        redact(&self.remote.url)
+    }
+
+    /// Fetches `branch` and returns the commit it points at on the remote.
+    pub fn fetch(&self, branch: &str) -> Result<Oid, GitError> {
+        let url = self.display_url();
+        let attempts = Cell::new(0);
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(self.callbacks(&attempts));
+        let refspec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+        let mut remote = self
+            .repo
+            .remote_anonymous(&self.remote.url)
+            .map_err(|source| GitError::Fetch {
+                url: url.clone(),
+                branch: branch.to_owned(),
+                source,
+            })?;
+        remote
+            .fetch(&[&refspec], Some(&mut options), None)
+            .map_err(|source| self.remote_error(source, &attempts, branch))?;
+        let tracking = format!("refs/remotes/origin/{branch}");
+        match self.repo.refname_to_id(&tracking) {
+            Ok(oid) => Ok(oid),
+            Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NoBranch {
+                url,
+                branch: branch.to_owned(),
+            }),
+            Err(source) => Err(self.local("fetch", source)),
+        }
+    }
+
+    /// Makes the working tree exactly `commit`: tracked files reset, untracked removed.
+    pub fn reset_to(&self, commit: Oid) -> Result<(), GitError> {
+        let object = self
+            .repo
+            .find_object(commit, None)
+            .map_err(|e| self.local("checkout", e))?;
+        self.repo
+            .set_head_detached(commit)
+            .map_err(|e| self.local("checkout", e))?;
+        let mut checkout = CheckoutBuilder::new();
+        checkout.force().remove_untracked(true).remove_ignored(true);
+        self.repo
+            .reset(&object, ResetType::Hard, Some(&mut checkout))
+            .map_err(|e| self.local("checkout", e))
+    }
+
+    /// Commits every change in the working tree on top of `parent`.
+    /// `Ok(None)` when the tree equals the parent's: nothing to commit.
+    pub fn commit(
+        &self,
+        parent: Oid,
+        message: &str,
+        author: &Author,
+    ) -> Result<Option<Oid>, GitError> {
+        let commit_error = |e| self.local("commit", e);
+        let mut index = self.repo.index().map_err(commit_error)?;
+        index
+            .add_all(["*"], IndexAddOption::DEFAULT, None)
+            .map_err(commit_error)?;
+        index.update_all(["*"], None).map_err(commit_error)?;
+        index.write().map_err(commit_error)?;
+        let tree_id = index.write_tree().map_err(commit_error)?;
+        let parent = self.repo.find_commit(parent).map_err(commit_error)?;
+        if parent.tree_id() == tree_id {
+            return Ok(None);
+        }
+        let tree = self.repo.find_tree(tree_id).map_err(commit_error)?;
+        let signature = Signature::now(&author.name, &author.email).map_err(commit_error)?;
+        let oid = self
+            .repo
+            .commit(
+                Some("HEAD"),
+                &signature,
+                &signature,
+                message,
+                &tree,
+                &[&parent],
+            )
+            .map_err(commit_error)?;
+        Ok(Some(oid))
+    }
+
+    /// Pushes `commit` to `branch`. Without `force`, a branch that moved since the
+    /// last fetch is [`PushOutcome::Rejected`], never overwritten.
+    pub fn push(&self, commit: Oid, branch: &str, force: bool) -> Result<PushOutcome, GitError> {
+        // libgit2 pushes references, not bare ids: name the commit first.
+        let local = "refs/kedge/push";
+        self.repo
+            .reference(local, commit, true, "kedge push")
+            .map_err(|e| self.local("push", e))?;
+        let refspec = format!(
+            "{}{local}:refs/heads/{branch}",
+            if force { "+" } else { "" }
+        );
+        let attempts = Cell::new(0);
+        let rejected: Cell<Option<String>> = Cell::new(None);
+        let mut callbacks = self.callbacks(&attempts);
+        callbacks.push_update_reference(|_, status| {
+            if let Some(status) = status {
+                rejected.set(Some(status.to_owned()));
+            }
+            Ok(())
+        });
+        let mut options = PushOptions::new();
+        options.remote_callbacks(callbacks);
+        let mut remote = self
+            .repo
+            .remote_anonymous(&self.remote.url)
+            .map_err(|e| self.local("push", e))?;
+        match remote.push(&[&refspec], Some(&mut options)) {
+            Ok(()) => {}
+            Err(e) if e.code() == ErrorCode::NotFastForward => {
+                return Ok(PushOutcome::Rejected {
+                    reason: e.message().to_owned(),
+                });
+            }
+            Err(e) => {
+                return Err(match self.remote_error(e, &attempts, branch) {
+                    GitError::Fetch { source, .. } => GitError::Push {
+                        url: self.display_url(),
+                        branch: branch.to_owned(),
+                        reason: source.message().to_owned(),
+                    },
+                    other => other,
+                });
+            }
+        }
+        drop(options);
+        match rejected.take() {
+            None => Ok(PushOutcome::Pushed),
+            Some(reason) if is_race(&reason) => Ok(PushOutcome::Rejected { reason }),
+            Some(reason) => Err(GitError::Push {
+                url: self.display_url(),
+                branch: branch.to_owned(),
+                reason,
+            }),
+        }
+    }
+
+    /// A unified diff from `from` to `to`, as `git diff` prints it.
+    pub fn diff(&self, from: Oid, to: Oid) -> Result<String, GitError> {
+        let diff_error = |e| self.local("diff", e);
+        let old = self
+            .repo
+            .find_commit(from)
+            .and_then(|c| c.tree())
+            .map_err(diff_error)?;
+        let new = self
+            .repo
+            .find_commit(to)
+            .and_then(|c| c.tree())
+            .map_err(diff_error)?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&old), Some(&new), None)
+            .map_err(diff_error)?;
+        let mut out = String::new();
+        diff.print(git2::DiffFormat::Patch, |_, _, line| {
+            if matches!(line.origin(), '+' | '-' | ' ') {
+                out.push(line.origin());
+            }
+            out.push_str(&String::from_utf8_lossy(line.content()));
+            true
+        })
+        .map_err(diff_error)?;
+        Ok(out)
+    }
+
+    fn callbacks<'a>(&'a self, attempts: &'a Cell<u32>) -> RemoteCallbacks<'a> {
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.credentials(move |_url, username_from_url, allowed| {
+            // libgit2 asks again after a refusal; answering twice would loop forever.
+            attempts.set(attempts.get() + 1);
+            if attempts.get() > 1 {
+                return Err(git2::Error::from_str("credentials were refused"));
+            }
+            match &self.remote.auth {
+                GitAuth::UserPass { username, password }
+                    if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
+                {
+                    Cred::userpass_plaintext(username, password)
+                }
+                GitAuth::SshKey {
+                    private_key,
+                    passphrase,
+                } => Cred::ssh_key(
+                    username_from_url.unwrap_or("git"),
+                    None,
+                    private_key,
+                    passphrase.as_deref(),
+                ),
+                _ => Err(git2::Error::from_str("no credentials configured")),
+            }
+        });
+        callbacks
+    }
+
+    fn remote_error(&self, source: git2::Error, attempts: &Cell<u32>, branch: &str) -> GitError {
+        let url = self.display_url();
+        if source.code() == ErrorCode::Auth || attempts.get() > 0 {
+            let detail = match &self.remote.auth {
+                GitAuth::None => "no credentials configured".to_owned(),
+                GitAuth::UserPass { username, .. } => {
+                    format!("user {username:?} and its password or token were refused")
+                }
+                GitAuth::SshKey { private_key, .. } => {
+                    format!("SSH key {} was refused", private_key.display())
+                }
+            };
+            return GitError::Auth { url, detail };
+        }
+        GitError::Fetch {
+            url,
+            branch: branch.to_owned(),
+            source,
+        }
+    }
+
+    fn local(&self, operation: &'static str, source: git2::Error) -> GitError {
+        GitError::Local {
+            operation,
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// Remote answers that mean "someone else pushed first".
+fn is_race(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    [
+        "non-fast-forward",
+        "fetch first",
+        "failed to lock",
+        "stale info",
+        "cannot lock ref",
+    ]
+    .iter()
+    .any(|s| reason.contains(s))
+}
+
+/// Removes the password from `scheme://user:password@host/…`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}/{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_removed_from_urls() {
+        assert_eq!(
+            redact("https://bot:ghp_secret@github.com/org/repo.git"),
+            "https://bot@github.com/org/repo.git"
+        );
+        assert_eq!(
+            redact("file:///srv/git/repo.git"),
+            "file:///srv/git/repo.git"
+        );
+    }
+
+    #[test]
+    fn lost_races_are_told_apart() {
+        assert!(is_race("non-fast-forward"));
+        assert!(is_race("failed to update ref: fetch first"));
+        assert!(!is_race("pre-receive hook declined"));
+    }
+}
