@@ -3,6 +3,7 @@
 
 mod set_image;
 mod tags;
+mod update;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,8 @@ enum Command {
     Tags(tags::TagsArgs),
     /// Rewrite image references in manifest files, changing only those bytes.
     SetImage(set_image::SetImageArgs),
+    /// Discover new tags, bump the manifests in Git, and push or open pull requests.
+    Update(update::UpdateArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -69,16 +72,20 @@ fn init_logging(cli: &Cli) {
     }
 }
 
+fn block_on(future: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
     let result = match &cli.command {
-        Command::Tags(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)
-            .and_then(|runtime| runtime.block_on(tags::run(args))),
+        Command::Tags(args) => block_on(tags::run(args)),
         Command::SetImage(args) => set_image::run(args),
+        Command::Update(args) => block_on(update::run(args)),
     };
     match result {
         Ok(code) => code,

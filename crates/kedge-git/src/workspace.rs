@@ -215,10 +215,84 @@ impl Workspace {
         self.repo
             .reference(local, commit, true, "kedge push")
             .map_err(|e| self.local("push", e))?;
+        if let Some(path) = self.remote.url.strip_prefix("file://") {
+            return self.push_local(Path::new(path), local, commit, branch, force);
+        }
         let refspec = format!(
             "{}{local}:refs/heads/{branch}",
             if force { "+" } else { "" }
         );
+        match self.push_refspec(&refspec, branch)? {
+            None => Ok(PushOutcome::Pushed),
+            Some(reason) if is_race(&reason) => Ok(PushOutcome::Rejected { reason }),
+            Some(reason) => Err(GitError::Push {
+                url: self.display_url(),
+                branch: branch.to_owned(),
+                reason,
+            }),
+        }
+    }
+
+    /// libgit2's local transport updates the branch without comparing it to the
+    /// fetched value, so two writers could both "win". For `file://` remotes the
+    /// objects go to a private ref first and the branch then moves with a
+    /// compare-and-swap in the remote repository itself.
+    fn push_local(
+        &self,
+        bare: &Path,
+        local: &str,
+        commit: Oid,
+        branch: &str,
+        force: bool,
+    ) -> Result<PushOutcome, GitError> {
+        // Unique per writer: two writers may push the very same commit at once.
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let incoming = format!(
+            "refs/kedge/incoming/{}-{nonce}-{commit}",
+            std::process::id()
+        );
+        if let Some(reason) = self.push_refspec(&format!("+{local}:{incoming}"), branch)? {
+            return Err(GitError::Push {
+                url: self.display_url(),
+                branch: branch.to_owned(),
+                reason,
+            });
+        }
+        let push_error = |e: git2::Error| GitError::Push {
+            url: self.display_url(),
+            branch: branch.to_owned(),
+            reason: e.message().to_owned(),
+        };
+        let remote = Repository::open(bare).map_err(push_error)?;
+        let target = format!("refs/heads/{branch}");
+        let moved = if force {
+            remote.reference(&target, commit, true, "kedge push")
+        } else {
+            let expected = self
+                .repo
+                .refname_to_id(&format!("refs/remotes/origin/{branch}"))
+                .map_err(|e| self.local("push", e))?;
+            remote.reference_matching(&target, commit, true, expected, "kedge push")
+        };
+        if let Ok(mut temporary) = remote.find_reference(&incoming) {
+            let _ = temporary.delete();
+        }
+        match moved {
+            Ok(_) => Ok(PushOutcome::Pushed),
+            Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked) => {
+                Ok(PushOutcome::Rejected {
+                    reason: format!("{target} moved: {}", e.message()),
+                })
+            }
+            Err(e) => Err(push_error(e)),
+        }
+    }
+
+    /// Pushes one refspec; `Ok(Some(reason))` when the remote refused the update.
+    fn push_refspec(&self, refspec: &str, branch: &str) -> Result<Option<String>, GitError> {
         let attempts = Cell::new(0);
         let rejected: Cell<Option<String>> = Cell::new(None);
         let mut callbacks = self.callbacks(&attempts);
@@ -234,13 +308,13 @@ impl Workspace {
             .repo
             .remote_anonymous(&self.remote.url)
             .map_err(|e| self.local("push", e))?;
-        match remote.push(&[&refspec], Some(&mut options)) {
+        match remote.push(&[refspec], Some(&mut options)) {
             Ok(()) => {}
             Err(e) if e.code() == ErrorCode::NotFastForward => {
-                return Ok(PushOutcome::Rejected {
-                    reason: e.message().to_owned(),
-                });
+                return Ok(Some(format!("non-fast-forward: {}", e.message())));
             }
+            // receive-pack refuses a concurrent update of the same ref this way.
+            Err(e) if is_race(e.message()) => return Ok(Some(e.message().to_owned())),
             Err(e) => {
                 return Err(match self.remote_error(e, &attempts, branch) {
                     GitError::Fetch { source, .. } => GitError::Push {
@@ -253,15 +327,7 @@ impl Workspace {
             }
         }
         drop(options);
-        match rejected.take() {
-            None => Ok(PushOutcome::Pushed),
-            Some(reason) if is_race(&reason) => Ok(PushOutcome::Rejected { reason }),
-            Some(reason) => Err(GitError::Push {
-                url: self.display_url(),
-                branch: branch.to_owned(),
-                reason,
-            }),
-        }
+        Ok(rejected.take())
     }
 
     /// A unified diff from `from` to `to`, as `git diff` prints it.
@@ -359,6 +425,7 @@ fn is_race(reason: &str) -> bool {
         "non-fast-forward",
         "fetch first",
         "failed to lock",
+        "failed to update ref",
         "stale info",
         "cannot lock ref",
     ]

@@ -28,8 +28,12 @@
 //! # }
 //! ```
 
+pub mod config;
 pub mod discover;
+pub mod update;
 
+pub use kedge_forge as forge;
+pub use kedge_git as git;
 pub use kedge_policy as policy;
 pub use kedge_registry as registry;
 pub use kedge_rewrite as rewrite;

@@ -1,0 +1,587 @@
+//! `kedge.yaml`: what kedge updates, where it writes, and how it authenticates.
+//!
+//! The file is read strictly (unknown keys are errors) and validated up front:
+//! every regex, constraint, image name and template is checked before anything
+//! is fetched, and every error names the file, the line and the key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kedge_policy::{Order, PolicySpec, StrategySpec, TagPolicy};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A configuration problem, located in the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {key}: {message}")]
+pub struct ConfigError {
+    /// The configuration file.
+    pub file: PathBuf,
+    /// 1-based line (0 when the whole file is at fault).
+    pub line: u64,
+    /// The key path, `images[0].policy.allow`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    /// The manifest repository.
+    pub git: GitConfig,
+    /// How changes reach it.
+    #[serde(default)]
+    pub write_back: WriteBackConfig,
+    /// The forge that hosts it, for pull requests.
+    #[serde(default)]
+    pub forge: Option<ForgeConfig>,
+    /// Per-registry connection settings and credentials.
+    #[serde(default)]
+    pub registries: Vec<RegistryConfig>,
+    /// The images kedge keeps up to date.
+    pub images: Vec<Spanned<ImageConfig>>,
+}
+
+/// `git:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitConfig {
+    /// `https://…`, `http://…`, `ssh://…`, `git://…` or `file://…`.
+    pub url: String,
+    /// The base branch.
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    /// Commit author.
+    #[serde(default)]
+    pub author: AuthorConfig,
+    /// Credentials.
+    #[serde(default)]
+    pub auth: GitAuthConfig,
+    /// Where cached clones live (default: `$XDG_CACHE_HOME/kedge` or `~/.cache/kedge`).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+fn default_branch() -> String {
+    "main".to_owned()
+}
+
+/// `git.author`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorConfig {
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+impl Default for AuthorConfig {
+    fn default() -> Self {
+        Self {
+            name: "kedge".to_owned(),
+            email: "kedge@localhost".to_owned(),
+        }
+    }
+}
+
+/// `git.auth`: one of a token from the environment, an SSH key, or nothing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitAuthConfig {
+    /// Environment variable holding a token (HTTP basic, user `x-access-token`
+    /// unless `usernameEnv` or `username` says otherwise).
+    pub token_env: Option<String>,
+    /// Environment variable holding the user name for `tokenEnv`.
+    pub username_env: Option<String>,
+    /// User name for `tokenEnv`.
+    pub username: Option<String>,
+    /// SSH private key file.
+    pub ssh_key_file: Option<PathBuf>,
+}
+
+/// `writeBack:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WriteBackConfig {
+    /// `push` commits to the base branch; `pull-request` opens a PR.
+    #[serde(default)]
+    pub mode: WriteBackMode,
+    /// Pull request settings (mode `pull-request`).
+    #[serde(default)]
+    pub pull_request: PullRequestConfig,
+    /// Commit message template.
+    #[serde(default = "default_commit_message")]
+    pub commit_message: String,
+}
+
+impl Default for WriteBackConfig {
+    fn default() -> Self {
+        Self {
+            mode: WriteBackMode::default(),
+            pull_request: PullRequestConfig::default(),
+            commit_message: default_commit_message(),
+        }
+    }
+}
+
+/// `writeBack.mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteBackMode {
+    /// Commit and push to the base branch.
+    #[default]
+    Push,
+    /// Push a branch and open (or update) a pull request.
+    PullRequest,
+}
+
+/// `writeBack.pullRequest`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PullRequestConfig {
+    /// Branch template; one PR per distinct rendered branch (so
+    /// `kedge/{{ image.alias }}` gives one PR per image, `kedge/updates` one for all).
+    #[serde(default = "default_pr_branch")]
+    pub branch: String,
+    /// Title template.
+    #[serde(default = "default_pr_title")]
+    pub title: String,
+    /// Body template.
+    #[serde(default = "default_pr_body")]
+    pub body: String,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Open as draft.
+    #[serde(default)]
+    pub draft: bool,
+}
+
+impl Default for PullRequestConfig {
+    fn default() -> Self {
+        Self {
+            branch: default_pr_branch(),
+            title: default_pr_title(),
+            body: default_pr_body(),
+            labels: Vec::new(),
+            draft: false,
+        }
+    }
+}
+
+fn default_commit_message() -> String {
+    "{% if updates|length == 1 %}Update {{ updates[0].alias }} to {{ updates[0].newTag }}\
+     {% else %}Update {{ updates|length }} images{% endif %}\n\n\
+     {% for u in updates %}- {{ u.image }}: {{ u.oldTag or u.oldReference }} -> {{ u.newTag }}\n{% endfor %}"
+        .to_owned()
+}
+
+fn default_pr_branch() -> String {
+    "kedge/{{ image.alias }}".to_owned()
+}
+
+fn default_pr_title() -> String {
+    "{% if updates|length == 1 %}Update {{ updates[0].alias }} to {{ updates[0].newTag }}\
+     {% else %}Update {{ updates|length }} images{% endif %}"
+        .to_owned()
+}
+
+fn default_pr_body() -> String {
+    "kedge found newer images:\n\n| image | from | to | files |\n|---|---|---|---|\n\
+     {% for u in updates %}| `{{ u.image }}` | `{{ u.oldReference }}` | `{{ u.newReference }}` | {{ u.files|join(', ') }} |\n{% endfor %}"
+        .to_owned()
+}
+
+/// `forge:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ForgeConfig {
+    /// GitHub with a token.
+    pub github: Option<GitHubConfig>,
+    /// GitHub as a GitHub App installation.
+    pub github_app: Option<GitHubAppConfig>,
+}
+
+/// `forge.github`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitHubConfig {
+    /// API root (`https://HOST/api/v3` for GitHub Enterprise).
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Environment variable holding the token.
+    pub token_env: String,
+}
+
+/// `forge.githubApp`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitHubAppConfig {
+    /// API root.
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// The App's id.
+    pub app_id: u64,
+    /// The installation's id.
+    pub installation_id: u64,
+    /// PEM private key file of the App.
+    pub private_key_file: PathBuf,
+}
+
+fn default_api_url() -> String {
+    "https://api.github.com".to_owned()
+}
+
+/// `registries[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistryConfig {
+    /// Registry host prefix this entry applies to (`127.0.0.1:5000`, `ghcr.io`).
+    pub prefix: String,
+    /// Plain HTTP.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Extra CA certificate (PEM).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Credentials from the environment.
+    #[serde(default)]
+    pub credentials: Option<RegistryCredentialsConfig>,
+    /// A Kubernetes `dockerconfigjson` Secret file.
+    #[serde(default)]
+    pub pull_secret: Option<PathBuf>,
+    /// Requests per second to this registry.
+    #[serde(default)]
+    pub requests_per_second: Option<f64>,
+    /// Requests in flight at once.
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+}
+
+/// `registries[].credentials`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistryCredentialsConfig {
+    /// Environment variable holding the user name.
+    pub username_env: String,
+    /// Environment variable holding the password or token.
+    pub password_env: String,
+}
+
+/// `images[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageConfig {
+    /// Short name used in templates, branches and logs.
+    pub alias: String,
+    /// Image name without tag.
+    pub image: String,
+    /// How the tag is chosen (semver `*` when absent).
+    #[serde(default)]
+    pub policy: Option<Spanned<PolicyConfig>>,
+    /// Files or directories in the repository, relative to its root.
+    pub targets: Vec<String>,
+    /// What the manifests pin.
+    #[serde(default)]
+    pub pin: Pin,
+    /// Only tags with an image for this platform (`linux/arm64`).
+    #[serde(default)]
+    pub platform: Option<String>,
+}
+
+/// `images[].pin`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum Pin {
+    /// `image:1.2.4`.
+    #[default]
+    #[serde(rename = "tag")]
+    Tag,
+    /// `image@sha256:…`.
+    #[serde(rename = "digest")]
+    Digest,
+    /// `image:1.2.4@sha256:…`.
+    #[serde(rename = "tag+digest")]
+    TagAndDigest,
+}
+
+/// `images[].policy`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyConfig {
+    /// `semver`, `alphabetical`, `numerical`, `newest-build` or `digest`.
+    #[serde(default = "default_strategy")]
+    pub strategy: String,
+    /// Semver range.
+    #[serde(default)]
+    pub constraint: Option<String>,
+    /// Consider pre-releases (semver).
+    #[serde(default)]
+    pub prereleases: bool,
+    /// `asc` or `desc` (alphabetical, numerical).
+    #[serde(default)]
+    pub order: Option<String>,
+    /// The mutable tag to follow (digest).
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Keep only tags matching.
+    #[serde(default)]
+    pub allow: Option<String>,
+    /// Drop tags matching any.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Pattern whose `extract` is ranked.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Capture template.
+    #[serde(default)]
+    pub extract: Option<String>,
+    /// Minimum build age (`1h`, `30m`).
+    #[serde(default)]
+    pub min_age: Option<String>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            strategy: default_strategy(),
+            constraint: None,
+            prereleases: false,
+            order: None,
+            tag: None,
+            allow: None,
+            ignore: Vec::new(),
+            pattern: None,
+            extract: None,
+            min_age: None,
+        }
+    }
+}
+
+fn default_strategy() -> String {
+    "semver".to_owned()
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: 0,
+            key: "(file)".to_owned(),
+            message: e.to_string(),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates `text`; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let config: Config = serde_saphyr::from_str(text).map_err(|e| {
+            let message = syntax_message(&e.to_string());
+            ConfigError {
+                file: path.to_owned(),
+                line: e.location().map(|l| l.line()).unwrap_or(0),
+                key: unknown_field(&message).unwrap_or("(syntax)").to_owned(),
+                message,
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let error = |line: u64, key: String, message: String| ConfigError {
+            file: path.to_owned(),
+            line,
+            key,
+            message,
+        };
+        if self.images.is_empty() {
+            return Err(error(
+                0,
+                "images".into(),
+                "at least one image is needed".into(),
+            ));
+        }
+        let mut aliases = std::collections::HashSet::new();
+        for (i, image) in self.images.iter().enumerate() {
+            let line = image.referenced.line();
+            let key = |field: &str| format!("images[{i}].{field}");
+            let config = &image.value;
+            if !aliases.insert(config.alias.as_str()) {
+                return Err(error(
+                    line,
+                    key("alias"),
+                    format!("{:?} is used twice", config.alias),
+                ));
+            }
+            config
+                .image
+                .parse::<kedge_registry::ImageName>()
+                .map_err(|e| error(line, key("image"), e.to_string()))?;
+            if config.targets.is_empty() {
+                return Err(error(
+                    line,
+                    key("targets"),
+                    "at least one file or directory".into(),
+                ));
+            }
+            for target in &config.targets {
+                if Path::new(target).is_absolute() || target.split('/').any(|p| p == "..") {
+                    return Err(error(
+                        line,
+                        key("targets"),
+                        format!("{target:?} must be a path inside the repository"),
+                    ));
+                }
+            }
+            if let Some(platform) = &config.platform {
+                platform
+                    .parse::<kedge_registry::Platform>()
+                    .map_err(|e| error(line, key("platform"), e.to_string()))?;
+            }
+            let policy_line = config.policy.as_ref().map_or(line, |p| p.referenced.line());
+            config.tag_policy().map_err(|(field, message)| {
+                error(policy_line, key(&format!("policy.{field}")), message)
+            })?;
+        }
+        if self.write_back.mode == WriteBackMode::PullRequest && self.forge.is_none() {
+            return Err(error(
+                0,
+                "forge".into(),
+                "writeBack.mode pull-request needs forge.github or forge.githubApp".into(),
+            ));
+        }
+        if let Some(forge) = &self.forge
+            && forge.github.is_some() == forge.github_app.is_some()
+        {
+            return Err(error(
+                0,
+                "forge".into(),
+                "set exactly one of github and githubApp".into(),
+            ));
+        }
+        let auth = &self.git.auth;
+        if auth.token_env.is_some() && auth.ssh_key_file.is_some() {
+            return Err(error(
+                0,
+                "git.auth".into(),
+                "set tokenEnv or sshKeyFile, not both".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ImageConfig {
+    /// The image's validated tag policy; on error, the policy field at fault and why.
+    pub fn tag_policy(&self) -> Result<TagPolicy, (String, String)> {
+        match &self.policy {
+            Some(policy) => policy.value.to_policy(),
+            None => PolicyConfig::default().to_policy(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Builds the validated policy; on error, the field at fault and why.
+    pub fn to_policy(&self) -> Result<TagPolicy, (String, String)> {
+        let order = match self.order.as_deref() {
+            None => Order::default(),
+            Some(text) => text
+                .parse::<Order>()
+                .map_err(|e| ("order".to_owned(), e.to_string()))?,
+        };
+        let strategy = match self.strategy.as_str() {
+            "semver" => StrategySpec::Semver {
+                constraint: self.constraint.clone().unwrap_or_else(|| "*".into()),
+                prereleases: self.prereleases,
+            },
+            "alphabetical" => StrategySpec::Alphabetical { order },
+            "numerical" => StrategySpec::Numerical { order },
+            "newest-build" => StrategySpec::NewestBuild,
+            "digest" => StrategySpec::Digest {
+                tag: self.tag.clone().unwrap_or_else(|| "latest".into()),
+            },
+            other => {
+                return Err((
+                    "strategy".to_owned(),
+                    format!(
+                        "unknown strategy {other:?}; expected semver, alphabetical, numerical, newest-build or digest"
+                    ),
+                ));
+            }
+        };
+        let min_age: Option<Duration> = self
+            .min_age
+            .as_deref()
+            .map(humantime::parse_duration)
+            .transpose()
+            .map_err(|e| ("minAge".to_owned(), e.to_string()))?;
+        TagPolicy::new(PolicySpec {
+            strategy,
+            allow: self.allow.clone(),
+            ignore: self.ignore.clone(),
+            pattern: self.pattern.clone(),
+            extract: self.extract.clone(),
+            min_age,
+        })
+        .map_err(|e| (policy_field(&e), e.to_string()))
+    }
+}
+
+/// Which policy key a policy error is about, from its message.
+fn policy_field(error: &kedge_policy::PolicyError) -> String {
+    use kedge_policy::{PolicyError, RegexField};
+    match error {
+        PolicyError::InvalidRegex { field, .. } => match field {
+            RegexField::Allow => "allow".into(),
+            RegexField::Ignore(i) => format!("ignore[{i}]"),
+            RegexField::Pattern => "pattern".into(),
+        },
+        PolicyError::InvalidConstraint { .. } => "constraint".into(),
+        PolicyError::ExtractWithoutPattern { .. } | PolicyError::UnknownCaptureGroup { .. } => {
+            "extract".into()
+        }
+        PolicyError::InvalidOrder { .. } => "order".into(),
+        PolicyError::EmptyDigestTag => "tag".into(),
+        _ => "(policy)".into(),
+    }
+}
+
+/// The parser's first line without its own `error: line N column M:` prefix,
+/// since [`ConfigError`] already says where.
+fn syntax_message(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message);
+    let without_error = first.strip_prefix("error: ").unwrap_or(first);
+    match without_error.split_once(": ") {
+        Some((location, rest)) if location.starts_with("line ") => rest.to_owned(),
+        _ => without_error.to_owned(),
+    }
+}
+
+/// The key named by an "unknown field `key`" message.
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `")?.split('`').next()
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tag => "tag",
+            Self::Digest => "digest",
+            Self::TagAndDigest => "tag+digest",
+        })
+    }
+}

@@ -1,0 +1,389 @@
+//! The update flow: discover each image's tag, rewrite the manifests in a
+//! working clone, then publish: one commit pushed to the base branch, or one
+//! branch and pull request per configured grouping.
+//!
+//! A push that loses a race (the branch moved) fetches the new head and runs
+//! the rewrite again on it, a bounded number of times, so two writers updating
+//! different images both land and the same image from both lands once.
+
+mod apply;
+mod publish;
+mod result;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kedge_git::{Author, GitAuth, GitError, Remote};
+use kedge_registry::{
+    ClientConfig, CredentialStore, Credentials, ImageName, Platform, RegistryClient,
+    RegistrySettings,
+};
+
+pub use result::{ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult};
+
+use crate::config::{Config, ConfigError, Pin, WriteBackMode};
+use crate::discover::{DiscoverError, DiscoverOptions, discover};
+use apply::Planned;
+
+/// Pushes tried before giving up when other writers keep moving the branch.
+const MAX_PUSH_ATTEMPTS: u32 = 5;
+
+/// Why an update run failed. Nothing half-done was pushed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// An environment variable the configuration names is not set.
+    #[error("{key}: environment variable {name} is not set")]
+    MissingEnv {
+        /// The configuration key naming it.
+        key: String,
+        /// The variable.
+        name: String,
+    },
+
+    /// A file the configuration names could not be read.
+    #[error("{key}: {path}: {reason}")]
+    File {
+        /// The configuration key naming it.
+        key: String,
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// Tag discovery failed for an image.
+    #[error("image {alias}: {source}")]
+    Discover {
+        /// The image's alias.
+        alias: String,
+        /// What went wrong.
+        #[source]
+        source: DiscoverError,
+    },
+
+    /// A target named in the configuration is not in the repository.
+    #[error("image {alias}: target {target:?} does not exist in the repository")]
+    MissingTarget {
+        /// The image's alias.
+        alias: String,
+        /// The missing path.
+        target: String,
+    },
+
+    /// The manifests could not be rewritten; the working clone is discarded.
+    #[error("image {alias}: {}", rewrite_details(.source))]
+    Rewrite {
+        /// The image's alias.
+        alias: String,
+        /// The rewriter's error (file, line and column).
+        #[source]
+        source: kedge_rewrite::RewriteError,
+    },
+
+    /// A template did not render.
+    #[error("template {key}: {source}")]
+    Template {
+        /// The configuration key of the template.
+        key: &'static str,
+        /// The template engine's error.
+        #[source]
+        source: minijinja::Error,
+    },
+
+    /// A git operation failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+
+    /// Other writers kept moving the branch.
+    #[error("git push to {branch}: the branch moved on each of {attempts} attempts; giving up")]
+    TooManyRaces {
+        /// The branch.
+        branch: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+
+    /// The forge refused a pull request operation.
+    #[error(transparent)]
+    Forge(#[from] kedge_forge::ForgeError),
+
+    /// A blocking task panicked or was cancelled.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Show what would change; write, commit and push nothing.
+    pub dry_run: bool,
+}
+
+/// A configured updater: clients built once, reusable across runs (the webhook
+/// server calls [`run`](Self::run) for every event).
+pub struct Updater {
+    config: Config,
+    registry: RegistryClient,
+    remote: Remote,
+    author: Author,
+    cache_dir: PathBuf,
+    forge: Option<Arc<kedge_forge::GitHub>>,
+}
+
+impl Updater {
+    /// Builds clients from a validated configuration. Reads the environment
+    /// variables and files it names; contacts nothing.
+    pub fn new(config: Config) -> Result<Self, UpdateError> {
+        for (key, template) in [
+            ("writeBack.commitMessage", &config.write_back.commit_message),
+            (
+                "writeBack.pullRequest.branch",
+                &config.write_back.pull_request.branch,
+            ),
+            (
+                "writeBack.pullRequest.title",
+                &config.write_back.pull_request.title,
+            ),
+            (
+                "writeBack.pullRequest.body",
+                &config.write_back.pull_request.body,
+            ),
+        ] {
+            result::check_template(template)
+                .map_err(|source| UpdateError::Template { key, source })?;
+        }
+        let registry = RegistryClient::new(registry_config(&config)?);
+        let forge = publish::forge(&config)?.map(Arc::new);
+        let remote = Remote {
+            url: config.git.url.clone(),
+            auth: git_auth(&config)?,
+        };
+        let author = Author {
+            name: config.git.author.name.clone(),
+            email: config.git.author.email.clone(),
+        };
+        let cache_dir = config
+            .git
+            .cache_dir
+            .clone()
+            .unwrap_or_else(default_cache_dir);
+        Ok(Self {
+            config,
+            registry,
+            remote,
+            author,
+            cache_dir,
+            forge,
+        })
+    }
+
+    /// Uses `dir` for cached clones instead of the configured or default one.
+    pub fn with_cache_dir(mut self, dir: PathBuf) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// The configuration this updater runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs the whole flow for every configured image.
+    pub async fn run(&self, options: RunOptions) -> Result<UpdateResult, UpdateError> {
+        self.run_images(None, options).await
+    }
+
+    /// Runs the flow for the images whose alias is in `aliases` (all when `None`).
+    #[tracing::instrument(skip_all, fields(repo = %self.config.git.url, dry_run = options.dry_run))]
+    pub async fn run_images(
+        &self,
+        aliases: Option<&[&str]>,
+        options: RunOptions,
+    ) -> Result<UpdateResult, UpdateError> {
+        let planned = self.plan(aliases).await?;
+        let mut result = match self.config.write_back.mode {
+            WriteBackMode::Push => publish::push(self, &planned, options.dry_run).await?,
+            WriteBackMode::PullRequest => {
+                publish::pull_requests(self, &planned, options.dry_run).await?
+            }
+        };
+        let updated: Vec<&str> = result.updates.iter().map(|u| u.alias.as_str()).collect();
+        result.current = planned
+            .iter()
+            .filter(|p| !updated.contains(&p.alias.as_str()))
+            .map(|p| p.alias.clone())
+            .collect();
+        result.dry_run = options.dry_run;
+        for update in &result.updates {
+            tracing::info!(
+                image = %update.image, alias = %update.alias, from = %update.old_reference,
+                to = %update.new_reference, files = update.files.len(), "image updated"
+            );
+        }
+        Ok(result)
+    }
+
+    /// Discovers the tag of every selected image.
+    async fn plan(&self, aliases: Option<&[&str]>) -> Result<Vec<Planned>, UpdateError> {
+        let mut planned = Vec::new();
+        for image in &self.config.images {
+            let image = &image.value;
+            if aliases.is_some_and(|a| !a.contains(&image.alias.as_str())) {
+                continue;
+            }
+            let fail = |source: DiscoverError| UpdateError::Discover {
+                alias: image.alias.clone(),
+                source,
+            };
+            let name: ImageName = image
+                .image
+                .parse()
+                .map_err(|e| fail(DiscoverError::Registry(e)))?;
+            // Validated when the configuration was loaded.
+            let policy = image.tag_policy().map_err(|(field, message)| {
+                UpdateError::Config(ConfigError {
+                    file: PathBuf::new(),
+                    line: 0,
+                    key: format!("images.{}.policy.{field}", image.alias),
+                    message,
+                })
+            })?;
+            let platform: Option<Platform> = match &image.platform {
+                Some(p) => Some(p.parse().map_err(|e| fail(DiscoverError::Registry(e)))?),
+                None => None,
+            };
+            let options = DiscoverOptions {
+                platform,
+                now: None,
+            };
+            let found = discover(&self.registry, &name, &policy, &options)
+                .await
+                .map_err(fail)?;
+            let (tag_part, digest_part) = match image.pin {
+                Pin::Tag => (Some(found.tag.clone()), None),
+                Pin::Digest => (None, Some(found.digest.clone())),
+                Pin::TagAndDigest => (Some(found.tag.clone()), Some(found.digest.clone())),
+            };
+            let mut reference = image.image.clone();
+            if let Some(tag) = &tag_part {
+                reference = format!("{reference}:{tag}");
+            }
+            if let Some(digest) = &digest_part {
+                reference = format!("{reference}@{digest}");
+            }
+            planned.push(Planned {
+                alias: image.alias.clone(),
+                image: image.image.clone(),
+                tag: found.tag,
+                digest: found.digest,
+                reference,
+                tag_part,
+                digest_part,
+                targets: image.targets.clone(),
+            });
+        }
+        Ok(planned)
+    }
+}
+
+/// Every failed file of a tree rewrite, not only how many there were.
+fn rewrite_details(error: &kedge_rewrite::RewriteError) -> String {
+    match error {
+        kedge_rewrite::RewriteError::Files { errors } => errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn env(key: &str, name: &str) -> Result<String, UpdateError> {
+    std::env::var(name).map_err(|_| UpdateError::MissingEnv {
+        key: key.to_owned(),
+        name: name.to_owned(),
+    })
+}
+
+fn git_auth(config: &Config) -> Result<GitAuth, UpdateError> {
+    let auth = &config.git.auth;
+    if let Some(token_env) = &auth.token_env {
+        let username = match (&auth.username_env, &auth.username) {
+            (Some(name), _) => env("git.auth.usernameEnv", name)?,
+            (None, Some(username)) => username.clone(),
+            (None, None) => "x-access-token".to_owned(),
+        };
+        return Ok(GitAuth::UserPass {
+            username,
+            password: env("git.auth.tokenEnv", token_env)?,
+        });
+    }
+    if let Some(key) = &auth.ssh_key_file {
+        return Ok(GitAuth::SshKey {
+            private_key: key.clone(),
+            passphrase: None,
+        });
+    }
+    Ok(GitAuth::None)
+}
+
+fn registry_config(config: &Config) -> Result<ClientConfig, UpdateError> {
+    let mut credentials =
+        CredentialStore::from_default_docker_config().map_err(|e| UpdateError::File {
+            key: "registries (docker config)".into(),
+            path: PathBuf::from("~/.docker/config.json"),
+            reason: e.to_string(),
+        })?;
+    let mut registries = Vec::new();
+    for (i, registry) in config.registries.iter().enumerate() {
+        if let Some(secret) = &registry.pull_secret {
+            let store =
+                CredentialStore::from_kubernetes_secret(secret).map_err(|e| UpdateError::File {
+                    key: format!("registries[{i}].pullSecret"),
+                    path: secret.clone(),
+                    reason: e.to_string(),
+                })?;
+            credentials.merge(store);
+        }
+        if let Some(creds) = &registry.credentials {
+            let key = format!("registries[{i}].credentials");
+            credentials.insert(
+                &registry.prefix,
+                Credentials::Basic {
+                    username: env(&format!("{key}.usernameEnv"), &creds.username_env)?,
+                    password: env(&format!("{key}.passwordEnv"), &creds.password_env)?,
+                },
+            );
+        }
+        let defaults = RegistrySettings::default();
+        registries.push((
+            registry.prefix.clone(),
+            RegistrySettings {
+                insecure: registry.insecure,
+                ca_file: registry.ca_file.clone(),
+                requests_per_second: registry
+                    .requests_per_second
+                    .unwrap_or(defaults.requests_per_second),
+                max_concurrency: registry.max_concurrency.unwrap_or(defaults.max_concurrency),
+                ..defaults
+            },
+        ));
+    }
+    Ok(ClientConfig {
+        registries,
+        default_settings: RegistrySettings::default(),
+        credentials,
+    })
+}
+
+fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("kedge").join("git")
+}

@@ -1,0 +1,358 @@
+//! Publishing: push mode (one commit on the base branch, re-applied when the
+//! branch moved) and pull-request mode (one branch and PR per grouping,
+//! updated in place, closed when moot).
+
+use std::collections::BTreeMap;
+
+use kedge_forge::{Forge, GitHub, GitHubAuth, GitHubConfig, PullRequestSpec};
+use kedge_git::{CommitId, PushOutcome, Workspace};
+
+use super::apply::{Planned, apply};
+use super::result::{ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult, render};
+use super::{MAX_PUSH_ATTEMPTS, UpdateError, Updater};
+use crate::config::Config;
+
+/// What one attempt on the working clone produced.
+enum Attempt {
+    /// The base branch already has every chosen reference.
+    Current,
+    /// A commit was made (and pushed, unless a dry run).
+    Committed {
+        updates: Vec<ImageUpdate>,
+        commit: CommitId,
+        diff: Option<String>,
+    },
+    /// The push lost a race.
+    Raced(String),
+}
+
+/// Where an attempt's commit goes.
+#[derive(Clone)]
+enum Destination {
+    /// The base branch, fast-forward only.
+    Base,
+    /// kedge's own branch, replaced on every run.
+    Branch(String),
+    /// Nowhere: compute the diff and reset.
+    DryRun,
+}
+
+/// Builds the forge client from the configuration, if one is configured.
+pub(super) fn forge(config: &Config) -> Result<Option<GitHub>, UpdateError> {
+    let Some(forge) = &config.forge else {
+        return Ok(None);
+    };
+    let github = if let Some(github) = &forge.github {
+        GitHubConfig {
+            api_url: github.api_url.clone(),
+            owner: github.owner.clone(),
+            repo: github.repo.clone(),
+            auth: GitHubAuth::Token(super::env("forge.github.tokenEnv", &github.token_env)?),
+        }
+    } else if let Some(app) = &forge.github_app {
+        let pem =
+            std::fs::read_to_string(&app.private_key_file).map_err(|e| UpdateError::File {
+                key: "forge.githubApp.privateKeyFile".into(),
+                path: app.private_key_file.clone(),
+                reason: e.to_string(),
+            })?;
+        GitHubConfig {
+            api_url: app.api_url.clone(),
+            owner: app.owner.clone(),
+            repo: app.repo.clone(),
+            auth: GitHubAuth::App {
+                app_id: app.app_id,
+                installation_id: app.installation_id,
+                private_key_pem: pem,
+            },
+        }
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(GitHub::new(github)?))
+}
+
+/// Push mode: every update in one commit on the base branch.
+pub(super) async fn push(
+    updater: &Updater,
+    planned: &[Planned],
+    dry_run: bool,
+) -> Result<UpdateResult, UpdateError> {
+    let base = updater.config.git.branch.clone();
+    let destination = if dry_run {
+        Destination::DryRun
+    } else {
+        Destination::Base
+    };
+    for _ in 0..MAX_PUSH_ATTEMPTS {
+        match attempt(updater, planned, destination.clone()).await? {
+            Attempt::Current => return Ok(UpdateResult::default()),
+            Attempt::Committed {
+                updates,
+                commit,
+                diff,
+            } => {
+                return Ok(UpdateResult {
+                    updates,
+                    commit: (!dry_run).then(|| commit.to_string()),
+                    diff,
+                    ..UpdateResult::default()
+                });
+            }
+            Attempt::Raced(reason) => {
+                tracing::info!(branch = %base, %reason, "base branch moved; re-applying on the new head");
+                tokio::time::sleep(race_backoff()).await;
+            }
+        }
+    }
+    Err(UpdateError::TooManyRaces {
+        branch: base,
+        attempts: MAX_PUSH_ATTEMPTS,
+    })
+}
+
+/// Pull-request mode: one branch and PR per rendered branch name.
+pub(super) async fn pull_requests(
+    updater: &Updater,
+    planned: &[Planned],
+    dry_run: bool,
+) -> Result<UpdateResult, UpdateError> {
+    let settings = &updater.config.write_back.pull_request;
+    let mut groups: BTreeMap<String, Vec<Planned>> = BTreeMap::new();
+    for plan in planned {
+        let branch =
+            render(&settings.branch, &[preview(plan)]).map_err(|source| UpdateError::Template {
+                key: "writeBack.pullRequest.branch",
+                source,
+            })?;
+        groups
+            .entry(branch.trim().to_owned())
+            .or_default()
+            .push(plan.clone());
+    }
+    let mut result = UpdateResult::default();
+    for (branch, group) in groups {
+        let destination = if dry_run {
+            Destination::DryRun
+        } else {
+            Destination::Branch(branch.clone())
+        };
+        let pr = match attempt(updater, &group, destination).await? {
+            Attempt::Current => close_moot(updater, &branch, dry_run).await?,
+            Attempt::Committed { updates, diff, .. } => {
+                let pr = ensure_pull_request(updater, &branch, &updates, dry_run).await?;
+                result.updates.extend(updates);
+                if let Some(diff) = diff {
+                    result.diff.get_or_insert_with(String::new).push_str(&diff);
+                }
+                Some(pr)
+            }
+            Attempt::Raced(reason) => {
+                // kedge's own branch is force-pushed, so only a broken remote says this.
+                return Err(UpdateError::Git(kedge_git::GitError::Push {
+                    url: updater.remote.url.clone(),
+                    branch,
+                    reason,
+                }));
+            }
+        };
+        result.pull_requests.extend(pr);
+    }
+    Ok(result)
+}
+
+/// One attempt: fetch the base branch, apply, commit, and send the commit to `destination`.
+async fn attempt(
+    updater: &Updater,
+    planned: &[Planned],
+    destination: Destination,
+) -> Result<Attempt, UpdateError> {
+    let remote = updater.git_remote().await?;
+    let cache_dir = updater.cache_dir.clone();
+    let base = updater.config.git.branch.clone();
+    let author = updater.author.clone();
+    let template = updater.config.write_back.commit_message.clone();
+    let planned = planned.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let workspace = Workspace::open(&cache_dir, remote)?;
+        let head = workspace.fetch(&base)?;
+        workspace.reset_to(head)?;
+        let applied = apply(workspace.workdir(), &planned);
+        let updates = match applied {
+            Ok(updates) => updates,
+            Err(e) => {
+                // Leave no half-edited tree behind for the next run to trip over.
+                workspace.reset_to(head)?;
+                return Err(e);
+            }
+        };
+        if updates.is_empty() {
+            return Ok(Attempt::Current);
+        }
+        let message = render(&template, &updates).map_err(|source| UpdateError::Template {
+            key: "writeBack.commitMessage",
+            source,
+        })?;
+        let Some(commit) = workspace.commit(head, message.trim_end(), &author)? else {
+            return Ok(Attempt::Current);
+        };
+        let outcome = match &destination {
+            Destination::DryRun => {
+                let diff = workspace.diff(head, commit)?;
+                workspace.reset_to(head)?;
+                return Ok(Attempt::Committed {
+                    updates,
+                    commit,
+                    diff: Some(diff),
+                });
+            }
+            Destination::Base => workspace.push(commit, &base, false)?,
+            Destination::Branch(branch) => workspace.push(commit, branch, true)?,
+        };
+        Ok(match outcome {
+            PushOutcome::Pushed => Attempt::Committed {
+                updates,
+                commit,
+                diff: None,
+            },
+            PushOutcome::Rejected { reason } => Attempt::Raced(reason),
+        })
+    })
+    .await
+    .map_err(|e| UpdateError::Task(e.to_string()))?
+}
+
+/// Opens the PR for `branch`, or refreshes the one already open.
+async fn ensure_pull_request(
+    updater: &Updater,
+    branch: &str,
+    updates: &[ImageUpdate],
+    dry_run: bool,
+) -> Result<PullRequestResult, UpdateError> {
+    let settings = &updater.config.write_back.pull_request;
+    let title = render(&settings.title, updates).map_err(|source| UpdateError::Template {
+        key: "writeBack.pullRequest.title",
+        source,
+    })?;
+    let body = render(&settings.body, updates).map_err(|source| UpdateError::Template {
+        key: "writeBack.pullRequest.body",
+        source,
+    })?;
+    let aliases = updates.iter().map(|u| u.alias.clone()).collect();
+    let spec = PullRequestSpec {
+        base: updater.config.git.branch.clone(),
+        head: branch.to_owned(),
+        title: title.trim().to_owned(),
+        body,
+        labels: settings.labels.clone(),
+        draft: settings.draft,
+    };
+    let forge = updater.forge()?;
+    let existing = forge.find_open_pull_request(branch, &spec.base).await?;
+    if dry_run {
+        return Ok(PullRequestResult {
+            branch: branch.to_owned(),
+            action: PullRequestAction::Planned,
+            number: existing.as_ref().map(|pr| pr.number),
+            url: existing.map(|pr| pr.url),
+            title: spec.title,
+            aliases,
+        });
+    }
+    let (pr, action) = match existing {
+        Some(pr) => (
+            forge.update_pull_request(pr.number, &spec).await?,
+            PullRequestAction::Updated,
+        ),
+        None => (
+            forge.create_pull_request(&spec).await?,
+            PullRequestAction::Created,
+        ),
+    };
+    tracing::info!(branch, number = pr.number, url = %pr.url, ?action, "pull request");
+    Ok(PullRequestResult {
+        branch: branch.to_owned(),
+        action,
+        number: Some(pr.number),
+        url: Some(pr.url),
+        title: spec.title,
+        aliases,
+    })
+}
+
+/// Closes kedge's open PR for `branch` when the base branch already has its change.
+async fn close_moot(
+    updater: &Updater,
+    branch: &str,
+    dry_run: bool,
+) -> Result<Option<PullRequestResult>, UpdateError> {
+    let forge = updater.forge()?;
+    let base = &updater.config.git.branch;
+    let Some(pr) = forge.find_open_pull_request(branch, base).await? else {
+        return Ok(None);
+    };
+    if !dry_run {
+        let comment = format!(
+            "{base} already has these images at or past the versions this pull request proposes; closing."
+        );
+        forge.close_pull_request(pr.number, &comment).await?;
+    }
+    Ok(Some(PullRequestResult {
+        branch: branch.to_owned(),
+        action: PullRequestAction::Closed,
+        number: Some(pr.number),
+        url: Some(pr.url),
+        title: pr.title,
+        aliases: Vec::new(),
+    }))
+}
+
+/// An update as far as it is known before applying: enough for branch templates.
+fn preview(plan: &Planned) -> ImageUpdate {
+    ImageUpdate {
+        alias: plan.alias.clone(),
+        image: plan.image.clone(),
+        old_reference: String::new(),
+        old_tag: None,
+        new_reference: plan.reference.clone(),
+        new_tag: plan.tag.clone(),
+        new_digest: plan.digest.clone(),
+        files: Vec::new(),
+        changes: 0,
+    }
+}
+
+/// A short random pause so racing writers do not collide again in lockstep.
+fn race_backoff() -> std::time::Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::time::Duration::from_millis(50 + u64::from(nanos % 200))
+}
+
+impl Updater {
+    fn forge(&self) -> Result<&GitHub, UpdateError> {
+        self.forge.as_deref().ok_or_else(|| {
+            UpdateError::Config(crate::config::ConfigError {
+                file: Default::default(),
+                line: 0,
+                key: "forge".into(),
+                message: "pull-request mode needs a forge".into(),
+            })
+        })
+    }
+
+    /// The git remote, with the forge's credentials when the config names none.
+    async fn git_remote(&self) -> Result<kedge_git::Remote, UpdateError> {
+        let mut remote = self.remote.clone();
+        if matches!(remote.auth, kedge_git::GitAuth::None)
+            && remote.url.starts_with("https://")
+            && let Some(forge) = &self.forge
+        {
+            let (username, password) = forge.git_credentials().await?;
+            remote.auth = kedge_git::GitAuth::UserPass { username, password };
+        }
+        Ok(remote)
+    }
+}

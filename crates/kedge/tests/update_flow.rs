@@ -1,0 +1,270 @@
+//! The update flow end to end on real parts: the distribution registry with
+//! images pushed by skopeo, and bare git repositories served by git daemon and
+//! smart HTTP.
+
+use std::path::Path;
+
+use kedge::config::Config;
+use kedge::update::{RunOptions, UpdateError, Updater};
+use kedge_testkit::{GitDaemon, GitRoot, ImageSpec, OciLayout, TestRegistry};
+
+/// A registry holding `team/web` and `team/api` at 1.0.0 and 1.1.0 (and a 2.0.0
+/// that `^1.0` excludes).
+fn registry() -> (TestRegistry, tempfile::TempDir) {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut layout = OciLayout::create(dir.path());
+    for (tag, day) in [("1.0.0", "01"), ("1.1.0", "02"), ("2.0.0", "03")] {
+        layout.add_image(
+            tag,
+            &ImageSpec::new(&format!("2026-01-{day}T00:00:00Z"), tag),
+        );
+        registry.push(&layout, tag, "team/web");
+        registry.push(&layout, tag, "team/api");
+    }
+    (registry, dir)
+}
+
+fn deployment(host: &str, name: &str, tag: &str) -> String {
+    format!(
+        "# {name} serves the storefront\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: {name}\n          image: \"{host}/team/{name}:{tag}\" # pinned by kedge\n          ports:\n            - containerPort: 8080\n"
+    )
+}
+
+fn seed(root: &GitRoot, host: &str) {
+    root.create(
+        "manifests",
+        "main",
+        &[
+            ("apps/web/deploy.yaml", &deployment(host, "web", "1.0.0")),
+            ("apps/api/deploy.yaml", &deployment(host, "api", "1.0.0")),
+            ("README.md", "manifests\n"),
+        ],
+    );
+}
+
+fn config_text(host: &str, url: &str, images: &[&str]) -> String {
+    let mut text = format!(
+        "git:\n  url: {url}\n  branch: main\n  author: {{name: kedge-bot, email: bot@example.com}}\nregistries:\n  - prefix: {host}\n    insecure: true\nimages:\n"
+    );
+    for alias in images {
+        text.push_str(&format!(
+            "  - alias: {alias}\n    image: {host}/team/{alias}\n    policy: {{strategy: semver, constraint: \"^1.0\"}}\n    targets: [apps/{alias}]\n"
+        ));
+    }
+    text
+}
+
+fn updater(text: &str, cache: &Path) -> Updater {
+    let config = Config::parse(Path::new("kedge.yaml"), text).unwrap();
+    Updater::new(config)
+        .unwrap()
+        .with_cache_dir(cache.to_owned())
+}
+
+#[tokio::test]
+async fn push_mode_commits_exactly_the_changed_bytes_once() {
+    let (registry, _layout) = registry();
+    let host = registry.host();
+    let root = GitRoot::new();
+    seed(&root, &host);
+    let daemon = GitDaemon::start(&root);
+    let cache = tempfile::tempdir().unwrap();
+    let updater = updater(
+        &config_text(&host, &daemon.url("manifests"), &["web"]),
+        cache.path(),
+    );
+
+    let result = updater.run(RunOptions::default()).await.unwrap();
+    assert_eq!(result.updates.len(), 1);
+    let update = &result.updates[0];
+    assert_eq!(update.old_reference, format!("{host}/team/web:1.0.0"));
+    assert_eq!(update.new_reference, format!("{host}/team/web:1.1.0"));
+    assert_eq!(update.files, ["apps/web/deploy.yaml"]);
+    assert_eq!(
+        result.commit.as_deref(),
+        Some(root.head("manifests", "main").as_str())
+    );
+
+    // Only the tag changed: the comment, the quotes and the trailing comment stay.
+    assert_eq!(
+        root.show("manifests", "main", "apps/web/deploy.yaml"),
+        deployment(&host, "web", "1.1.0")
+    );
+    assert_eq!(
+        root.show("manifests", "main", "apps/api/deploy.yaml"),
+        deployment(&host, "api", "1.0.0")
+    );
+    let subjects = root.subjects("manifests", "main");
+    assert_eq!(subjects[0], "Update web to 1.1.0");
+
+    // A second run finds nothing to do and pushes nothing.
+    let again = updater.run(RunOptions::default()).await.unwrap();
+    assert!(again.updates.is_empty());
+    assert_eq!(again.current, ["web"]);
+    assert_eq!(root.subjects("manifests", "main").len(), 2);
+}
+
+#[tokio::test]
+async fn racing_writers_both_land_over_file_urls() {
+    let (registry, _layout) = registry();
+    let root = GitRoot::new();
+    seed(&root, &registry.host());
+    let url = root.file_url("manifests");
+    race(&registry.host(), &root, &url).await;
+}
+
+#[tokio::test]
+async fn racing_writers_both_land_over_git_daemon() {
+    let (registry, _layout) = registry();
+    let root = GitRoot::new();
+    seed(&root, &registry.host());
+    let daemon = GitDaemon::start(&root);
+    race(&registry.host(), &root, &daemon.url("manifests")).await;
+}
+
+/// Two writers updating different images at once both land; the same image
+/// from two writers at once lands once.
+async fn race(host: &str, root: &GitRoot, url: &str) {
+    let (host, url) = (host.to_owned(), url.to_owned());
+    let (cache_a, cache_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let web = updater(&config_text(&host, &url, &["web"]), cache_a.path());
+    let api = updater(&config_text(&host, &url, &["api"]), cache_b.path());
+
+    let (a, b) = tokio::join!(
+        web.run(RunOptions::default()),
+        api.run(RunOptions::default())
+    );
+    assert_eq!(a.unwrap().updates.len(), 1);
+    assert_eq!(b.unwrap().updates.len(), 1);
+    assert!(
+        root.show("manifests", "main", "apps/web/deploy.yaml")
+            .contains("web:1.1.0")
+    );
+    assert!(
+        root.show("manifests", "main", "apps/api/deploy.yaml")
+            .contains("api:1.1.0")
+    );
+    assert_eq!(
+        root.subjects("manifests", "main").len(),
+        3,
+        "two bumps on the seed commit"
+    );
+
+    // The same image from two writers at once: one change, not two.
+    root.commit_files(
+        "manifests",
+        "main",
+        &[("apps/web/deploy.yaml", &deployment(&host, "web", "1.0.0"))],
+        "Roll web back",
+    );
+    let (cache_c, cache_d) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = updater(&config_text(&host, &url, &["web"]), cache_c.path());
+    let second = updater(&config_text(&host, &url, &["web"]), cache_d.path());
+    let (c, d) = tokio::join!(
+        first.run(RunOptions::default()),
+        second.run(RunOptions::default())
+    );
+    // Either the second writer found web current after the first pushed, or both
+    // built the very same commit (same tree, parent, author and second) and the
+    // second push was a no-op: one change either way.
+    let mut commits: Vec<String> = [c.unwrap(), d.unwrap()]
+        .into_iter()
+        .filter_map(|r| r.commit)
+        .collect();
+    commits.dedup();
+    assert_eq!(commits, [root.head("manifests", "main")]);
+    assert_eq!(root.subjects("manifests", "main")[0], "Update web to 1.1.0");
+    assert_eq!(root.subjects("manifests", "main").len(), 5);
+}
+
+#[tokio::test]
+async fn dry_run_shows_the_diff_and_pushes_nothing() {
+    let (registry, _layout) = registry();
+    let host = registry.host();
+    let root = GitRoot::new();
+    seed(&root, &host);
+    let before = root.head("manifests", "main");
+    let cache = tempfile::tempdir().unwrap();
+    let updater = updater(
+        &config_text(&host, &root.file_url("manifests"), &["web", "api"]),
+        cache.path(),
+    );
+
+    let result = updater.run(RunOptions { dry_run: true }).await.unwrap();
+    assert!(result.dry_run);
+    assert_eq!(result.updates.len(), 2);
+    assert_eq!(result.commit, None);
+    let diff = result.diff.unwrap();
+    assert!(
+        diff.contains(&format!(
+            "-          image: \"{host}/team/web:1.0.0\" # pinned by kedge"
+        )),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(&format!(
+            "+          image: \"{host}/team/web:1.1.0\" # pinned by kedge"
+        )),
+        "{diff}"
+    );
+    assert_eq!(root.head("manifests", "main"), before);
+}
+
+#[tokio::test]
+async fn bad_inputs_fail_clearly_and_leave_the_remote_untouched() {
+    let (registry, _layout) = registry();
+    let host = registry.host();
+    let root = GitRoot::new();
+    seed(&root, &host);
+    let url = root.file_url("manifests");
+    let before = root.head("manifests", "main");
+
+    // An unknown key names file, line and key.
+    let text = config_text(&host, &url, &["web"])
+        .replace("  branch: main\n", "  branch: main\n  brnach: x\n");
+    let err = Config::parse(Path::new("kedge.yaml"), &text).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("kedge.yaml:4: brnach: unknown field `brnach`"),
+        "{err}"
+    );
+
+    // A bad regex names the image and the policy key.
+    let text = config_text(&host, &url, &["web"]).replace("constraint: \"^1.0\"", "allow: \"(\"");
+    let err = Config::parse(Path::new("kedge.yaml"), &text).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("kedge.yaml:11: images[0].policy.allow: invalid allow regex"),
+        "{err}"
+    );
+
+    // An unreachable registry.
+    let gone = format!("127.0.0.1:{}", kedge_testkit::free_port());
+    let text = config_text(&gone, &url, &["web"]);
+    let cache = tempfile::tempdir().unwrap();
+    let err = updater(&text, cache.path())
+        .run(RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Discover { .. }), "{err:?}");
+    assert!(err.to_string().contains(&gone), "{err}");
+
+    // A target that is not valid YAML: file and line, nothing pushed.
+    root.commit_files(
+        "manifests",
+        "main",
+        &[("apps/web/broken.yaml", "spec:\n  image: [unclosed\n")],
+        "Break a manifest",
+    );
+    let broken = root.head("manifests", "main");
+    let err = updater(&config_text(&host, &url, &["web"]), cache.path())
+        .run(RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Rewrite { .. }), "{err:?}");
+    let message = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(message.contains("broken.yaml"), "{message}");
+    assert_eq!(root.head("manifests", "main"), broken);
+    assert_ne!(broken, before);
+}
