@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use kedge::config::PolicyConfig;
 use kedge::discover::{DiscoverError, DiscoverOptions, Discovery, discover};
-use kedge::policy::{Order, PolicySpec, StrategySpec, TagPolicy};
+use kedge::policy::TagPolicy;
 use kedge::registry::{
     ClientConfig, CredentialStore, Credentials, ImageName, Platform, RegistryClient,
     RegistrySettings,
@@ -121,32 +122,30 @@ struct TagsOutput<'a> {
 }
 
 impl TagsArgs {
+    /// The same policy a `kedge.yaml` `policy:` block with these values would give.
     fn policy(&self) -> Result<TagPolicy, UsageError> {
-        let order = match self.order {
-            OrderArg::Asc => Order::Asc,
-            OrderArg::Desc => Order::Desc,
-        };
-        let strategy = match self.strategy {
-            Strategy::Semver => StrategySpec::Semver {
-                constraint: self.constraint.clone(),
-                prereleases: self.prereleases,
-            },
-            Strategy::Alphabetical => StrategySpec::Alphabetical { order },
-            Strategy::Numerical => StrategySpec::Numerical { order },
-            Strategy::NewestBuild => StrategySpec::NewestBuild,
-            Strategy::Digest => StrategySpec::Digest {
-                tag: self.follow_tag.clone(),
-            },
-        };
-        TagPolicy::new(PolicySpec {
+        let strategy = clap::ValueEnum::to_possible_value(&self.strategy)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default();
+        let order =
+            clap::ValueEnum::to_possible_value(&self.order).map(|v| v.get_name().to_owned());
+        let config = PolicyConfig {
             strategy,
+            constraint: Some(self.constraint.clone()),
+            prereleases: self.prereleases,
+            order,
+            tag: Some(self.follow_tag.clone()),
             allow: self.allow.clone(),
             ignore: self.ignore.clone(),
             pattern: self.pattern.clone(),
             extract: self.extract.clone(),
-            min_age: self.min_age,
-        })
-        .map_err(|e| UsageError(e.to_string()))
+            min_age: self
+                .min_age
+                .map(|d| humantime::format_duration(d).to_string()),
+        };
+        config
+            .to_policy()
+            .map_err(|(field, message)| UsageError(format!("policy {field}: {message}")))
     }
 
     fn client(&self, image: &ImageName) -> anyhow::Result<RegistryClient> {

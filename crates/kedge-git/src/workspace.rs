@@ -155,6 +155,28 @@ impl Workspace {
         }
     }
 
+    /// Like [`fetch`](Self::fetch), but `Ok(None)` when the remote has no such branch.
+    pub fn fetch_if_exists(&self, branch: &str) -> Result<Option<Oid>, GitError> {
+        match self.fetch(branch) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(GitError::NoBranch { .. }) => Ok(None),
+            Err(GitError::Fetch { source, .. }) if source.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// True when two commits make the same change: same tree, same parents.
+    /// Lets kedge skip re-pushing its own branch when nothing new would land.
+    pub fn same_change(&self, a: Oid, b: Oid) -> Result<bool, GitError> {
+        let find = |oid| {
+            self.repo
+                .find_commit(oid)
+                .map_err(|e| self.local("compare", e))
+        };
+        let (a, b) = (find(a)?, find(b)?);
+        Ok(a.tree_id() == b.tree_id() && a.parent_ids().eq(b.parent_ids()))
+    }
+
     /// Makes the working tree exactly `commit`: tracked files reset, untracked removed.
     pub fn reset_to(&self, commit: Oid) -> Result<(), GitError> {
         let object = self

@@ -218,7 +218,11 @@ pub struct GitHubConfig {
     /// Repository name.
     pub repo: String,
     /// Environment variable holding the token.
-    pub token_env: String,
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// File holding the token (a mounted Kubernetes Secret, say).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
 }
 
 /// `forge.githubApp`.

@@ -47,7 +47,7 @@ pub(super) fn forge(config: &Config) -> Result<Option<GitHub>, UpdateError> {
             api_url: github.api_url.clone(),
             owner: github.owner.clone(),
             repo: github.repo.clone(),
-            auth: GitHubAuth::Token(super::env("forge.github.tokenEnv", &github.token_env)?),
+            auth: GitHubAuth::Token(github_token(github)?),
         }
     } else if let Some(app) = &forge.github_app {
         let pem =
@@ -70,6 +70,20 @@ pub(super) fn forge(config: &Config) -> Result<Option<GitHub>, UpdateError> {
         return Ok(None);
     };
     Ok(Some(GitHub::new(github)?))
+}
+
+fn github_token(github: &crate::config::GitHubConfig) -> Result<String, UpdateError> {
+    if let Some(name) = &github.token_env {
+        return super::env("forge.github.tokenEnv", name);
+    }
+    let path = github.token_file.clone().unwrap_or_default();
+    std::fs::read_to_string(&path)
+        .map(|token| token.trim().to_owned())
+        .map_err(|e| UpdateError::File {
+            key: "forge.github.tokenFile".into(),
+            path,
+            reason: e.to_string(),
+        })
 }
 
 /// Push mode: every update in one commit on the base branch.
@@ -207,7 +221,12 @@ async fn attempt(
                 });
             }
             Destination::Base => workspace.push(commit, &base, false)?,
-            Destination::Branch(branch) => workspace.push(commit, branch, true)?,
+            Destination::Branch(branch) => match workspace.fetch_if_exists(branch)? {
+                // kedge's branch already carries this very change: pushing again
+                // would only churn CI on the pull request.
+                Some(tip) if workspace.same_change(tip, commit)? => PushOutcome::Pushed,
+                _ => workspace.push(commit, branch, true)?,
+            },
         };
         Ok(match outcome {
             PushOutcome::Pushed => Attempt::Committed {
