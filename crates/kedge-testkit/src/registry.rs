@@ -26,6 +26,9 @@ pub struct RegistryOptions {
     pub basic_auth: Option<(String, String)>,
     /// Send push notifications to this URL.
     pub notify_url: Option<String>,
+    /// Headers sent with every notification (`headers:` of the endpoint), for
+    /// receivers that authenticate with a shared secret such as `Authorization: Bearer ...`.
+    pub notify_headers: Vec<(String, String)>,
 }
 
 impl TestRegistry {
@@ -64,6 +67,12 @@ impl TestRegistry {
             config.push_str(&format!(
                 "notifications:\n  endpoints:\n    - name: kedge\n      url: {url}\n      timeout: 2s\n      threshold: 1\n      backoff: 200ms\n"
             ));
+            if !options.notify_headers.is_empty() {
+                config.push_str("      headers:\n");
+                for (name, value) in &options.notify_headers {
+                    config.push_str(&format!("        {name}: [{value:?}]\n"));
+                }
+            }
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");
