@@ -172,3 +172,25 @@ fn missing_branch_is_named() {
     assert!(matches!(err, GitError::NoBranch { .. }), "{err:?}");
     assert!(err.to_string().contains("\"release\""), "{err}");
 }
+
+#[test]
+fn push_with_wrong_credentials_fails_and_leaves_the_remote_untouched() {
+    let root = seeded();
+    let http = GitHttp::start_push_auth(&root, "bot", "t0ken");
+    let before = root.head("manifests", "main");
+    let wrong = GitAuth::UserPass {
+        username: "bot".into(),
+        password: "wrong".into(),
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let workspace = Workspace::open(cache.path(), remote(http.url("manifests"), wrong)).unwrap();
+    // Fetching is public; the push is refused.
+    let head = workspace.fetch("main").unwrap();
+    workspace.reset_to(head).unwrap();
+    std::fs::write(workspace.workdir().join(DEPLOY), "image: web:9.9.9\n").unwrap();
+    let commit = workspace.commit(head, "Bump", &author()).unwrap().unwrap();
+    let err = workspace.push(commit, "main", false).unwrap_err();
+    assert!(matches!(err, GitError::Auth { .. }), "{err:?}");
+    assert!(!err.to_string().contains("wrong"), "{err}");
+    assert_eq!(root.head("manifests", "main"), before, "remote untouched");
+}

@@ -251,6 +251,21 @@ pub struct GitHttp {
 impl GitHttp {
     /// Serves `root` at `http://127.0.0.1:PORT/git/NAME.git`, for `user`/`password` only.
     pub fn start(root: &GitRoot, user: &str, password: &str) -> Self {
+        Self::start_with(root, user, password, &[("url", "^/git")])
+    }
+
+    /// Like [`start`](Self::start), but anyone may fetch: only pushes need the password,
+    /// as on a typical Git host with public repositories.
+    pub fn start_push_auth(root: &GitRoot, user: &str, password: &str) -> Self {
+        let push = [
+            ("url", "/git-receive-pack$"),
+            ("querystring", "service=git-receive-pack"),
+        ];
+        Self::start_with(root, user, password, &push)
+    }
+
+    /// `protected`: lighttpd conditions (`url`, `querystring`) and regexes that need auth.
+    fn start_with(root: &GitRoot, user: &str, password: &str, protected: &[(&str, &str)]) -> Self {
         require_tool("lighttpd", "lighttpd");
         let exec_path = git_output(root.path(), &["--exec-path"]).trim().to_owned();
         let backend = format!("{exec_path}/git-http-backend");
@@ -270,13 +285,14 @@ alias.url = ("/git" => "{backend}")
 $HTTP["url"] =~ "^/git" {{
   cgi.assign = ("" => "")
   setenv.add-environment = ("GIT_PROJECT_ROOT" => "{root}", "GIT_HTTP_EXPORT_ALL" => "")
-  auth.require = ("/" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
 }}
-"#,
+{auth}"#,
             root = root.path().display(),
             dir = config.path().display(),
             users = users.display(),
+            auth = "{auth}",
         );
+        let conf = conf.replace("{auth}", &auth_blocks(protected));
         let conf_path = config.path().join("lighttpd.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let server = Server::start(&["lighttpd", "-D", "-f", conf_path.to_str().unwrap()], port);
@@ -291,4 +307,15 @@ $HTTP["url"] =~ "^/git" {{
     pub fn url(&self, name: &str) -> String {
         format!("http://127.0.0.1:{}/git/{name}.git", self.port)
     }
+}
+
+fn auth_blocks(protected: &[(&str, &str)]) -> String {
+    protected
+        .iter()
+        .map(|(condition, regex)| {
+            format!(
+                "$HTTP[\"{condition}\"] =~ \"{regex}\" {{\n  auth.require = (\"/\" => (\"method\" => \"basic\", \"realm\" => \"git\", \"require\" => \"valid-user\"))\n}}\n"
+            )
+        })
+        .collect()
 }

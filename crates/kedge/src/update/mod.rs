@@ -62,7 +62,7 @@ pub enum UpdateError {
         alias: String,
         /// What went wrong.
         #[source]
-        source: DiscoverError,
+        source: Box<DiscoverError>,
     },
 
     /// A target named in the configuration is not in the repository.
@@ -237,7 +237,7 @@ impl Updater {
             }
             let fail = |source: DiscoverError| UpdateError::Discover {
                 alias: image.alias.clone(),
-                source,
+                source: Box::new(source),
             };
             let name: ImageName = image
                 .image

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Times `kedge update` from start to pushed commit for one image on a
+# 1,000-file manifest repository served by git daemon, with a warm cache
+# (the working clone kept between runs) and a cold one (cloned every run).
+# Needs hyperfine (Debian package) besides what scripts/install-deps.sh installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --quiet --release --locked -p kedge-cli -p kedge-testkit --bin kedge --bin oci-sample
+bin=$PWD/target/release
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+free_port() { local p; for p in $(seq "$1" $(($1 + 99))); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.1; done; }
+
+port=$(free_port 5600)
+printf 'version: 0.1\nlog: {level: warn, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+  "$work/registry" "$port" >"$work/registry.yml"
+docker-registry serve "$work/registry.yml" 2>/dev/null &
+pids+=($!)
+wait_port "$port"
+image=127.0.0.1:$port/bench/web
+"$bin/oci-sample" "$work/layout" >/dev/null
+for tag in 1.0.0 1.1.0; do
+  skopeo copy --quiet --preserve-digests --dest-tls-verify=false "oci:$work/layout:$tag" "docker://$image:$tag"
+done
+
+# 1,000 manifests in 100 directories; one of them runs the image.
+seed=$work/seed
+for d in $(seq -w 0 99); do
+  mkdir -p "$seed/apps/svc-$d"
+  for f in $(seq -w 0 9); do
+    cat >"$seed/apps/svc-$d/deploy-$f.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: svc-$d-$f # team $d
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: registry.example/team/svc-$d-$f:2.$f.0
+YAML
+  done
+done
+sed -i "s|registry.example/team/svc-42-7:2.7.0|$image:1.0.0|" "$seed/apps/svc-42/deploy-7.yaml"
+git -C "$seed" init --quiet -b main
+git -C "$seed" add -A
+git -C "$seed" -c user.name=b -c user.email=b@example.com commit --quiet -m seed
+git init --quiet --bare -b main "$work/git/manifests.git"
+git -C "$seed" push --quiet "$work/git/manifests.git" main
+start=$(git -C "$work/git/manifests.git" rev-parse main)
+git_port=$(free_port 9500)
+git daemon --reuseaddr --export-all --enable=receive-pack --listen=127.0.0.1 --port="$git_port" \
+  --base-path="$work/git" "$work/git" 2>/dev/null &
+pids+=($!)
+wait_port "$git_port"
+cat >"$work/kedge.yaml" <<YAML
+git: {url: "git://127.0.0.1:$git_port/manifests.git"}
+registries: [{prefix: "127.0.0.1:$port", insecure: true}]
+images:
+  - {alias: web, image: "$image", policy: {constraint: "^1.0"}, targets: [apps]}
+YAML
+reset="git -C $work/git/manifests.git update-ref refs/heads/main $start"
+update="$bin/kedge update --config $work/kedge.yaml --cache-dir $work/cache"
+$reset && $update >/dev/null   # fill the warm cache once
+hyperfine --warmup 2 --runs 20 -N \
+  --prepare "$reset" -n "warm cache (fetch)" "$update" \
+  --prepare "sh -c '$reset && rm -rf $work/cache'" -n "cold (clone every run)" "$update"
