@@ -3,7 +3,7 @@
 # registry, skopeo, htpasswd, git. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-packages=(docker-registry skopeo apache2-utils git lighttpd curl ca-certificates pkg-config libssl-dev zlib1g-dev)
+packages=(docker-registry skopeo apache2-utils git lighttpd curl openssl ca-certificates pkg-config libssl-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -216,3 +216,34 @@ async fn unreachable_registry_is_a_connection_error_naming_it() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn https_registry_with_a_custom_ca() {
+    let registry = TestRegistry::start_with(kedge_testkit::RegistryOptions {
+        tls: true,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut layout = OciLayout::create(dir.path());
+    layout.add_image("1.0.0", &ImageSpec::new("2024-01-01T00:00:00Z", "tls"));
+    registry.push(&layout, "1.0.0", "secure/app");
+    let app = image(&registry, "secure/app");
+    let settings = |ca_file| RegistrySettings {
+        ca_file,
+        max_retries: 0,
+        ..RegistrySettings::default()
+    };
+    let client = |settings| {
+        RegistryClient::new(ClientConfig {
+            registries: vec![(registry.host(), settings)],
+            ..ClientConfig::default()
+        })
+    };
+
+    let trusted = client(settings(Some(registry.ca_file())));
+    assert_eq!(trusted.list_tags(&app).await.unwrap(), ["1.0.0"]);
+
+    let err = client(settings(None)).list_tags(&app).await.unwrap_err();
+    assert!(err.is_connection(), "an unknown CA is refused: {err:?}");
+    assert!(err.to_string().contains(&registry.host()), "{err}");
+}

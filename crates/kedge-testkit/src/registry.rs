@@ -13,6 +13,7 @@ use crate::oci::OciLayout;
 
 /// A running registry.
 pub struct TestRegistry {
+    tls: bool,
     child: Child,
     port: u16,
     credentials: Option<(String, String)>,
@@ -29,6 +30,9 @@ pub struct RegistryOptions {
     /// Headers sent with every notification (`headers:` of the endpoint), for
     /// receivers that authenticate with a shared secret such as `Authorization: Bearer ...`.
     pub notify_headers: Vec<(String, String)>,
+    /// Serve HTTPS with a certificate for 127.0.0.1 signed by a fresh test CA
+    /// ([`TestRegistry::ca_file`]).
+    pub tls: bool,
 }
 
 impl TestRegistry {
@@ -54,6 +58,14 @@ impl TestRegistry {
             "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             root = dir.path().join("data").display(),
         );
+        if options.tls {
+            let (cert, key) = make_certificates(dir.path());
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
         if let Some((user, password)) = &options.basic_auth {
             let htpasswd = dir.path().join("htpasswd");
             let line = htpasswd_line(user, password);
@@ -93,6 +105,7 @@ impl TestRegistry {
             .spawn()
             .expect("start docker-registry");
         let registry = Self {
+            tls: options.tls,
             child,
             port,
             credentials: options.basic_auth,
@@ -112,10 +125,20 @@ impl TestRegistry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
+    /// The test CA's certificate (PEM), for a registry started with `tls`.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if self.request("GET", "/v2/", None, &[]).is_ok() {
+            let ready = if self.tls {
+                TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            } else {
+                self.request("GET", "/v2/", None, &[]).is_ok()
+            };
+            if ready {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -225,6 +248,81 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("bind a free port")
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it: (cert, key).
+fn make_certificates(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    require_tool("openssl", "openssl");
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=kedge test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write extensions");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    (dir.join("server.pem"), dir.join("server.key"))
 }
 
 fn htpasswd_line(user: &str, password: &str) -> String {
