@@ -1,6 +1,7 @@
 //! The `kedge` command: a thin layer that parses flags, builds clients once and
 //! calls the `kedge` library.
 
+mod serve;
 mod set_image;
 mod tags;
 mod update;
@@ -34,6 +35,8 @@ enum Command {
     SetImage(set_image::SetImageArgs),
     /// Discover new tags, bump the manifests in Git, and push or open pull requests.
     Update(update::UpdateArgs),
+    /// Serve webhooks: react to registry pushes and GitHub events, poll as a safety net.
+    Serve(serve::ServeArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Tags(args) => block_on(tags::run(args)),
         Command::SetImage(args) => set_image::run(args),
         Command::Update(args) => block_on(update::run(args)),
+        Command::Serve(args) => block_on(serve::run(args)),
     };
     match result {
         Ok(code) => code,

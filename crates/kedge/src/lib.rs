@@ -30,6 +30,7 @@
 
 pub mod config;
 pub mod discover;
+pub mod serve;
 pub mod update;
 
 pub use kedge_forge as forge;

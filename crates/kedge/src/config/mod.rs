@@ -12,6 +12,12 @@ use kedge_policy::{Order, PolicySpec, StrategySpec, TagPolicy};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+mod serve;
+
+pub use serve::{
+    GitHubWebhookConfig, ReceiverAuthConfig, ReceiverConfig, SecretSource, ServeConfig,
+};
+
 /// A configuration problem, located in the file.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}: {key}: {message}")]
@@ -43,6 +49,9 @@ pub struct Config {
     pub registries: Vec<RegistryConfig>,
     /// The images kedge keeps up to date.
     pub images: Vec<Spanned<ImageConfig>>,
+    /// `kedge serve`: listeners, webhook receivers, queue.
+    #[serde(default)]
+    pub serve: ServeConfig,
 }
 
 /// `git:`.
@@ -303,6 +312,9 @@ pub struct ImageConfig {
     /// Only tags with an image for this platform (`linux/arm64`).
     #[serde(default)]
     pub platform: Option<String>,
+    /// `kedge serve` polls this image this often as a safety net (default `serve.pollInterval`).
+    #[serde(default)]
+    pub poll_interval: Option<String>,
 }
 
 /// `images[].pin`.

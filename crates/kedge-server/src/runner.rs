@@ -1,0 +1,71 @@
+//! The seam between the server and the update flow: the server decides *when*
+//! to run a job, a [`JobRunner`] decides *what* it does.
+
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+
+use kedge_webhook::ImageEvent;
+
+/// What a job did, for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Something changed: manifests rewritten and committed, a PR opened, a sync triggered.
+    Changed,
+    /// Everything was already up to date.
+    Unchanged,
+}
+
+impl JobOutcome {
+    /// The metric label: `changed` or `unchanged`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Changed => "changed",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A job failed; the server logs it and counts it, and the next event or poll retries.
+#[derive(Debug)]
+pub struct JobError(Box<dyn Error + Send + Sync + 'static>);
+
+impl JobError {
+    /// Wraps the runner's own error.
+    pub fn new(error: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        Self(error.into())
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Error for JobError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Runs the work the server schedules.
+///
+/// Calls are coalesced: one call per key per debounce window, and never two
+/// calls for the same key at once.
+pub trait JobRunner: Send + Sync + 'static {
+    /// Run discovery + update for the tracked image `alias`. `hint` is the
+    /// newest pushed tag that triggered it; `None` for a poll.
+    fn update_image(
+        &self,
+        alias: &str,
+        hint: Option<ImageEvent>,
+    ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
+
+    /// A push to `repo`/`branch` or a pull request merged into it: refresh or sync what it names.
+    fn refresh_repository(
+        &self,
+        repo: &str,
+        branch: &str,
+    ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
+}

@@ -1,0 +1,180 @@
+//! Shared by the server's end-to-end tests: a recording [`JobRunner`] (the seam
+//! the server calls through), a server on port 0, and fixture helpers.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kedge_server::{ImageEvent, JobError, JobOutcome, JobRunner, Server, ServerConfig};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+/// One call the server made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Update {
+        alias: String,
+        hint: Option<ImageEvent>,
+    },
+    Refresh {
+        repo: String,
+        branch: String,
+    },
+}
+
+/// Records every call; each call can be made to take a while.
+#[derive(Default)]
+pub struct RecordingRunner {
+    calls: Mutex<Vec<Call>>,
+    called: Notify,
+    pub delay: Mutex<Duration>,
+    running: Mutex<usize>,
+    pub max_parallel_same_key: Mutex<usize>,
+}
+
+impl RecordingRunner {
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn update_aliases(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Update { alias, .. } => Some(alias),
+                Call::Refresh { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Waits until at least `n` calls were made, or `timeout` passes.
+    pub async fn wait_for_calls(&self, n: usize, timeout: Duration) -> Vec<Call> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.called.notified();
+            if self.calls.lock().unwrap().len() >= n {
+                return self.calls();
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.calls();
+            }
+        }
+    }
+
+    async fn record(&self, call: Call) -> Result<JobOutcome, JobError> {
+        {
+            let mut running = self.running.lock().unwrap();
+            *running += 1;
+            let mut max = self.max_parallel_same_key.lock().unwrap();
+            *max = (*max).max(*running);
+        }
+        self.calls.lock().unwrap().push(call);
+        self.called.notify_waiters();
+        let delay = *self.delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        *self.running.lock().unwrap() -= 1;
+        Ok(JobOutcome::Changed)
+    }
+}
+
+impl JobRunner for RecordingRunner {
+    async fn update_image(
+        &self,
+        alias: &str,
+        hint: Option<ImageEvent>,
+    ) -> Result<JobOutcome, JobError> {
+        self.record(Call::Update {
+            alias: alias.to_owned(),
+            hint,
+        })
+        .await
+    }
+
+    async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+        self.record(Call::Refresh {
+            repo: repo.to_owned(),
+            branch: branch.to_owned(),
+        })
+        .await
+    }
+}
+
+/// A server on 127.0.0.1:0, stopped by [`Running::stop`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub runner: Arc<RecordingRunner>,
+    pub metrics: Arc<kedge_server::Metrics>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<Result<(), kedge_server::ServerError>>,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends the shutdown signal and waits for the server to return.
+    pub async fn stop(mut self) -> Result<(), kedge_server::ServerError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle.await.expect("server task")
+    }
+}
+
+pub async fn start(config: ServerConfig) -> Running {
+    start_with_runner(config, Arc::new(RecordingRunner::default())).await
+}
+
+pub async fn start_with_runner(config: ServerConfig, runner: Arc<RecordingRunner>) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::new(config, Arc::clone(&runner)).expect("valid config");
+    let metrics = server.metrics();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(server.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        runner,
+        metrics,
+        stop: Some(stop),
+        handle,
+    }
+}
+
+/// `$KEDGE_FIXTURES`, else `shared/fixtures` beside the repository.
+pub fn fixtures_dir() -> PathBuf {
+    match std::env::var_os("KEDGE_FIXTURES") {
+        Some(dir) => dir.into(),
+        None => Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures"
+        ))
+        .into(),
+    }
+}
+
+/// Settings for fast tests: 100 ms debounce.
+pub fn fast_queue() -> kedge_server::QueueSettings {
+    kedge_server::QueueSettings {
+        debounce: Duration::from_millis(100),
+        shutdown_timeout: Duration::from_secs(5),
+        ..kedge_server::QueueSettings::default()
+    }
+}
+
+thread_local! {
+    // Building a client loads TLS roots (tens of ms); each test thread builds one.
+    static CLIENT: reqwest::Client = reqwest::Client::builder().build().unwrap();
+}
+
+/// The test thread's HTTP client.
+pub fn client() -> reqwest::Client {
+    CLIENT.with(Clone::clone)
+}

@@ -1,0 +1,101 @@
+//! `serve:` in `kedge.yaml`: where `kedge serve` listens, which webhooks it
+//! accepts and how they authenticate, and how its work queue behaves.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// `serve:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServeConfig {
+    /// Listen address (default `0.0.0.0:8080`; `--listen` overrides).
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Separate listener for `/metrics` (default: served on `listen`).
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+    /// Events for one image within this window become one job (default `2s`).
+    #[serde(default)]
+    pub debounce: Option<String>,
+    /// Safety-net polling interval per image (default `5m`; `0s` for never).
+    #[serde(default)]
+    pub poll_interval: Option<String>,
+    /// Most distinct jobs waiting; beyond it deliveries get 503 (default 1024).
+    #[serde(default)]
+    pub queue_capacity: Option<usize>,
+    /// Largest accepted body (default 5 MiB).
+    #[serde(default)]
+    pub body_limit_bytes: Option<usize>,
+    /// `POST /webhooks/github`.
+    #[serde(default)]
+    pub github: Option<GitHubWebhookConfig>,
+    /// `POST /webhooks/registry/{name}`.
+    #[serde(default)]
+    pub receivers: Vec<ReceiverConfig>,
+}
+
+/// `serve.github`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitHubWebhookConfig {
+    /// The webhook secret.
+    #[serde(default, flatten)]
+    pub secret: SecretSource,
+    /// Accept unsigned deliveries (tests and closed networks only).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// `serve.receivers[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReceiverConfig {
+    /// URL segment: `/webhooks/registry/{name}`.
+    pub name: String,
+    /// `distribution`, `gitlab`, `dockerhub`, `harbor`, `quay`, `acr`, `jfrog`, `generic`.
+    pub source: String,
+    /// How deliveries authenticate.
+    #[serde(default)]
+    pub auth: Option<ReceiverAuthConfig>,
+    /// Accept unauthenticated deliveries (only without `auth`).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Registry host for payloads that name none.
+    #[serde(default)]
+    pub registry: Option<String>,
+}
+
+/// `serve.receivers[].auth`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReceiverAuthConfig {
+    /// `header` (a header equals the secret), `hmac` (HMAC-SHA256 of the body),
+    /// `basic` (HTTP basic, password = secret) or `url-token` (`?token=` or last path segment).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Header name (`header`, `hmac`).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// What precedes the hex digest (`hmac`, e.g. `sha256=`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// User name (`basic`).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Where the secret comes from.
+    #[serde(flatten)]
+    pub secret: SecretSource,
+}
+
+/// A secret from the environment or a file, never inline.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretSource {
+    /// Environment variable holding it.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// File holding it (trailing newline ignored).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}

@@ -1,0 +1,215 @@
+//! `kedge serve` as a library: the webhook server's configuration built from
+//! `kedge.yaml`, and the job runner that turns queued events into update runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kedge_server::{
+    GitHubReceiver, JobError, JobOutcome, JobRunner, QueueSettings, ReceiverAuth, RegistryReceiver,
+    RegistrySource, Secret, ServerConfig, TrackedImage, TrackedRepository,
+};
+use kedge_webhook::ImageEvent;
+
+use crate::config::{Config, ConfigError, ReceiverAuthConfig, SecretSource};
+use crate::update::{RunOptions, Updater};
+
+pub use kedge_server::{Server, ServerError};
+
+/// Runs an [`Updater`] for the jobs the server queues: one image per image
+/// event or poll, every image after a push to the manifest repository.
+pub struct UpdateRunner {
+    updater: Arc<Updater>,
+}
+
+impl UpdateRunner {
+    /// A runner over `updater`.
+    pub fn new(updater: Arc<Updater>) -> Self {
+        Self { updater }
+    }
+}
+
+fn outcome(result: &crate::update::UpdateResult) -> JobOutcome {
+    let closed_or_opened = !result.pull_requests.is_empty();
+    if result.updates.is_empty() && !closed_or_opened {
+        JobOutcome::Unchanged
+    } else {
+        JobOutcome::Changed
+    }
+}
+
+impl JobRunner for UpdateRunner {
+    async fn update_image(
+        &self,
+        alias: &str,
+        hint: Option<ImageEvent>,
+    ) -> Result<JobOutcome, JobError> {
+        tracing::info!(alias, tag = ?hint.as_ref().and_then(|h| h.tag.as_deref()), "update job");
+        // The hint only wakes kedge up: the policy still decides from the registry's tag list.
+        let result = self
+            .updater
+            .run_images(Some(&[alias]), RunOptions::default())
+            .await
+            .map_err(JobError::new)?;
+        Ok(outcome(&result))
+    }
+
+    async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+        tracing::info!(repo, branch, "refresh job");
+        let result = self
+            .updater
+            .run(RunOptions::default())
+            .await
+            .map_err(JobError::new)?;
+        Ok(outcome(&result))
+    }
+}
+
+/// Builds the server's configuration from `kedge.yaml`: tracked images and
+/// repository, receivers with their secrets (read now), queue settings.
+pub fn server_config(config: &Config) -> Result<ServerConfig, ConfigError> {
+    let serve = &config.serve;
+    let error = |key: &str, message: String| ConfigError {
+        file: Default::default(),
+        line: 0,
+        key: key.to_owned(),
+        message,
+    };
+    let duration = |key: &str, value: &Option<String>| -> Result<Option<Duration>, ConfigError> {
+        value
+            .as_deref()
+            .map(humantime::parse_duration)
+            .transpose()
+            .map_err(|e| error(key, e.to_string()))
+    };
+    let default_poll = duration("serve.pollInterval", &serve.poll_interval)?;
+    let mut images = Vec::new();
+    for (i, image) in config.images.iter().enumerate() {
+        let image = &image.value;
+        let poll = duration(&format!("images[{i}].pollInterval"), &image.poll_interval)?;
+        images.push(TrackedImage {
+            alias: image.alias.clone(),
+            image: image.image.clone(),
+            poll_interval: poll.or(default_poll),
+        });
+    }
+    let github = match &serve.github {
+        Some(github) => Some(GitHubReceiver {
+            secret: read_secret("serve.github", &github.secret)?,
+            insecure: github.insecure,
+        }),
+        None => None,
+    };
+    let mut receivers = Vec::new();
+    for (i, receiver) in serve.receivers.iter().enumerate() {
+        let key = format!("serve.receivers[{i}]");
+        let source = RegistrySource::ALL
+            .into_iter()
+            .find(|s| s.name() == receiver.source)
+            .ok_or_else(|| {
+                let names: Vec<&str> = RegistrySource::ALL.iter().map(|s| s.name()).collect();
+                error(
+                    &format!("{key}.source"),
+                    format!(
+                        "unknown source {:?}; expected one of {}",
+                        receiver.source,
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        let auth = match &receiver.auth {
+            Some(auth) => Some(receiver_auth(&format!("{key}.auth"), auth)?),
+            None => None,
+        };
+        receivers.push(RegistryReceiver {
+            name: receiver.name.clone(),
+            source,
+            auth,
+            insecure: receiver.insecure,
+            registry: receiver.registry.clone(),
+        });
+    }
+    let mut queue = QueueSettings::default();
+    if let Some(debounce) = duration("serve.debounce", &serve.debounce)? {
+        queue.debounce = debounce;
+    }
+    if let Some(capacity) = serve.queue_capacity {
+        queue.capacity = capacity;
+    }
+    Ok(ServerConfig {
+        github,
+        receivers,
+        images,
+        repositories: vec![TrackedRepository {
+            repo: config.git.url.clone(),
+            branches: vec![config.git.branch.clone()],
+        }],
+        queue,
+        body_limit: serve
+            .body_limit_bytes
+            .unwrap_or(kedge_server::DEFAULT_BODY_LIMIT),
+    })
+}
+
+fn receiver_auth(key: &str, auth: &ReceiverAuthConfig) -> Result<ReceiverAuth, ConfigError> {
+    let missing = |field: &str| ConfigError {
+        file: Default::default(),
+        line: 0,
+        key: format!("{key}.{field}"),
+        message: format!("auth type {:?} needs {field}", auth.kind),
+    };
+    let secret =
+        read_secret(key, &auth.secret)?.ok_or_else(|| missing("secretEnv or secretFile"))?;
+    Ok(match auth.kind.as_str() {
+        "header" => ReceiverAuth::Header {
+            name: auth.header.clone().ok_or_else(|| missing("header"))?,
+            value: secret,
+        },
+        "hmac" => ReceiverAuth::HmacSha256 {
+            header: auth.header.clone().ok_or_else(|| missing("header"))?,
+            prefix: auth.prefix.clone().unwrap_or_default(),
+            secret,
+        },
+        "basic" => ReceiverAuth::Basic {
+            username: auth.username.clone().ok_or_else(|| missing("username"))?,
+            password: secret,
+        },
+        "url-token" => ReceiverAuth::UrlToken { token: secret },
+        other => {
+            return Err(ConfigError {
+                file: Default::default(),
+                line: 0,
+                key: format!("{key}.type"),
+                message: format!(
+                    "unknown auth type {other:?}; expected header, hmac, basic or url-token"
+                ),
+            });
+        }
+    })
+}
+
+fn read_secret(key: &str, source: &SecretSource) -> Result<Option<Secret>, ConfigError> {
+    let fail = |field: &str, message: String| ConfigError {
+        file: Default::default(),
+        line: 0,
+        key: format!("{key}.{field}"),
+        message,
+    };
+    match (&source.secret_env, &source.secret_file) {
+        (Some(_), Some(_)) => Err(fail(
+            "secretEnv",
+            "set secretEnv or secretFile, not both".into(),
+        )),
+        (Some(name), None) => std::env::var(name)
+            .map(|v| Some(Secret::new(v)))
+            .map_err(|_| {
+                fail(
+                    "secretEnv",
+                    format!("environment variable {name} is not set"),
+                )
+            }),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|v| Some(Secret::new(v.trim_end_matches(['\r', '\n']))))
+            .map_err(|e| fail("secretFile", format!("{}: {e}", path.display()))),
+        (None, None) => Ok(None),
+    }
+}
