@@ -16,7 +16,7 @@ struct Serving {
     registry: TestRegistry,
     layout: OciLayout,
     root: GitRoot,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     port: u16,
 }
 
@@ -52,29 +52,38 @@ fn start(debounce: &str) -> Serving {
         secret = dir.path().join("secret").display(),
     );
     std::fs::write(dir.path().join("kedge.yaml"), config).unwrap();
-    let kedge = Command::new(env!("CARGO_BIN_EXE_kedge"))
+    let kedge = spawn_kedge(dir.path(), port);
+    let serving = Serving {
+        kedge,
+        registry,
+        layout,
+        root,
+        dir,
+        port,
+    };
+    wait_ready(port);
+    serving
+}
+
+fn spawn_kedge(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_kedge"))
         .args([
             "serve",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--config",
         ])
-        .arg(dir.path().join("kedge.yaml"))
+        .arg(dir.join("kedge.yaml"))
         .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .env("HOME", dir.path())
+        .arg(dir.join("cache"))
+        .env("HOME", dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-    let serving = Serving {
-        kedge,
-        registry,
-        layout,
-        root,
-        _dir: dir,
-        port,
-    };
+        .unwrap()
+}
+
+fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(port, "/readyz") != Some(200) {
         assert!(
@@ -83,7 +92,6 @@ fn start(debounce: &str) -> Serving {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    serving
 }
 
 /// The status of a GET, or `None` when nothing answers.
@@ -153,5 +161,33 @@ fn a_burst_of_pushes_becomes_one_commit_with_the_highest_tag() {
         serving.root.subjects("manifests", "main"),
         ["Update web to 1.20.0", "Initial manifests"],
         "twenty pushes, one commit"
+    );
+}
+
+#[test]
+fn a_push_while_kedge_is_down_is_redelivered_and_lands_after_restart() {
+    let mut serving = start("200ms");
+    let host = serving.registry.host();
+    // Killed hard, as a crashed or evicted pod would be: nothing is drained.
+    serving.kedge.kill().unwrap();
+    serving.kedge.wait().unwrap();
+    serving
+        .layout
+        .add_image("1.1.0", &ImageSpec::new("2026-01-02T00:00:00Z", "1.1.0"));
+    serving.registry.push(&serving.layout, "1.1.0", "team/web");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        serving.root.subjects("manifests", "main"),
+        ["Initial manifests"]
+    );
+
+    // The registry keeps retrying its notification until the endpoint answers.
+    let restarted = Instant::now();
+    serving.kedge = spawn_kedge(serving.dir.path(), serving.port);
+    wait_ready(serving.port);
+    wait_for_commit(&serving, "Update web to 1.1.0", restarted);
+    assert_eq!(
+        serving.root.show("manifests", "main", DEPLOY),
+        manifest(&host, "1.1.0")
     );
 }
