@@ -1,0 +1,208 @@
+//! `kedge set-image`: rewrite image references in manifest files.
+//!
+//! Parses `PATH... NAME=NEWREF...` into typed updates, calls [`kedge_rewrite::rewrite_tree`] and
+//! reports per changed file. Exit status: 0 when it ran (changed or not), 1 when any file could
+//! not be processed (then nothing is written), 2 for usage errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kedge_rewrite::{Options, RewriteError, TreeOutcome, Update};
+use serde_json::json;
+
+use crate::{OutputFormat, UsageError};
+
+/// Arguments of `kedge set-image`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  kedge set-image deploy/ nginx=nginx:1.27\n  kedge set-image k8s/ ghcr.io/org/app=ghcr.io/org/app:v2@sha256:... --dry-run\n  kedge set-image values.yaml bitnami/redis=*:7.4 -o json"
+)]
+pub struct SetImageArgs {
+    /// Files or directories (walked recursively), then one or more `NAME=NEWREF`: NAME is an
+    /// image name without tag, NEWREF the full new reference (`*` keeps a part: `NAME=*:1.2`).
+    /// The `NAME=NEWREF` pairs may be left out when `--setter` is given.
+    #[arg(value_name = "PATH... NAME=NEWREF", required = true, num_args = 1..)]
+    pub args: Vec<String>,
+
+    /// Print a unified diff of what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Also rewrite values marked `# {"$imagepolicy": "NAMESPACE:POLICY"}` (Flux setters) to
+    /// follow REF; repeatable.
+    #[arg(long, value_name = "NAMESPACE:POLICY=REF")]
+    pub setter: Vec<String>,
+
+    /// Add an `images:` entry to kustomizations that have none for the image.
+    #[arg(long)]
+    pub add_missing: bool,
+
+    /// Extra keys holding images besides `image` (a key name matches at any depth, a dotted
+    /// path from a document's root); repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub image_key: Vec<String>,
+}
+
+/// The validated form of the arguments.
+struct Request {
+    paths: Vec<PathBuf>,
+    updates: Vec<Update>,
+    options: Options,
+}
+
+fn validate(args: &SetImageArgs) -> Result<Request, UsageError> {
+    let first_update = args
+        .args
+        .iter()
+        .rposition(|a| !a.contains('='))
+        .map_or(0, |i| i + 1);
+    let (paths, specs) = args.args.split_at(first_update);
+    if paths.is_empty() {
+        return Err(UsageError(
+            "give at least one PATH before NAME=NEWREF".into(),
+        ));
+    }
+    if specs.is_empty() {
+        return Err(UsageError(
+            "give at least one NAME=NEWREF after the paths".into(),
+        ));
+    }
+    let mut updates = Vec::new();
+    for spec in specs {
+        updates.push(Update::parse(spec).map_err(|e| UsageError(e.to_string()))?);
+    }
+    for spec in &args.setter {
+        let (policy, latest) = spec.split_once('=').ok_or_else(|| {
+            UsageError(format!("--setter `{spec}`: expected NAMESPACE:POLICY=REF"))
+        })?;
+        updates.push(Update::setter(policy, latest).map_err(|e| UsageError(e.to_string()))?);
+    }
+    let mut options = Options {
+        add_kustomize_entries: args.add_missing,
+        ..Options::default()
+    };
+    options.image_keys.extend(args.image_key.iter().cloned());
+    Ok(Request {
+        paths: paths.iter().map(PathBuf::from).collect(),
+        updates,
+        options,
+    })
+}
+
+/// Runs `kedge set-image`.
+pub fn run(args: &SetImageArgs) -> anyhow::Result<ExitCode> {
+    let request = validate(args)?;
+    for path in &request.paths {
+        if !path.exists() {
+            return Err(
+                UsageError(format!("{}: no such file or directory", path.display())).into(),
+            );
+        }
+    }
+    let result = kedge_rewrite::rewrite_tree(
+        &request.paths,
+        &request.updates,
+        &request.options,
+        args.dry_run,
+    );
+    match result {
+        Ok(outcome) => {
+            match args.output {
+                OutputFormat::Text => print_text(&outcome, args.dry_run),
+                OutputFormat::Json => println!("{}", outcome_json(&outcome, args.dry_run)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let errors = match error {
+                RewriteError::Files { errors } => errors,
+                other => vec![other],
+            };
+            match args.output {
+                OutputFormat::Text => {
+                    for e in &errors {
+                        eprintln!("kedge: error: {e}");
+                    }
+                    eprintln!("kedge: no file was written");
+                }
+                OutputFormat::Json => {
+                    let list: Vec<_> = errors
+                        .iter()
+                        .map(|e| json!({"path": e.path(), "message": e.to_string()}))
+                        .collect();
+                    println!("{}", json!({"ok": false, "written": false, "errors": list}));
+                }
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// How many references a file's changes touched.
+fn references(file: &kedge_rewrite::FileOutcome) -> usize {
+    let mut ids: Vec<usize> = file.outcome.changes.iter().map(|c| c.reference).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
+}
+
+fn print_text(outcome: &TreeOutcome, dry_run: bool) {
+    for file in &outcome.files {
+        if dry_run {
+            let old = String::from_utf8_lossy(&file.original);
+            let new = String::from_utf8_lossy(&file.outcome.bytes);
+            let name = file.path.display().to_string();
+            let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+            print!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+            );
+        } else {
+            let n = references(file);
+            let noun = if n == 1 { "reference" } else { "references" };
+            println!("{}: {n} {noun} changed", file.path.display());
+        }
+    }
+    if outcome.files.is_empty() {
+        println!("no reference changed ({} files scanned)", outcome.scanned);
+    }
+}
+
+fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
+    let files: Vec<_> = outcome
+        .files
+        .iter()
+        .map(|file| {
+            let changes: Vec<_> = file
+                .outcome
+                .changes
+                .iter()
+                .map(|c| {
+                    json!({
+                        "line": c.line,
+                        "column": c.column,
+                        "site": format!("{:?}", c.site),
+                        "field": format!("{:?}", c.field),
+                        "image": c.image,
+                        "old": c.old,
+                        "new": c.new,
+                    })
+                })
+                .collect();
+            json!({"path": file.path, "references": references(file), "changes": changes})
+        })
+        .collect();
+    json!({
+        "ok": true,
+        "dry_run": dry_run,
+        "written": outcome.written && !outcome.files.is_empty(),
+        "scanned": outcome.scanned,
+        "files": files,
+    })
+}

@@ -1,0 +1,113 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while finding or rewriting image references.
+///
+/// Positions are 1-based (`line`, `column`), as editors show them; `column` counts characters.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RewriteError {
+    /// The file is not valid YAML, so it is left untouched.
+    #[error("{path}:{line}:{column}: invalid YAML: {message}")]
+    Parse {
+        /// The file that failed to parse.
+        path: PathBuf,
+        /// Line of the error.
+        line: usize,
+        /// Column of the error.
+        column: usize,
+        /// What the parser reported.
+        message: String,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{path}:{line}:{column}: file is not valid UTF-8")]
+    Encoding {
+        /// The offending file.
+        path: PathBuf,
+        /// Line of the first invalid byte.
+        line: usize,
+        /// Column of the first invalid byte.
+        column: usize,
+    },
+    /// The value to change is reached through an alias (`*name`): editing it would silently change
+    /// every other user of the anchor, so the edit is refused.
+    #[error(
+        "{path}:{line}:{column}: image `{image}` is reached through alias `*{alias}`; edit the anchored value instead"
+    )]
+    EditThroughAlias {
+        /// The file holding the alias.
+        path: PathBuf,
+        /// Line of the alias.
+        line: usize,
+        /// Column of the alias.
+        column: usize,
+        /// The anchor name the alias refers to.
+        alias: String,
+        /// The image reference found behind the alias.
+        image: String,
+    },
+    /// The value to change is written in a way this crate does not rewrite (a block scalar, a
+    /// tagged scalar, a flow collection that needs a new key).
+    #[error("{path}:{line}:{column}: cannot rewrite this value: {reason}")]
+    Unsupported {
+        /// The file holding the value.
+        path: PathBuf,
+        /// Line of the value.
+        line: usize,
+        /// Column of the value.
+        column: usize,
+        /// Why it cannot be rewritten.
+        reason: String,
+    },
+    /// A reference or an update given by the caller is malformed.
+    #[error("invalid image reference `{reference}`: {reason}")]
+    InvalidReference {
+        /// The reference as given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The rewritten text did not read back as intended; nothing is written. This is a bug guard.
+    #[error("{path}:{line}:{column}: rewritten value does not read back as `{expected}`")]
+    Verification {
+        /// The file being rewritten.
+        path: PathBuf,
+        /// Line of the value.
+        line: usize,
+        /// Column of the value.
+        column: usize,
+        /// The value that should have been read back.
+        expected: String,
+    },
+    /// Some files could not be processed, so no file was written.
+    #[error("{} file(s) could not be processed; nothing was written", errors.len())]
+    Files {
+        /// One error per failing file, in path order.
+        errors: Vec<RewriteError>,
+    },
+    /// Reading, writing or renaming a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RewriteError {
+    /// The file this error is about, when it is about one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::Parse { path, .. }
+            | Self::Encoding { path, .. }
+            | Self::EditThroughAlias { path, .. }
+            | Self::Unsupported { path, .. }
+            | Self::Verification { path, .. }
+            | Self::Io { path, .. } => Some(path),
+            Self::InvalidReference { .. } | Self::Files { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Lossless rewriting of container image references in YAML manifests.
+//!
+//! Bytes in, bytes out: [`rewrite`] finds image references in Kubernetes objects (any
+//! `image:` value, which covers `containers`, `initContainers` and `ephemeralContainers` of every
+//! pod-template kind and custom resources), Kustomize `images:` entries, Helm values image blocks
+//! and Flux setter markers, and splices new values into the exact byte span of each old one.
+//! Every other byte — comments, quoting, indentation, line endings, a missing final newline —
+//! stays as it was. The result is parsed again and each new value checked before it is returned.
+//!
+//! [`rewrite_tree`] applies updates to files and directories, writing nothing unless every file
+//! could be processed.
+//!
+//! ```
+//! use kedge_rewrite::{rewrite, Update};
+//! let yaml = b"spec:\n  containers:\n  - image: nginx:1.25 # web\n";
+//! let out = rewrite("deploy.yaml".as_ref(), yaml, &[Update::parse("nginx=nginx:1.27").unwrap()]).unwrap();
+//! assert_eq!(out.bytes, b"spec:\n  containers:\n  - image: nginx:1.27 # web\n");
+//! assert_eq!(out.changes.len(), 1);
+//! ```
+
+mod edit;
+mod error;
+mod image_ref;
+mod layout;
+mod locate;
+mod plan;
+mod scalar;
+mod setter;
+mod tree;
+mod walk;
+
+use std::ops::Range;
+use std::path::Path;
+
+pub use edit::{Change, Field, Site};
+pub use error::RewriteError;
+pub use image_ref::{ImageRef, Part, PolicyRef, Target, Update, normalise_name};
+pub use walk::{FileOutcome, TreeOutcome, rewrite_tree};
+
+use locate::Occurrence;
+
+/// How references are found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Keys whose value is an image: a string reference, a Helm block
+    /// (`registry`/`repository`/`tag`/`digest` or `sha`), or a map with `reference`.
+    /// A bare key (`image`) matches at any depth, so it also finds nested charts' blocks and
+    /// every container; a dotted path (`server.sidecar.image`) matches from a document's root.
+    pub image_keys: Vec<String>,
+    /// Add an `images:` entry to a kustomization that has none for an updated image.
+    pub add_kustomize_entries: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            image_keys: vec!["image".to_owned()],
+            add_kustomize_entries: false,
+        }
+    }
+}
+
+/// The result of rewriting one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The new content (equal to the input when nothing changed).
+    pub bytes: Vec<u8>,
+    /// Every value changed, in file order.
+    pub changes: Vec<Change>,
+}
+
+/// An image reference found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The normalised name (`docker.io/library/nginx`).
+    pub name: String,
+    /// The reference as written (for Helm blocks and Kustomize entries, assembled from fields).
+    pub reference: ImageRef,
+    /// What kind of place holds it.
+    pub site: Site,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based character column.
+    pub column: usize,
+    /// Byte range of the scalar holding the reference (its name part for blocks and entries).
+    pub span: Range<usize>,
+}
+
+/// Rewrites `bytes` with default [`Options`]. `path` is used for messages and to recognise
+/// `kustomization.yaml`; nothing is read from disk.
+pub fn rewrite(path: &Path, bytes: &[u8], updates: &[Update]) -> Result<Outcome, RewriteError> {
+    rewrite_with(path, bytes, updates, &Options::default())
+}
+
+/// Rewrites `bytes` with the given options.
+pub fn rewrite_with(
+    path: &Path,
+    bytes: &[u8],
+    updates: &[Update],
+    options: &Options,
+) -> Result<Outcome, RewriteError> {
+    let text = as_text(path, bytes)?;
+    let stream = tree::parse(path, text)?;
+    let occurrences = locate::occurrences(path, text, &stream, options);
+    let mut planner = plan::Planner::new(path, text);
+    planner.plan(&occurrences, updates, options)?;
+    let plan::Planner { edits, changes, .. } = planner;
+    if edits.is_empty() {
+        return Ok(Outcome {
+            bytes: bytes.to_vec(),
+            changes,
+        });
+    }
+    let mut pairs: Vec<(edit::Edit, Change)> = edits.into_iter().zip(changes).collect();
+    pairs.sort_by_key(|(e, _)| (e.range.start, e.range.end));
+    let mut delta = 0isize;
+    for (e, change) in &mut pairs {
+        let start = e.range.start.saturating_add_signed(delta);
+        change.new_span = start..start + e.text.len();
+        delta += e.text.len() as isize - e.range.len() as isize;
+    }
+    let (edits, changes): (Vec<edit::Edit>, Vec<Change>) = pairs.into_iter().unzip();
+    let output = edit::apply(text, &edits);
+    verify(path, text, &output, &edits)?;
+    Ok(Outcome {
+        bytes: output.into_bytes(),
+        changes,
+    })
+}
+
+/// Lists the image references in `bytes` (what [`rewrite`] would look at for image updates).
+pub fn find_images(
+    path: &Path,
+    bytes: &[u8],
+    options: &Options,
+) -> Result<Vec<Found>, RewriteError> {
+    let text = as_text(path, bytes)?;
+    let stream = tree::parse(path, text)?;
+    let mut found = Vec::new();
+    for occurrence in locate::occurrences(path, text, &stream, options) {
+        let (scalar, reference, site) = match occurrence {
+            Occurrence::Full { scalar, .. } => match ImageRef::parse(&scalar.value) {
+                Ok(r) => (scalar, r, Site::ImageField),
+                Err(_) => continue,
+            },
+            Occurrence::Block { block, .. } => {
+                let name = match block.registry.filter(|r| r.text().is_some()) {
+                    Some(r) => format!("{}/{}", r.value, block.repository.value),
+                    None => block.repository.value.clone(),
+                };
+                let value =
+                    |s: Option<&tree::Scalar>| s.and_then(tree::Scalar::text).map(str::to_owned);
+                match ImageRef::parse(&name) {
+                    Ok(r) if r.tag.is_none() && r.digest.is_none() => {
+                        let reference = ImageRef {
+                            name,
+                            tag: value(block.tag),
+                            digest: value(block.digest),
+                        };
+                        (block.repository, reference, Site::HelmBlock)
+                    }
+                    _ => continue,
+                }
+            }
+            Occurrence::Entry { entry, .. } => {
+                let value =
+                    |s: Option<&tree::Scalar>| s.and_then(tree::Scalar::text).map(str::to_owned);
+                let reference = ImageRef {
+                    name: entry.name.value.clone(),
+                    tag: value(entry.new_tag),
+                    digest: value(entry.digest),
+                };
+                (entry.name, reference, Site::Kustomize)
+            }
+            Occurrence::Marker { .. } | Occurrence::List(_) => continue,
+        };
+        if ImageRef::parse(&reference.name).is_err() {
+            continue;
+        }
+        found.push(Found {
+            name: reference.normalised_name(),
+            reference,
+            site,
+            line: scalar.pos.line,
+            column: scalar.pos.col + 1,
+            span: scalar.span.clone(),
+        });
+    }
+    Ok(found)
+}
+
+fn as_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, RewriteError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
+        let (line, column) = tree::line_col(valid, valid.len());
+        RewriteError::Encoding {
+            path: path.to_owned(),
+            line,
+            column,
+        }
+    })
+}
+
+/// Parses the output again and checks that every replaced scalar reads back as intended.
+fn verify(
+    path: &Path,
+    input: &str,
+    output: &str,
+    edits: &[edit::Edit],
+) -> Result<(), RewriteError> {
+    let stream = tree::parse(path, output).map_err(|e| match e {
+        RewriteError::Parse { line, column, .. } => RewriteError::Verification {
+            path: path.to_owned(),
+            line,
+            column,
+            expected: "valid YAML".to_owned(),
+        },
+        other => other,
+    })?;
+    let mut wanted = std::collections::HashMap::new();
+    let mut delta: isize = 0;
+    for e in edits {
+        if e.expect.is_some() {
+            wanted.insert(e.range.start.saturating_add_signed(delta), None);
+        }
+        delta += e.text.len() as isize - e.range.len() as isize;
+    }
+    collect_scalars(&stream, &mut wanted);
+    let values: std::collections::HashMap<usize, String> = wanted
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+    let mut delta: isize = 0;
+    for e in edits {
+        let new_start = e.range.start.saturating_add_signed(delta);
+        delta += e.text.len() as isize - e.range.len() as isize;
+        if let Some(expected) = &e.expect
+            && values.get(&new_start).map(String::as_str) != Some(expected.as_str())
+        {
+            let (line, column) = tree::line_col(input, e.range.start);
+            return Err(RewriteError::Verification {
+                path: path.to_owned(),
+                line,
+                column,
+                expected: expected.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Fills in the values of the scalars starting at the offsets already in `out`.
+fn collect_scalars(
+    stream: &tree::Stream,
+    out: &mut std::collections::HashMap<usize, Option<String>>,
+) {
+    fn visit(node: &tree::Node, out: &mut std::collections::HashMap<usize, Option<String>>) {
+        match node {
+            tree::Node::Scalar(s) => {
+                if let Some(slot) = out.get_mut(&s.span.start) {
+                    *slot = Some(s.value.clone());
+                }
+            }
+            tree::Node::Map(m) => m.items.iter().for_each(|(k, v)| {
+                visit(k, out);
+                visit(v, out);
+            }),
+            tree::Node::Seq(s) => s.items.iter().for_each(|i| visit(i, out)),
+            tree::Node::Alias { .. } => {}
+        }
+    }
+    stream.documents.iter().for_each(|d| visit(&d.root, out));
+}

@@ -1,0 +1,475 @@
+//! Turning occurrences and updates into byte edits.
+
+use std::path::Path;
+
+use granit_parser::ScalarStyle;
+
+use crate::edit::{Change, Edit, Field, Site};
+use crate::image_ref::{ImageRef, Target, normalise_name, split_registry};
+use crate::layout;
+use crate::locate::{AliasUse, Block, Entry, KustomizeList, Occurrence};
+use crate::scalar::render;
+use crate::tree::{Scalar, line_col};
+use crate::{Options, RewriteError, Update};
+
+/// An image update with its name normalised once.
+pub(crate) struct ImageUpdate<'u> {
+    pub given: &'u str,
+    pub normalised: String,
+    pub target: &'u Target,
+}
+
+/// Collects the edits for one file.
+pub(crate) struct Planner<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub edits: Vec<Edit>,
+    pub changes: Vec<Change>,
+    /// Index of the occurrence being planned.
+    current: usize,
+    /// Scalars that would change but are reached through an alias.
+    alias_hits: Vec<(usize, AliasUse, String)>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(path: &'a Path, text: &'a str) -> Self {
+        Self {
+            path,
+            text,
+            edits: Vec::new(),
+            changes: Vec::new(),
+            current: 0,
+            alias_hits: Vec::new(),
+        }
+    }
+
+    /// Plans every occurrence, then refuses alias-only edits.
+    pub fn plan(
+        &mut self,
+        occurrences: &[Occurrence<'_>],
+        updates: &[Update],
+        options: &Options,
+    ) -> Result<(), RewriteError> {
+        let images: Vec<ImageUpdate<'_>> = updates
+            .iter()
+            .filter_map(|u| match u {
+                Update::Image { name, target } => Some(ImageUpdate {
+                    given: name,
+                    normalised: normalise_name(name),
+                    target,
+                }),
+                Update::Setter { .. } => None,
+            })
+            .collect();
+        for (index, occurrence) in occurrences.iter().enumerate() {
+            self.current = index;
+            let via = occurrence.via().cloned();
+            match occurrence {
+                Occurrence::Full {
+                    scalar, in_flow, ..
+                } => self.full(scalar, *in_flow, &images, via.as_ref())?,
+                Occurrence::Block { block, .. } => self.block(block, &images, via.as_ref())?,
+                Occurrence::Entry { entry, .. } => self.entry(entry, &images)?,
+                Occurrence::Marker {
+                    scalar,
+                    in_flow,
+                    marker,
+                } => {
+                    for update in updates {
+                        if let Update::Setter { policy, latest } = update
+                            && *policy == marker.policy
+                            && let Some(value) = marker.value_for(latest)
+                        {
+                            let image = format!("{}:{}", policy.namespace, policy.name);
+                            let at = (Site::Setter, marker.field, image.as_str());
+                            self.replace(scalar, &value, *in_flow, at, None)?;
+                        }
+                    }
+                }
+                Occurrence::List(list) if options.add_kustomize_entries => {
+                    self.add_entries(list, &images)?;
+                }
+                Occurrence::List(_) => {}
+            }
+        }
+        for (start, alias, image) in std::mem::take(&mut self.alias_hits) {
+            if !self
+                .edits
+                .iter()
+                .any(|e| e.range.start == start && e.expect.is_some())
+            {
+                return Err(RewriteError::EditThroughAlias {
+                    path: self.path.to_owned(),
+                    line: alias.pos.line,
+                    column: alias.pos.col + 1,
+                    alias: alias.name,
+                    image,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn error(&self, at: usize, reason: &str) -> RewriteError {
+        let (line, column) = line_col(self.text, at);
+        RewriteError::Unsupported {
+            path: self.path.to_owned(),
+            line,
+            column,
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// Replaces `scalar` with `value` unless it already holds it.
+    fn replace(
+        &mut self,
+        scalar: &Scalar,
+        value: &str,
+        in_flow: bool,
+        (site, field, image): (Site, Field, &str),
+        via: Option<&AliasUse>,
+    ) -> Result<(), RewriteError> {
+        if scalar.value == value {
+            return Ok(());
+        }
+        if let Some(alias) = via {
+            self.alias_hits
+                .push((scalar.span.start, alias.clone(), image.to_owned()));
+            return Ok(());
+        }
+        if self.edits.iter().any(|e| e.range == scalar.span) {
+            return Ok(());
+        }
+        let (range, text) = match scalar.style {
+            ScalarStyle::Literal | ScalarStyle::Folded => self.block_scalar_line(scalar, value)?,
+            style => {
+                let text = render(value, style, in_flow)
+                    .ok_or_else(|| self.error(scalar.span.start, "the value cannot be written"))?;
+                (scalar.span.clone(), text)
+            }
+        };
+        self.edits.push(Edit {
+            range: range.clone(),
+            text,
+            expect: Some(value.to_owned()),
+        });
+        self.changes.push(Change {
+            line: scalar.pos.line,
+            column: scalar.pos.col + 1,
+            site,
+            field,
+            image: image.to_owned(),
+            old: Some(scalar.value.clone()),
+            new: Some(value.to_owned()),
+            reference: self.current,
+            span: range,
+            new_span: 0..0,
+        });
+        Ok(())
+    }
+
+    /// The range and text replacing a one-line, strip-chomped block scalar (`image: >-` then the
+    /// reference on the next line); other block scalars are refused.
+    fn block_scalar_line(
+        &self,
+        scalar: &Scalar,
+        value: &str,
+    ) -> Result<(std::ops::Range<usize>, String), RewriteError> {
+        let raw = &self.text[scalar.span.clone()];
+        let one_line =
+            |v: &str| !v.is_empty() && !v.contains(['\n', '\r']) && !v.starts_with([' ', '\t']);
+        if one_line(&scalar.value) && one_line(value) && raw.starts_with(scalar.value.as_str()) {
+            let start = scalar.span.start;
+            return Ok((start..start + scalar.value.len(), value.to_owned()));
+        }
+        Err(self.error(
+            scalar.span.start,
+            "the value is a multi-line block scalar (`|` or `>`)",
+        ))
+    }
+
+    fn insert(
+        &mut self,
+        edit: Option<Edit>,
+        at: usize,
+        change: Change,
+    ) -> Result<(), RewriteError> {
+        let edit = edit.ok_or_else(|| self.error(at, "cannot add a key to this mapping"))?;
+        let (line, column) = line_col(self.text, edit.range.start);
+        let span = edit.range.clone();
+        self.edits.push(edit);
+        self.changes.push(Change {
+            line,
+            column,
+            span,
+            reference: self.current,
+            ..change
+        });
+        Ok(())
+    }
+
+    fn full(
+        &mut self,
+        scalar: &Scalar,
+        in_flow: bool,
+        images: &[ImageUpdate<'_>],
+        via: Option<&AliasUse>,
+    ) -> Result<(), RewriteError> {
+        let Ok(current) = ImageRef::parse(&scalar.value) else {
+            return Ok(());
+        };
+        let name = normalise_name(&current.name);
+        if let Some(update) = images.iter().find(|u| u.normalised == name) {
+            let new = update.target.apply(&current).to_string();
+            let at = (Site::ImageField, Field::Reference, name.as_str());
+            self.replace(scalar, &new, in_flow, at, via)?;
+        }
+        Ok(())
+    }
+
+    fn block(
+        &mut self,
+        block: &Block<'_>,
+        images: &[ImageUpdate<'_>],
+        via: Option<&AliasUse>,
+    ) -> Result<(), RewriteError> {
+        let registry = block.registry.filter(|r| r.text().is_some());
+        let joined = match registry {
+            Some(r) => format!("{}/{}", r.value, block.repository.value),
+            None => block.repository.value.clone(),
+        };
+        let Ok(parsed) = ImageRef::parse(&joined) else {
+            return Ok(());
+        };
+        if parsed.tag.is_some() || parsed.digest.is_some() {
+            return Ok(());
+        }
+        let name = normalise_name(&joined);
+        let Some(update) = images.iter().find(|u| u.normalised == name) else {
+            return Ok(());
+        };
+        let non_empty = |s: Option<&Scalar>| s.and_then(Scalar::text).map(str::to_owned);
+        let digest = non_empty(block.digest)
+            .or_else(|| non_empty(block.sha).map(|sha| format!("sha256:{sha}")));
+        let current = ImageRef {
+            name: joined,
+            tag: non_empty(block.tag),
+            digest,
+        };
+        let new = update.target.apply(&current);
+        let flow = block.map.flow;
+        let at = |field| (Site::HelmBlock, field, name.as_str());
+        if normalise_name(&new.name) != name || registry.is_none() && new.name != current.name {
+            match registry {
+                Some(reg) => {
+                    let normalised = normalise_name(&new.name);
+                    let (host, path) = match split_registry(&new.name) {
+                        (Some(host), path) => (host, path),
+                        (None, _) => {
+                            let (host, path) = split_registry(&normalised);
+                            (host.unwrap_or("docker.io"), path)
+                        }
+                    };
+                    self.replace(reg, host, flow, at(Field::Registry), via)?;
+                    self.replace(block.repository, path, flow, at(Field::Name), via)?;
+                }
+                None => self.replace(block.repository, &new.name, flow, at(Field::Name), via)?,
+            }
+        }
+        let fields = [
+            (
+                new.tag.clone(),
+                current.tag.clone(),
+                block.tag,
+                "tag",
+                Field::Tag,
+            ),
+            (
+                new.digest.clone(),
+                current.digest.clone(),
+                block.digest,
+                "digest",
+                Field::Digest,
+            ),
+        ];
+        for (new_value, old_value, scalar, key, field) in fields {
+            if new_value == old_value {
+                continue;
+            }
+            let scalar = match (field, scalar, block.sha) {
+                (Field::Digest, None, Some(sha)) => {
+                    let hex = new_value.as_deref().unwrap_or("");
+                    let hex = hex.strip_prefix("sha256:").unwrap_or(hex);
+                    self.replace(sha, hex, flow, at(field), via)?;
+                    continue;
+                }
+                (_, scalar, _) => scalar,
+            };
+            match (scalar, new_value) {
+                (Some(s), value) => {
+                    self.replace(s, value.as_deref().unwrap_or(""), flow, at(field), via)?;
+                }
+                (None, Some(value)) if via.is_none() => {
+                    let rendered = render(&value, ScalarStyle::Plain, flow).unwrap_or_default();
+                    let edit = layout::insert_entry(self.text, block.map, key, &rendered);
+                    let change = new_key_change(Site::HelmBlock, field, &name, value);
+                    self.insert(edit, block.map.start, change)?;
+                }
+                (None, _) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, entry: &Entry<'_>, images: &[ImageUpdate<'_>]) -> Result<(), RewriteError> {
+        let name = normalise_name(&entry.name.value);
+        let Some(update) = images.iter().find(|u| u.normalised == name) else {
+            return Ok(());
+        };
+        let value = |s: Option<&Scalar>| s.and_then(Scalar::text).map(str::to_owned);
+        let current = ImageRef {
+            name: value(entry.new_name).unwrap_or_else(|| entry.name.value.clone()),
+            tag: value(entry.new_tag),
+            digest: value(entry.digest),
+        };
+        let new = update.target.apply(&current);
+        let flow = entry.map.flow;
+        let site = |field| (Site::Kustomize, field, name.as_str());
+        let mut removals = Vec::new();
+        if new.name != current.name {
+            match entry.new_name {
+                Some(s) => self.replace(s, &new.name, flow, site(Field::Name), None)?,
+                None if normalise_name(&new.name) != name => {
+                    self.add_key(entry, "newName", &new.name, Field::Name, &name)?;
+                }
+                None => {}
+            }
+        }
+        let parts = [
+            (new.tag, current.tag, entry.new_tag, "newTag", Field::Tag),
+            (
+                new.digest,
+                current.digest,
+                entry.digest,
+                "digest",
+                Field::Digest,
+            ),
+        ];
+        for (new_value, old_value, scalar, key, field) in parts {
+            match (new_value, scalar) {
+                (n, _) if n == old_value => {}
+                (Some(v), Some(s)) => self.replace(s, &v, flow, site(field), None)?,
+                (Some(v), None) => self.add_key(entry, key, &v, field, &name)?,
+                (None, Some(s)) => removals.push((key, s, field)),
+                (None, None) => {}
+            }
+        }
+        for (key, scalar, field) in removals {
+            let index = entry
+                .map
+                .items
+                .iter()
+                .position(|(k, _)| k.as_scalar().is_some_and(|k| k.value == key));
+            let edit = index.and_then(|i| layout::remove_entry(self.text, entry.map, i));
+            let edit =
+                edit.ok_or_else(|| self.error(scalar.span.start, "cannot remove this key"))?;
+            let span = edit.range.clone();
+            self.edits.push(edit);
+            self.changes.push(Change {
+                line: scalar.pos.line,
+                column: scalar.pos.col + 1,
+                site: Site::Kustomize,
+                field,
+                image: name.clone(),
+                old: Some(scalar.value.clone()),
+                new: None,
+                reference: self.current,
+                span,
+                new_span: 0..0,
+            });
+        }
+        Ok(())
+    }
+
+    fn add_key(
+        &mut self,
+        entry: &Entry<'_>,
+        key: &str,
+        value: &str,
+        field: Field,
+        name: &str,
+    ) -> Result<(), RewriteError> {
+        let rendered = render(value, ScalarStyle::Plain, entry.map.flow).unwrap_or_default();
+        let edit = layout::insert_entry(self.text, entry.map, key, &rendered);
+        let change = new_key_change(Site::Kustomize, field, name, value.to_owned());
+        self.insert(edit, entry.map.start, change)
+    }
+
+    fn add_entries(
+        &mut self,
+        list: &KustomizeList<'_>,
+        images: &[ImageUpdate<'_>],
+    ) -> Result<(), RewriteError> {
+        for update in images {
+            if list.names.contains(&update.normalised) {
+                continue;
+            }
+            let current = ImageRef {
+                name: update.given.to_owned(),
+                tag: None,
+                digest: None,
+            };
+            let new = update.target.apply(&current);
+            let mut fields = vec![("name", update.given.to_owned())];
+            if normalise_name(&new.name) != update.normalised {
+                fields.push(("newName", new.name.clone()));
+            }
+            if let Some(tag) = &new.tag {
+                fields.push(("newTag", tag.clone()));
+            }
+            if let Some(digest) = &new.digest {
+                fields.push(("digest", digest.clone()));
+            }
+            if fields.len() == 1 {
+                continue;
+            }
+            let in_flow = matches!(list.images, Some(crate::tree::Node::Seq(s)) if s.flow);
+            let rendered: Vec<(&str, String)> = fields
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        *k,
+                        render(v, ScalarStyle::Plain, in_flow).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let edit = match list.images {
+                Some(crate::tree::Node::Seq(seq)) => layout::append_item(self.text, seq, &rendered),
+                _ => layout::insert_list(self.text, list.parent, "images", &rendered),
+            };
+            let change = new_key_change(
+                Site::Kustomize,
+                Field::Entry,
+                &update.normalised,
+                new.to_string(),
+            );
+            self.insert(edit, list.parent.start, change)?;
+        }
+        Ok(())
+    }
+}
+
+fn new_key_change(site: Site, field: Field, image: &str, value: String) -> Change {
+    Change {
+        line: 0,
+        column: 0,
+        site,
+        field,
+        image: image.to_owned(),
+        old: None,
+        new: Some(value),
+        reference: 0,
+        span: 0..0,
+        new_span: 0..0,
+    }
+}

@@ -1,0 +1,137 @@
+//! Rewriting files and directory trees: everything is processed in memory first, and nothing is
+//! written unless every file succeeded. Writes are atomic (temporary file in the same directory,
+//! then rename) and keep the file's permissions.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{Options, Outcome, RewriteError, Update, rewrite_with};
+
+/// One file that changed (or would change, in a dry run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOutcome {
+    /// The file.
+    pub path: PathBuf,
+    /// Its content before the rewrite.
+    pub original: Vec<u8>,
+    /// The new content and the changes.
+    pub outcome: Outcome,
+}
+
+/// The result of [`rewrite_tree`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TreeOutcome {
+    /// Files that changed, in path order.
+    pub files: Vec<FileOutcome>,
+    /// How many files were examined.
+    pub scanned: usize,
+    /// Whether the changed files were written (false for a dry run).
+    pub written: bool,
+}
+
+/// Rewrites every manifest under `paths` (files, or directories walked recursively).
+///
+/// Directories yield `*.yaml`, `*.yml` and extension-less `Kustomization` files; hidden
+/// directories, `.git` and a Helm chart's `templates/` (a directory with `Chart.yaml` beside it)
+/// are skipped. A file named explicitly is always processed. With `dry_run`, nothing is written.
+/// If any file fails, nothing is written and [`RewriteError::Files`] lists every failure.
+pub fn rewrite_tree(
+    paths: &[PathBuf],
+    updates: &[Update],
+    options: &Options,
+    dry_run: bool,
+) -> Result<TreeOutcome, RewriteError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = fs::metadata(path).map_err(|source| io(path, source))?;
+        if meta.is_dir() {
+            collect(path, &mut files)?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    let mut changed = Vec::new();
+    let mut errors = Vec::new();
+    for path in &files {
+        let result = fs::read(path)
+            .map_err(|source| io(path, source))
+            .and_then(|original| {
+                let outcome = rewrite_with(path, &original, updates, options)?;
+                Ok((original, outcome))
+            });
+        match result {
+            Ok((original, outcome)) if outcome.bytes != original => changed.push(FileOutcome {
+                path: path.clone(),
+                original,
+                outcome,
+            }),
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RewriteError::Files { errors });
+    }
+    if !dry_run {
+        for file in &changed {
+            write_atomic(&file.path, &file.outcome.bytes)?;
+        }
+    }
+    Ok(TreeOutcome {
+        files: changed,
+        scanned: files.len(),
+        written: !dry_run,
+    })
+}
+
+fn io(path: &Path, source: std::io::Error) -> RewriteError {
+    RewriteError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn is_manifest(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization"
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RewriteError> {
+    let chart = dir.join("Chart.yaml").is_file();
+    let entries = fs::read_dir(dir).map_err(|source| io(dir, source))?;
+    for entry in entries {
+        let entry = entry.map_err(|source| io(dir, source))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let kind = entry
+            .file_type()
+            .map_err(|source| io(&entry.path(), source))?;
+        if kind.is_dir() {
+            if name.starts_with('.') || (chart && name == "templates") {
+                continue;
+            }
+            collect(&entry.path(), out)?;
+        } else if kind.is_file() && is_manifest(name) {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` through a temporary file in the same directory.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RewriteError> {
+    use std::io::Write;
+    let target = fs::canonicalize(path).map_err(|source| io(path, source))?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let permissions = fs::metadata(&target)
+        .map_err(|source| io(path, source))?
+        .permissions();
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|source| io(dir, source))?;
+    temp.write_all(bytes).map_err(|source| io(path, source))?;
+    temp.as_file()
+        .set_permissions(permissions)
+        .map_err(|source| io(path, source))?;
+    temp.persist(&target).map_err(|e| io(path, e.error))?;
+    Ok(())
+}
