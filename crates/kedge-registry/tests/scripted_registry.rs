@@ -203,8 +203,10 @@ async fn gives_up_after_bounded_retries_naming_registry_and_repository() {
 /// A registry that wants a bearer token from its own token service (GHCR style).
 #[tokio::test]
 async fn bearer_challenge_fetches_a_scoped_token_with_basic_credentials() {
+    /// Scope asked for, and the Authorization header sent with it.
+    type TokenRequest = (String, Option<String>);
     #[derive(Clone, Default)]
-    struct Tokens(Arc<Mutex<Vec<(String, Option<String>)>>>);
+    struct Tokens(Arc<Mutex<Vec<TokenRequest>>>);
 
     async fn token(
         State(tokens): State<Tokens>,
