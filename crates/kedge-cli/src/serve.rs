@@ -35,8 +35,8 @@ pub struct ServeArgs {
 /// Runs `kedge serve` until SIGTERM or Ctrl-C, then drains the queue and exits 0.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config).map_err(|e| UsageError(e.to_string()))?;
-    let server_config = server_config(&config)
-        .map_err(|e| UsageError(format!("{}: {e}", args.config.display())))?;
+    let server_config =
+        server_config(&config, &args.config).map_err(|e| UsageError(e.to_string()))?;
     let listen = args
         .listen
         .clone()

@@ -26,7 +26,7 @@ mod error;
 mod workspace;
 
 pub use error::GitError;
-pub use workspace::{Author, GitAuth, PushOutcome, Remote, Workspace};
+pub use workspace::{Author, GitAuth, PushOutcome, Remote, Workspace, redact_url};
 
 /// A commit id, as git prints it.
 pub type CommitId = git2::Oid;

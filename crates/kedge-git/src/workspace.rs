@@ -123,16 +123,22 @@ impl Workspace {
 
     /// The remote's URL without any password, for messages.
     pub fn display_url(&self) -> String {
-        redact(&self.remote.url)
+        redact_url(&self.remote.url)
     }
 
     /// Fetches `branch` and returns the commit it points at on the remote.
     pub fn fetch(&self, branch: &str) -> Result<Oid, GitError> {
         let url = self.display_url();
-        let attempts = Cell::new(0);
+        let attempts = CredentialState::default();
         let mut options = FetchOptions::new();
         options.remote_callbacks(self.callbacks(&attempts));
         let refspec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+        let tracking = format!("refs/remotes/origin/{branch}");
+        // libgit2 neither fails nor prunes when the remote branch is gone: forget the
+        // old tip first so a deleted branch reads as missing, not as its last commit.
+        if let Ok(mut stale) = self.repo.find_reference(&tracking) {
+            let _ = stale.delete();
+        }
         let mut remote = self
             .repo
             .remote_anonymous(&self.remote.url)
@@ -144,7 +150,6 @@ impl Workspace {
         remote
             .fetch(&[&refspec], Some(&mut options), None)
             .map_err(|source| self.remote_error(source, &attempts, branch))?;
-        let tracking = format!("refs/remotes/origin/{branch}");
         match self.repo.refname_to_id(&tracking) {
             Ok(oid) => Ok(oid),
             Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NoBranch {
@@ -315,7 +320,7 @@ impl Workspace {
 
     /// Pushes one refspec; `Ok(Some(reason))` when the remote refused the update.
     fn push_refspec(&self, refspec: &str, branch: &str) -> Result<Option<String>, GitError> {
-        let attempts = Cell::new(0);
+        let attempts = CredentialState::default();
         let rejected: Cell<Option<String>> = Cell::new(None);
         let mut callbacks = self.callbacks(&attempts);
         callbacks.push_update_reference(|_, status| {
@@ -381,38 +386,61 @@ impl Workspace {
         Ok(out)
     }
 
-    fn callbacks<'a>(&'a self, attempts: &'a Cell<u32>) -> RemoteCallbacks<'a> {
+    fn callbacks<'a>(&'a self, attempts: &'a CredentialState) -> RemoteCallbacks<'a> {
         let mut callbacks = RemoteCallbacks::new();
         callbacks.credentials(move |_url, username_from_url, allowed| {
+            // SSH first asks which user to log in as; that is not a credential.
+            if allowed.contains(CredentialType::USERNAME) {
+                return Cred::username(username_from_url.unwrap_or("git"));
+            }
             // libgit2 asks again after a refusal; answering twice would loop forever.
-            attempts.set(attempts.get() + 1);
-            if attempts.get() > 1 {
-                return Err(git2::Error::from_str("credentials were refused"));
+            attempts.answered.set(attempts.answered.get() + 1);
+            let answer = if attempts.answered.get() > 1 {
+                Err(git2::Error::from_str("credentials were refused"))
+            } else {
+                self.credential(username_from_url, allowed)
+            };
+            if answer.is_err() {
+                attempts.refused.set(true);
             }
-            match &self.remote.auth {
-                GitAuth::UserPass { username, password }
-                    if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-                {
-                    Cred::userpass_plaintext(username, password)
-                }
-                GitAuth::SshKey {
-                    private_key,
-                    passphrase,
-                } => Cred::ssh_key(
-                    username_from_url.unwrap_or("git"),
-                    None,
-                    private_key,
-                    passphrase.as_deref(),
-                ),
-                _ => Err(git2::Error::from_str("no credentials configured")),
-            }
+            answer
         });
         callbacks
     }
 
-    fn remote_error(&self, source: git2::Error, attempts: &Cell<u32>, branch: &str) -> GitError {
+    fn credential(
+        &self,
+        username_from_url: Option<&str>,
+        allowed: CredentialType,
+    ) -> Result<Cred, git2::Error> {
+        match &self.remote.auth {
+            GitAuth::UserPass { username, password }
+                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
+            {
+                Cred::userpass_plaintext(username, password)
+            }
+            GitAuth::SshKey {
+                private_key,
+                passphrase,
+            } => Cred::ssh_key(
+                username_from_url.unwrap_or("git"),
+                None,
+                private_key,
+                passphrase.as_deref(),
+            ),
+            _ => Err(git2::Error::from_str("no credentials configured")),
+        }
+    }
+
+    fn remote_error(
+        &self,
+        source: git2::Error,
+        attempts: &CredentialState,
+        branch: &str,
+    ) -> GitError {
         let url = self.display_url();
-        if source.code() == ErrorCode::Auth || attempts.get() > 0 {
+        // Only a refusal is an authentication failure; a timeout after a good login is not.
+        if source.code() == ErrorCode::Auth || attempts.refused.get() {
             let detail = match &self.remote.auth {
                 GitAuth::None => "no credentials configured".to_owned(),
                 GitAuth::UserPass { username, .. } => {
@@ -440,6 +468,13 @@ impl Workspace {
     }
 }
 
+/// What the credentials callback did during one fetch or push.
+#[derive(Default)]
+struct CredentialState {
+    answered: Cell<u32>,
+    refused: Cell<bool>,
+}
+
 /// Remote answers that mean "someone else pushed first".
 fn is_race(reason: &str) -> bool {
     let reason = reason.to_ascii_lowercase();
@@ -455,8 +490,8 @@ fn is_race(reason: &str) -> bool {
     .any(|s| reason.contains(s))
 }
 
-/// Removes the password from `scheme://user:password@host/…`.
-fn redact(url: &str) -> String {
+/// Removes the password from `scheme://user:password@host/…`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -477,11 +512,11 @@ mod tests {
     #[test]
     fn passwords_are_removed_from_urls() {
         assert_eq!(
-            redact("https://bot:ghp_secret@github.com/org/repo.git"),
+            redact_url("https://bot:ghp_secret@github.com/org/repo.git"),
             "https://bot@github.com/org/repo.git"
         );
         assert_eq!(
-            redact("file:///srv/git/repo.git"),
+            redact_url("file:///srv/git/repo.git"),
             "file:///srv/git/repo.git"
         );
     }

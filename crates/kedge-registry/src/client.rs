@@ -149,7 +149,18 @@ impl RegistryClient {
                 serde_json::from_slice(&body).map_err(|e| invalid(&host, repository, &url, e))?;
             tags.extend(page.tags.unwrap_or_default());
             match next {
-                Some(next) if next != url => url = next,
+                Some(next) if next != url => {
+                    // The registry's credentials go with every page: never to another origin.
+                    if !same_origin(&url, &next) {
+                        return Err(RegistryError::InvalidResponse {
+                            registry: host.name.clone(),
+                            repository: repository.to_owned(),
+                            url: next,
+                            reason: "pagination link to another origin".into(),
+                        });
+                    }
+                    url = next;
+                }
                 _ => return Ok(tags),
             }
         }
@@ -403,6 +414,13 @@ fn next_link(headers: &HeaderMap, current: &str) -> Option<String> {
         }
     }
     None
+}
+
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
 }
 
 async fn success_body(

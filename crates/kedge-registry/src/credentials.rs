@@ -171,7 +171,11 @@ impl CredentialStore {
             let credentials = entry
                 .into_credentials()
                 .map_err(|reason| bad(format!("auths.{server:?}: {reason}")))?;
-            store.auths.insert(normalise_server(&server), credentials);
+            // Docker writes empty entries beside credsStore: they hold nothing, so the
+            // store must still be asked.
+            if credentials != Credentials::Anonymous {
+                store.auths.insert(normalise_server(&server), credentials);
+            }
         }
         for (server, helper) in file.cred_helpers {
             store.helpers.insert(normalise_server(&server), helper);
@@ -181,11 +185,16 @@ impl CredentialStore {
 
     /// Sets the credentials of one registry, replacing whatever the files said.
     pub fn insert(&mut self, registry: &str, credentials: Credentials) {
-        self.auths.insert(normalise_server(registry), credentials);
+        let key = normalise_server(registry);
+        self.helpers.remove(&key);
+        self.auths.insert(key, credentials);
     }
 
     /// Adds every entry of `other`, which wins where both name a registry.
     pub fn merge(&mut self, other: CredentialStore) {
+        for key in other.auths.keys() {
+            self.helpers.remove(key);
+        }
         self.auths.extend(other.auths);
         self.helpers.extend(other.helpers);
         if other.default_helper.is_some() {
@@ -306,8 +315,13 @@ fn run_helper_program(
     let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
         .map_err(|e| fail(format!("answered invalid JSON: {e}")))?;
     if answer.username == "<token>" {
-        // An identity token; registries that issue them accept it as a bearer token.
-        return Ok(Credentials::Bearer(answer.secret));
+        // An OAuth refresh token for the registry's token service, which kedge does not
+        // exchange yet: say so instead of sending it where it will be refused.
+        return Err(fail(
+            "answered with an identity token (<token>), which kedge cannot use yet; \
+             store a username and password or access token for this registry"
+                .to_owned(),
+        ));
     }
     Ok(Credentials::Basic {
         username: answer.username,
@@ -428,9 +442,10 @@ mod tests {
             run_helper_program(program, "kedgetest", "registry.example.com").unwrap(),
             basic("bot", "pw")
         );
-        assert_eq!(
-            run_helper_program(program, "kedgetest", "docker.io").unwrap(),
-            Credentials::Bearer("idt".into())
+        let identity = run_helper_program(program, "kedgetest", "docker.io").unwrap_err();
+        assert!(
+            identity.to_string().contains("identity token"),
+            "{identity}"
         );
         assert_eq!(
             run_helper_program(program, "kedgetest", "quay.io").unwrap(),

@@ -263,3 +263,31 @@ async fn bearer_challenge_fetches_a_scoped_token_with_basic_credentials() {
     assert_eq!(asked[0].0, "scripted repository:team/app:pull");
     assert_eq!(asked[0].1.as_deref(), Some("Basic Ym90OnBhdA=="), "bot:pat");
 }
+
+#[tokio::test]
+async fn a_pagination_link_to_another_origin_is_not_followed_with_credentials() {
+    async fn tags() -> Response {
+        let mut response = axum::Json(serde_json::json!({"tags": ["1.0.0"]})).into_response();
+        response.headers_mut().insert(
+            header::LINK,
+            "<http://collector.invalid/v2/team/app/tags/list?page=2>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        response
+    }
+    let host = serve(Router::new().route("/v2/team/app/tags/list", get(tags))).await;
+    let secret = Credentials::Basic {
+        username: "bot".into(),
+        password: "pat".into(),
+    };
+    let err = client(&host, secret, 0)
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::InvalidResponse { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("another origin"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! `kedge serve` as a library: the webhook server's configuration built from
 //! `kedge.yaml`, and the job runner that turns queued events into update runs.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,12 +20,18 @@ pub use kedge_server::{Server, ServerError};
 /// event or poll, every image after a push to the manifest repository.
 pub struct UpdateRunner {
     updater: Arc<Updater>,
+    /// One run at a time in this process: an image job and a refresh job have
+    /// different queue keys but write the same repository.
+    one_writer: tokio::sync::Mutex<()>,
 }
 
 impl UpdateRunner {
     /// A runner over `updater`.
     pub fn new(updater: Arc<Updater>) -> Self {
-        Self { updater }
+        Self {
+            updater,
+            one_writer: tokio::sync::Mutex::new(()),
+        }
     }
 }
 
@@ -45,6 +52,7 @@ impl JobRunner for UpdateRunner {
     ) -> Result<JobOutcome, JobError> {
         tracing::info!(alias, tag = ?hint.as_ref().and_then(|h| h.tag.as_deref()), "update job");
         // The hint only wakes kedge up: the policy still decides from the registry's tag list.
+        let _writer = self.one_writer.lock().await;
         let result = self
             .updater
             .run_images(Some(&[alias]), RunOptions::default())
@@ -54,7 +62,8 @@ impl JobRunner for UpdateRunner {
     }
 
     async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
-        tracing::info!(repo, branch, "refresh job");
+        tracing::info!(repo = %kedge_git::redact_url(repo), branch, "refresh job");
+        let _writer = self.one_writer.lock().await;
         let result = self
             .updater
             .run(RunOptions::default())
@@ -66,10 +75,10 @@ impl JobRunner for UpdateRunner {
 
 /// Builds the server's configuration from `kedge.yaml`: tracked images and
 /// repository, receivers with their secrets (read now), queue settings.
-pub fn server_config(config: &Config) -> Result<ServerConfig, ConfigError> {
+pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, ConfigError> {
     let serve = &config.serve;
     let error = |key: &str, message: String| ConfigError {
-        file: Default::default(),
+        file: path.to_owned(),
         line: 0,
         key: key.to_owned(),
         message,
@@ -94,7 +103,7 @@ pub fn server_config(config: &Config) -> Result<ServerConfig, ConfigError> {
     }
     let github = match &serve.github {
         Some(github) => Some(GitHubReceiver {
-            secret: read_secret("serve.github", &github.secret)?,
+            secret: read_secret(path, "serve.github", &github.secret)?,
             insecure: github.insecure,
         }),
         None => None,
@@ -117,7 +126,7 @@ pub fn server_config(config: &Config) -> Result<ServerConfig, ConfigError> {
                 )
             })?;
         let auth = match &receiver.auth {
-            Some(auth) => Some(receiver_auth(&format!("{key}.auth"), auth)?),
+            Some(auth) => Some(receiver_auth(path, &format!("{key}.auth"), auth)?),
             None => None,
         };
         receivers.push(RegistryReceiver {
@@ -140,7 +149,7 @@ pub fn server_config(config: &Config) -> Result<ServerConfig, ConfigError> {
         receivers,
         images,
         repositories: vec![TrackedRepository {
-            repo: config.git.url.clone(),
+            repo: kedge_git::redact_url(&config.git.url),
             branches: vec![config.git.branch.clone()],
         }],
         queue,
@@ -150,15 +159,19 @@ pub fn server_config(config: &Config) -> Result<ServerConfig, ConfigError> {
     })
 }
 
-fn receiver_auth(key: &str, auth: &ReceiverAuthConfig) -> Result<ReceiverAuth, ConfigError> {
+fn receiver_auth(
+    path: &Path,
+    key: &str,
+    auth: &ReceiverAuthConfig,
+) -> Result<ReceiverAuth, ConfigError> {
     let missing = |field: &str| ConfigError {
-        file: Default::default(),
+        file: path.to_owned(),
         line: 0,
         key: format!("{key}.{field}"),
         message: format!("auth type {:?} needs {field}", auth.kind),
     };
     let secret =
-        read_secret(key, &auth.secret)?.ok_or_else(|| missing("secretEnv or secretFile"))?;
+        read_secret(path, key, &auth.secret)?.ok_or_else(|| missing("secretEnv or secretFile"))?;
     Ok(match auth.kind.as_str() {
         "header" => ReceiverAuth::Header {
             name: auth.header.clone().ok_or_else(|| missing("header"))?,
@@ -176,7 +189,7 @@ fn receiver_auth(key: &str, auth: &ReceiverAuthConfig) -> Result<ReceiverAuth, C
         "url-token" => ReceiverAuth::UrlToken { token: secret },
         other => {
             return Err(ConfigError {
-                file: Default::default(),
+                file: path.to_owned(),
                 line: 0,
                 key: format!("{key}.type"),
                 message: format!(
@@ -187,9 +200,13 @@ fn receiver_auth(key: &str, auth: &ReceiverAuthConfig) -> Result<ReceiverAuth, C
     })
 }
 
-fn read_secret(key: &str, source: &SecretSource) -> Result<Option<Secret>, ConfigError> {
+fn read_secret(
+    path: &Path,
+    key: &str,
+    source: &SecretSource,
+) -> Result<Option<Secret>, ConfigError> {
     let fail = |field: &str, message: String| ConfigError {
-        file: Default::default(),
+        file: path.to_owned(),
         line: 0,
         key: format!("{key}.{field}"),
         message,

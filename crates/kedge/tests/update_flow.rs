@@ -268,3 +268,59 @@ async fn bad_inputs_fail_clearly_and_leave_the_remote_untouched() {
     assert_eq!(root.head("manifests", "main"), broken);
     assert_ne!(broken, before);
 }
+
+#[tokio::test]
+async fn a_manifest_already_past_the_chosen_tag_is_never_moved_back() {
+    let (registry, _layout) = registry();
+    let host = registry.host();
+    let root = GitRoot::new();
+    seed(&root, &host);
+    // Someone bumped web by hand to a release kedge's plan does not know about.
+    root.commit_files(
+        "manifests",
+        "main",
+        &[("apps/web/deploy.yaml", &deployment(&host, "web", "1.9.0"))],
+        "Hotfix web",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let url = root.file_url("manifests");
+    let result = updater(&config_text(&host, &url, &["web"]), cache.path())
+        .run(RunOptions::default())
+        .await
+        .unwrap();
+    assert!(result.updates.is_empty(), "{result:?}");
+    assert_eq!(root.subjects("manifests", "main")[0], "Hotfix web");
+    assert!(
+        root.show("manifests", "main", "apps/web/deploy.yaml")
+            .contains("web:1.9.0")
+    );
+}
+
+#[tokio::test]
+async fn a_pull_request_branch_that_renders_to_the_base_is_refused() {
+    let (registry, _layout) = registry();
+    let host = registry.host();
+    let root = GitRoot::new();
+    seed(&root, &host);
+    let before = root.head("manifests", "main");
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), "t").unwrap();
+    let text = config_text(&host, &root.file_url("manifests"), &["web"]).replace(
+        "registries:",
+        &format!(
+            "writeBack:\n  mode: pull-request\n  pullRequest: {{branch: main}}\nforge:\n  github: {{apiUrl: \"http://127.0.0.1:9\", owner: o, repo: r, tokenFile: {}}}\nregistries:",
+            token.path().display()
+        ),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let err = updater(&text, cache.path())
+        .run(RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("writeBack.pullRequest.branch"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("never force-pushes"), "{err}");
+    assert_eq!(root.head("manifests", "main"), before);
+}

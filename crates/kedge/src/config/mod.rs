@@ -488,6 +488,20 @@ impl Config {
                 "set exactly one of github and githubApp".into(),
             ));
         }
+        let url = &self.git.url;
+        let scp_like = !url.contains("://") && url.contains('@') && url.contains(':');
+        let known = ["https://", "http://", "ssh://", "git://", "file:///"];
+        if !scp_like && !known.iter().any(|scheme| url.starts_with(scheme)) {
+            return Err(error(
+                0,
+                "git.url".into(),
+                format!(
+                    "{:?}: expected https://, http://, ssh://, git://, user@host:path or file:///absolute/path",
+                    kedge_git::redact_url(url)
+                ),
+            ));
+        }
+        self.serve.validate(path, &self.images)?;
         let auth = &self.git.auth;
         if auth.token_env.is_some() && auth.ssh_key_file.is_some() {
             return Err(error(

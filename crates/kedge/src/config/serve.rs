@@ -1,9 +1,15 @@
 //! `serve:` in `kedge.yaml`: where `kedge serve` listens, which webhooks it
 //! accepts and how they authenticate, and how its work queue behaves.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::{ConfigError, ImageConfig};
+
+/// Authentication types a receiver may name.
+const AUTH_TYPES: [&str; 4] = ["header", "hmac", "basic", "url-token"];
 
 /// `serve:`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -98,4 +104,64 @@ pub struct SecretSource {
     /// File holding it (trailing newline ignored).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
+}
+
+impl ServeConfig {
+    /// Checks what can be checked without reading secrets, so `kedge update` and
+    /// `kedge serve` refuse the same typos.
+    pub(super) fn validate(
+        &self,
+        path: &Path,
+        images: &[Spanned<ImageConfig>],
+    ) -> Result<(), ConfigError> {
+        let error = |line: u64, key: String, message: String| ConfigError {
+            file: path.to_owned(),
+            line,
+            key,
+            message,
+        };
+        let duration = |line: u64, key: String, value: &Option<String>| match value {
+            Some(text) => humantime::parse_duration(text)
+                .map(|_| ())
+                .map_err(|e| error(line, key, format!("{text:?}: {e}"))),
+            None => Ok(()),
+        };
+        duration(0, "serve.debounce".into(), &self.debounce)?;
+        duration(0, "serve.pollInterval".into(), &self.poll_interval)?;
+        for (i, image) in images.iter().enumerate() {
+            let key = format!("images[{i}].pollInterval");
+            duration(image.referenced.line(), key, &image.value.poll_interval)?;
+        }
+        let sources: Vec<&str> = kedge_webhook::RegistrySource::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        for (i, receiver) in self.receivers.iter().enumerate() {
+            if !sources.contains(&receiver.source.as_str()) {
+                return Err(error(
+                    0,
+                    format!("serve.receivers[{i}].source"),
+                    format!(
+                        "unknown source {:?}; expected one of {}",
+                        receiver.source,
+                        sources.join(", ")
+                    ),
+                ));
+            }
+            if let Some(auth) = &receiver.auth
+                && !AUTH_TYPES.contains(&auth.kind.as_str())
+            {
+                return Err(error(
+                    0,
+                    format!("serve.receivers[{i}].auth.type"),
+                    format!(
+                        "unknown auth type {:?}; expected {}",
+                        auth.kind,
+                        AUTH_TYPES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }

@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use kedge_rewrite::{Field, ImageRef, Options, Part, Target, Update, rewrite_tree};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use kedge_policy::TagPolicy;
+use kedge_rewrite::{Change, Field, ImageRef, Options, Part, Target, Update, rewrite_tree};
 
 use super::UpdateError;
 use super::result::ImageUpdate;
@@ -27,6 +31,9 @@ pub(crate) struct Planned {
     pub digest_part: Option<String>,
     /// Repository-relative targets.
     pub targets: Vec<String>,
+    /// The policy that chose `tag`, when it can rank tags without build times:
+    /// used to never move a manifest back from a tag it prefers.
+    pub policy: Option<Arc<TagPolicy>>,
 }
 
 /// Rewrites every planned image under `workdir`; returns the images that changed.
@@ -44,13 +51,28 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
                 digest: Part::Set(plan.digest_part.clone()),
             },
         };
-        let outcome =
-            rewrite_tree(&paths, &[update], &Options::default(), false).map_err(|source| {
-                UpdateError::Rewrite {
-                    alias: plan.alias.clone(),
-                    source,
-                }
-            })?;
+        let rewrite = |dry_run| {
+            rewrite_tree(
+                &paths,
+                std::slice::from_ref(&update),
+                &Options::default(),
+                dry_run,
+            )
+            .map_err(|source| UpdateError::Rewrite {
+                alias: plan.alias.clone(),
+                source,
+            })
+        };
+        // The plan was made before this checkout: another writer may have moved the
+        // manifests past it since. Never move an image back.
+        let preview = rewrite(true)?;
+        let old_changes = preview.files.iter().flat_map(|f| &f.outcome.changes);
+        if let Some(newer) = preferred_old_tag(plan, old_changes) {
+            tracing::warn!(alias = %plan.alias, manifest = %newer, chosen = %plan.tag,
+                "manifests already have a tag the policy prefers; leaving them");
+            continue;
+        }
+        let outcome = rewrite(false)?;
         if outcome.files.is_empty() {
             continue;
         }
@@ -61,11 +83,7 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
             .collect();
         let first = changes.first();
         let old_reference = first.and_then(|c| c.old.clone()).unwrap_or_default();
-        let old_tag = first.and_then(|c| match c.field {
-            Field::Reference => ImageRef::parse(c.old.as_deref()?).ok()?.tag,
-            Field::Tag => c.old.clone(),
-            _ => None,
-        });
+        let old_tag = first.and_then(|c| old_tag(c));
         updates.push(ImageUpdate {
             alias: plan.alias.clone(),
             image: plan.image.clone(),
@@ -83,6 +101,33 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
         });
     }
     Ok(updates)
+}
+
+/// An old tag in the manifests that the plan's policy ranks above the planned tag.
+fn preferred_old_tag<'c>(
+    plan: &Planned,
+    changes: impl Iterator<Item = &'c Change>,
+) -> Option<String> {
+    let policy = plan.policy.as_ref()?;
+    let no_build_time = |_: &str| None;
+    changes.filter_map(old_tag).find(|old| {
+        old != &plan.tag
+            && policy
+                .select_from(
+                    [old.as_str(), plan.tag.as_str()],
+                    &no_build_time,
+                    SystemTime::now(),
+                )
+                .is_ok_and(|chosen| chosen.tag == old.as_str())
+    })
+}
+
+fn old_tag(change: &Change) -> Option<String> {
+    match change.field {
+        Field::Reference => ImageRef::parse(change.old.as_deref()?).ok()?.tag,
+        Field::Tag => change.old.clone(),
+        _ => None,
+    }
 }
 
 fn target_paths(workdir: &Path, plan: &Planned) -> Result<Vec<PathBuf>, UpdateError> {

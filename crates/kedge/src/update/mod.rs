@@ -198,7 +198,7 @@ impl Updater {
     }
 
     /// Runs the flow for the images whose alias is in `aliases` (all when `None`).
-    #[tracing::instrument(skip_all, fields(repo = %self.config.git.url, dry_run = options.dry_run))]
+    #[tracing::instrument(skip_all, fields(repo = %kedge_git::redact_url(&self.config.git.url), dry_run = options.dry_run))]
     pub async fn run_images(
         &self,
         aliases: Option<&[&str]>,
@@ -275,6 +275,7 @@ impl Updater {
             if let Some(digest) = &digest_part {
                 reference = format!("{reference}@{digest}");
             }
+            let policy = (!policy.needs_build_time()).then(|| Arc::new(policy));
             planned.push(Planned {
                 alias: image.alias.clone(),
                 image: image.image.clone(),
@@ -284,6 +285,7 @@ impl Updater {
                 tag_part,
                 digest_part,
                 targets: image.targets.clone(),
+                policy,
             });
         }
         Ok(planned)

@@ -139,10 +139,9 @@ pub(super) async fn pull_requests(
                 key: "writeBack.pullRequest.branch",
                 source,
             })?;
-        groups
-            .entry(branch.trim().to_owned())
-            .or_default()
-            .push(plan.clone());
+        let branch = branch.trim().to_owned();
+        check_branch(&branch, &updater.config.git.branch)?;
+        groups.entry(branch).or_default().push(plan.clone());
     }
     let mut result = UpdateResult::default();
     for (branch, group) in groups {
@@ -164,7 +163,7 @@ pub(super) async fn pull_requests(
             Attempt::Raced(reason) => {
                 // kedge's own branch is force-pushed, so only a broken remote says this.
                 return Err(UpdateError::Git(kedge_git::GitError::Push {
-                    url: updater.remote.url.clone(),
+                    url: kedge_git::redact_url(&updater.remote.url),
                     branch,
                     reason,
                 }));
@@ -173,6 +172,33 @@ pub(super) async fn pull_requests(
         result.pull_requests.extend(pr);
     }
     Ok(result)
+}
+
+/// kedge force-pushes its pull request branches, so one must never be the base
+/// branch, and must be a valid branch name.
+fn check_branch(branch: &str, base: &str) -> Result<(), UpdateError> {
+    let problem = if branch.is_empty() {
+        Some("renders to an empty name".to_owned())
+    } else if branch == base {
+        Some(format!(
+            "renders to the base branch {base:?}, which kedge never force-pushes"
+        ))
+    } else if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+        Some(format!(
+            "renders to {branch:?}, which is not a valid branch name"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => Err(UpdateError::Config(crate::config::ConfigError {
+            file: Default::default(),
+            line: 0,
+            key: "writeBack.pullRequest.branch".into(),
+            message,
+        })),
+        None => Ok(()),
+    }
 }
 
 /// One attempt: fetch the base branch, apply, commit, and send the commit to `destination`.
@@ -221,6 +247,9 @@ async fn attempt(
                 });
             }
             Destination::Base => workspace.push(commit, &base, false)?,
+            Destination::Branch(branch) if *branch == base => {
+                unreachable!("check_branch refuses the base branch")
+            }
             Destination::Branch(branch) => match workspace.fetch_if_exists(branch)? {
                 // kedge's branch already carries this very change: pushing again
                 // would only churn CI on the pull request.
