@@ -95,7 +95,7 @@ impl RegistryClient {
         self.config
             .registries
             .iter()
-            .filter(|(prefix, _)| registry.starts_with(prefix.as_str()))
+            .filter(|(prefix, _)| host_matches(registry, prefix))
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, s)| s.clone())
             .unwrap_or_else(|| self.config.default_settings.clone())
@@ -416,6 +416,16 @@ fn next_link(headers: &HeaderMap, current: &str) -> Option<String> {
     None
 }
 
+/// `prefix` names `registry` itself, or a host it extends at a boundary:
+/// `127.0.0.1` covers `127.0.0.1:5000`, `127.0.0.1:5000` does not cover `127.0.0.1:50001`.
+fn host_matches(registry: &str, prefix: &str) -> bool {
+    match registry.strip_prefix(prefix) {
+        Some("") => true,
+        Some(rest) => rest.starts_with([':', '/']) || prefix.ends_with(['.', ':', '/']),
+        None => false,
+    }
+}
+
 fn same_origin(a: &str, b: &str) -> bool {
     match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
         (Ok(a), Ok(b)) => a.origin() == b.origin(),
@@ -471,6 +481,15 @@ fn not_found(image: &ImageName, reference: &str) -> RegistryError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_settings_match_at_host_boundaries() {
+        assert!(host_matches("127.0.0.1:5000", "127.0.0.1:5000"));
+        assert!(host_matches("127.0.0.1:5000", "127.0.0.1"));
+        assert!(!host_matches("127.0.0.1:50001", "127.0.0.1:5000"));
+        assert!(!host_matches("ghcr.io.evil.example", "ghcr.io"));
+        assert!(host_matches("eu.gcr.io", "eu."));
+    }
 
     #[test]
     fn link_header_relative_and_absolute() {

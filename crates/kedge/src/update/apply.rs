@@ -66,6 +66,10 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
         // The plan was made before this checkout: another writer may have moved the
         // manifests past it since. Never move an image back.
         let preview = rewrite(true)?;
+        // A symlink in the repository must not make kedge write outside its clone.
+        for file in &preview.files {
+            inside(workdir, &file.path, &plan.alias)?;
+        }
         let old_changes = preview.files.iter().flat_map(|f| &f.outcome.changes);
         if let Some(newer) = preferred_old_tag(plan, old_changes) {
             tracing::warn!(alias = %plan.alias, manifest = %newer, chosen = %plan.tag,
@@ -127,6 +131,18 @@ fn old_tag(change: &Change) -> Option<String> {
         Field::Reference => ImageRef::parse(change.old.as_deref()?).ok()?.tag,
         Field::Tag => change.old.clone(),
         _ => None,
+    }
+}
+
+fn inside(workdir: &Path, path: &Path, alias: &str) -> Result<(), UpdateError> {
+    let resolved = path.canonicalize().ok();
+    let root = workdir.canonicalize().ok();
+    match (resolved, root) {
+        (Some(resolved), Some(root)) if resolved.starts_with(&root) => Ok(()),
+        _ => Err(UpdateError::OutsideRepository {
+            alias: alias.to_owned(),
+            path: relative(workdir, path),
+        }),
     }
 }
 

@@ -74,6 +74,15 @@ pub enum UpdateError {
         target: String,
     },
 
+    /// A manifest is a symlink that leads outside the repository; kedge writes nothing.
+    #[error("image {alias}: {path} resolves outside the repository; not rewriting it")]
+    OutsideRepository {
+        /// The image's alias.
+        alias: String,
+        /// The path in the repository.
+        path: String,
+    },
+
     /// The manifests could not be rewritten; the working clone is discarded.
     #[error("image {alias}: {}", rewrite_details(.source))]
     Rewrite {
