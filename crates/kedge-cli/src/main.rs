@@ -60,8 +60,14 @@ enum LogFormat {
 pub struct UsageError(pub String);
 
 fn init_logging(cli: &Cli) {
+    // A server's log is its record of what it did; one-shot commands stay quiet.
+    let quiet = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     let default = match cli.verbose {
-        0 => "warn",
+        0 => quiet,
         1 => "debug",
         _ => "trace",
     };
