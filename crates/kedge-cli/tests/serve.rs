@@ -142,7 +142,7 @@ fn a_registry_push_notification_becomes_a_commit() {
 
 #[test]
 fn a_burst_of_pushes_becomes_one_commit_with_the_highest_tag() {
-    let mut serving = start("15s");
+    let mut serving = start("20s");
     let host = serving.registry.host();
     let pushed = Instant::now();
     for minor in 1..=20 {
