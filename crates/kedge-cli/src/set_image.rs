@@ -66,7 +66,7 @@ fn validate(args: &SetImageArgs) -> Result<Request, UsageError> {
             "give at least one PATH before NAME=NEWREF".into(),
         ));
     }
-    if specs.is_empty() {
+    if specs.is_empty() && args.setter.is_empty() {
         return Err(UsageError(
             "give at least one NAME=NEWREF after the paths".into(),
         ));

@@ -113,6 +113,20 @@ pub fn rewrite_with(
     }
     let mut pairs: Vec<(edit::Edit, Change)> = edits.into_iter().zip(changes).collect();
     pairs.sort_by_key(|(e, _)| (e.range.start, e.range.end));
+    // Two planned edits over the same bytes (two keys of one entry removed, say) cannot
+    // both be applied: refuse the file rather than splice garbage.
+    if let Some(pair) = pairs
+        .windows(2)
+        .find(|w| w[0].0.range.end > w[1].0.range.start)
+    {
+        let (line, column) = tree::line_col(text, pair[1].0.range.start);
+        return Err(RewriteError::Unsupported {
+            path: path.to_owned(),
+            line,
+            column,
+            reason: "overlapping edits in one entry; edit this entry by hand".to_owned(),
+        });
+    }
     let mut delta = 0isize;
     for (e, change) in &mut pairs {
         let start = e.range.start.saturating_add_signed(delta);

@@ -252,3 +252,23 @@ fn flux_kustomization_spec_images() {
         text.replace("newTag: v1", "newTag: v2")
     );
 }
+
+/// Regression: removing two keys of one Kustomize entry planned overlapping edits
+/// and panicked while splicing.
+#[test]
+fn removing_two_keys_of_one_entry_is_refused_not_a_panic() {
+    let update = kedge_rewrite::Update::parse("nginx=nginx").unwrap();
+    for text in [
+        "images: [{name: nginx, newTag: \"1\", digest: \"sha256:x\"}]\n",
+        "images:\n- newTag: \"1\"\n  digest: sha256:x\n  name: nginx\n",
+    ] {
+        let path = std::path::Path::new("kustomization.yaml");
+        match kedge_rewrite::rewrite(path, text.as_bytes(), std::slice::from_ref(&update)) {
+            Ok(outcome) => {
+                let out = String::from_utf8(outcome.bytes).unwrap();
+                assert!(!out.contains("newTag") && !out.contains("digest"), "{out}");
+            }
+            Err(e) => assert!(e.to_string().contains("kustomization.yaml"), "{e}"),
+        }
+    }
+}

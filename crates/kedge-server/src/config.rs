@@ -158,6 +158,14 @@ impl ServerConfig {
             Some(GitHubReceiver {
                 secret: Some(secret),
                 ..
+            }) if secret.expose().is_empty() => {
+                return Err(ServerError::EmptySecret {
+                    receiver: "github".to_owned(),
+                });
+            }
+            Some(GitHubReceiver {
+                secret: Some(secret),
+                ..
             }) => Some(Some(ReceiverAuth::github(secret.clone()))),
             Some(GitHubReceiver {
                 secret: None,
@@ -199,6 +207,15 @@ impl ServerConfig {
             }
             if receiver.auth.is_none() && !receiver.insecure {
                 return Err(ServerError::ReceiverWithoutSecret {
+                    receiver: name.clone(),
+                });
+            }
+            if receiver
+                .auth
+                .as_ref()
+                .is_some_and(|a| secret_of(a).expose().is_empty())
+            {
+                return Err(ServerError::EmptySecret {
                     receiver: name.clone(),
                 });
             }
@@ -262,6 +279,16 @@ pub(crate) fn repository_key(repo: &str) -> String {
     path.trim_matches('/').to_ascii_lowercase()
 }
 
+/// The shared secret behind any receiver authentication.
+fn secret_of(auth: &ReceiverAuth) -> &crate::Secret {
+    match auth {
+        ReceiverAuth::HmacSha256 { secret, .. } => secret,
+        ReceiverAuth::Header { value, .. } => value,
+        ReceiverAuth::Basic { password, .. } => password,
+        ReceiverAuth::UrlToken { token } => token,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +311,36 @@ mod tests {
         );
         config.receivers[0].insecure = true;
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn empty_secrets_are_refused() {
+        let config = ServerConfig {
+            receivers: vec![RegistryReceiver {
+                name: "local".into(),
+                source: RegistrySource::Distribution,
+                auth: Some(ReceiverAuth::Header {
+                    name: "authorization".into(),
+                    value: Secret::new(""),
+                }),
+                insecure: false,
+                registry: None,
+            }],
+            ..ServerConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert!(matches!(err, ServerError::EmptySecret { receiver } if receiver == "local"));
+        let github = ServerConfig {
+            github: Some(GitHubReceiver {
+                secret: Some(Secret::new("")),
+                insecure: false,
+            }),
+            ..ServerConfig::default()
+        };
+        assert!(matches!(
+            github.validate(),
+            Err(ServerError::EmptySecret { .. })
+        ));
     }
 
     #[test]

@@ -14,6 +14,13 @@ pub enum ServerError {
         receiver: String,
     },
 
+    /// A receiver's secret is empty, which anyone could match.
+    #[error("receiver {receiver:?} has an empty secret; anyone could match it")]
+    EmptySecret {
+        /// The receiver's name (`github` for the GitHub receiver).
+        receiver: String,
+    },
+
     /// Two receivers share a name, so `/webhooks/registry/{name}` would be ambiguous.
     #[error("receiver name {0:?} is used twice")]
     DuplicateReceiver(String),

@@ -37,9 +37,17 @@ pub(crate) fn router(state: AppState, body_limit: usize, with_metrics: bool) -> 
     }
     router
         .layer(DefaultBodyLimit::max(body_limit))
+        // A sender that trickles its body holds memory and delays shutdown: cut it off.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
+
+/// Longest time one webhook delivery may take, body included.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The router of a separate metrics listener.
 pub(crate) fn metrics_router(state: AppState) -> Router {

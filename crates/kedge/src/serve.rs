@@ -216,17 +216,30 @@ fn read_secret(
             "secretEnv",
             "set secretEnv or secretFile, not both".into(),
         )),
-        (Some(name), None) => std::env::var(name)
-            .map(|v| Some(Secret::new(v)))
-            .map_err(|_| {
+        (Some(name), None) => {
+            let value = std::env::var(name).map_err(|_| {
                 fail(
                     "secretEnv",
                     format!("environment variable {name} is not set"),
                 )
-            }),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map(|v| Some(Secret::new(v.trim_end_matches(['\r', '\n']))))
-            .map_err(|e| fail("secretFile", format!("{}: {e}", path.display()))),
+            })?;
+            non_empty(&value)
+                .map(Some)
+                .ok_or_else(|| fail("secretEnv", format!("{name} is empty")))
+        }
+        (None, Some(path)) => {
+            let value = std::fs::read_to_string(path)
+                .map_err(|e| fail("secretFile", format!("{}: {e}", path.display())))?;
+            non_empty(&value)
+                .map(Some)
+                .ok_or_else(|| fail("secretFile", format!("{} is empty", path.display())))
+        }
         (None, None) => Ok(None),
     }
+}
+
+/// An empty secret would let anyone in (an empty header equals it): refuse it.
+fn non_empty(value: &str) -> Option<Secret> {
+    let value = value.trim_end_matches(['\r', '\n']);
+    (!value.is_empty()).then(|| Secret::new(value))
 }

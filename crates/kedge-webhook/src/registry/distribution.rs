@@ -47,6 +47,9 @@ pub(super) fn parse(
 ) -> Result<Vec<ImageEvent>, WebhookError> {
     let envelope: Envelope = from_json(payload, body)?;
     let mut events = Vec::new();
+    // One unreadable event must not refuse the good ones beside it: the registry
+    // would redeliver the whole envelope forever.
+    let mut first_error = None;
     for event in envelope.events {
         if event.action.as_deref() != Some("push") {
             continue;
@@ -57,9 +60,17 @@ pub(super) fn parse(
         if !is_manifest(target) {
             continue;
         }
-        events.push(to_image_event(payload, &event, registry)?);
+        match to_image_event(payload, &event, registry) {
+            Ok(image_event) => events.push(image_event),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    Ok(events)
+    match first_error {
+        Some(e) if events.is_empty() => Err(e),
+        _ => Ok(events),
+    }
 }
 
 /// True when the target is a manifest or index, not a blob.

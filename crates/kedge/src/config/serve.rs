@@ -2,11 +2,17 @@
 //! accepts and how they authenticate, and how its work queue behaves.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{ConfigError, ImageConfig};
+
+/// Longest debounce window accepted: events wait this long before their job runs.
+const MAX_DEBOUNCE: Duration = Duration::from_secs(3600);
+/// Longest polling interval accepted.
+const MAX_POLL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Authentication types a receiver may name.
 const AUTH_TYPES: [&str; 4] = ["header", "hmac", "basic", "url-token"];
@@ -120,17 +126,36 @@ impl ServeConfig {
             key,
             message,
         };
-        let duration = |line: u64, key: String, value: &Option<String>| match value {
-            Some(text) => humantime::parse_duration(text)
-                .map(|_| ())
-                .map_err(|e| error(line, key, format!("{text:?}: {e}"))),
-            None => Ok(()),
+        let duration = |line: u64, key: String, value: &Option<String>, max: Duration| {
+            let Some(text) = value else { return Ok(()) };
+            match humantime::parse_duration(text) {
+                Ok(d) if d <= max => Ok(()),
+                Ok(_) => Err(error(
+                    line,
+                    key,
+                    format!(
+                        "{text:?} is longer than {}",
+                        humantime::format_duration(max)
+                    ),
+                )),
+                Err(e) => Err(error(line, key, format!("{text:?}: {e}"))),
+            }
         };
-        duration(0, "serve.debounce".into(), &self.debounce)?;
-        duration(0, "serve.pollInterval".into(), &self.poll_interval)?;
+        duration(0, "serve.debounce".into(), &self.debounce, MAX_DEBOUNCE)?;
+        duration(
+            0,
+            "serve.pollInterval".into(),
+            &self.poll_interval,
+            MAX_POLL,
+        )?;
         for (i, image) in images.iter().enumerate() {
             let key = format!("images[{i}].pollInterval");
-            duration(image.referenced.line(), key, &image.value.poll_interval)?;
+            duration(
+                image.referenced.line(),
+                key,
+                &image.value.poll_interval,
+                MAX_POLL,
+            )?;
         }
         let sources: Vec<&str> = kedge_webhook::RegistrySource::ALL
             .iter()
