@@ -104,6 +104,9 @@ pub struct QueueSettings {
     pub shutdown_timeout: Duration,
     /// The `Retry-After` given with a 503.
     pub retry_after: Duration,
+    /// Longest a job may run; a job that hangs (a stalled git server, say) is
+    /// abandoned and counted as failed, so its key runs again.
+    pub job_timeout: Duration,
 }
 
 impl Default for QueueSettings {
@@ -114,6 +117,7 @@ impl Default for QueueSettings {
             max_concurrent_jobs: 4,
             shutdown_timeout: Duration::from_secs(30),
             retry_after: Duration::from_secs(5),
+            job_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -19,6 +19,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::QueueSettings;
 use crate::metrics::Metrics;
+use crate::runner::JobError;
 use crate::runner::JobRunner;
 
 /// What a job is about; jobs with equal keys coalesce.
@@ -202,23 +203,35 @@ impl WorkQueue {
         let mut ready = Vec::new();
         let mut next_due: Option<Instant> = None;
         let mut running = state.running;
-        for (key, slot) in state.slots.iter_mut() {
+        // Oldest first, so a busy key cannot keep a waiting one from its turn.
+        let mut due: Vec<(Instant, JobKey)> = Vec::new();
+        for (key, slot) in &state.slots {
             let Some(pending) = &slot.pending else {
                 continue;
             };
             if slot.running {
                 continue;
             }
-            if (closing || pending.due <= now) && running < self.settings.max_concurrent_jobs {
-                let Some(pending) = slot.pending.take() else {
-                    continue;
-                };
-                slot.running = true;
-                running += 1;
-                ready.push((key.clone(), pending.hint));
-            } else if pending.due > now {
+            if closing || pending.due <= now {
+                due.push((pending.due, key.clone()));
+            } else {
                 next_due = Some(next_due.map_or(pending.due, |d| d.min(pending.due)));
             }
+        }
+        due.sort_by_key(|(due, _)| *due);
+        for (_, key) in due {
+            if running >= self.settings.max_concurrent_jobs {
+                break;
+            }
+            let Some(slot) = state.slots.get_mut(&key) else {
+                continue;
+            };
+            let Some(pending) = slot.pending.take() else {
+                continue;
+            };
+            slot.running = true;
+            running += 1;
+            ready.push((key, pending.hint));
         }
         state.running = running;
         state.waiting -= ready.len();
@@ -231,8 +244,9 @@ impl WorkQueue {
         let span = info_span!("job", job = %key);
         let started = Instant::now();
         let task_key = key.clone();
-        // The runner runs in its own task so a panic in it cannot wedge the key.
-        let result = tokio::spawn(
+        // The runner runs in its own task so a panic in it cannot wedge the key,
+        // and under a deadline so a hang cannot either.
+        let task = tokio::spawn(
             async move {
                 match &task_key {
                     JobKey::Update(alias) => runner.update_image(alias, hint).await,
@@ -242,8 +256,19 @@ impl WorkQueue {
                 }
             }
             .instrument(span.clone()),
-        )
-        .await;
+        );
+        let abort = task.abort_handle();
+        let result = match tokio::time::timeout(self.settings.job_timeout, task).await {
+            Ok(result) => result,
+            Err(_) => {
+                abort.abort();
+                error!(parent: &span, timeout = ?self.settings.job_timeout, "job timed out; abandoned");
+                Ok(Err(JobError::new(format!(
+                    "timed out after {:?}",
+                    self.settings.job_timeout
+                ))))
+            }
+        };
         let elapsed = started.elapsed();
         let outcome = match result {
             Ok(Ok(outcome)) => {

@@ -533,3 +533,28 @@ async fn receiver_without_secret_is_refused_at_startup() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_hung_job_is_abandoned_and_its_key_runs_again() {
+    let queue = QueueSettings {
+        job_timeout: Duration::from_millis(300),
+        ..fast_queue()
+    };
+    let runner = Arc::new(RecordingRunner::default());
+    *runner.delay.lock().unwrap() = Duration::from_secs(3600);
+    let server = start_with_runner(config(queue), Arc::clone(&runner)).await;
+    let first = push(&server, distribution_push("team/web", "1"), Some(TOKEN)).await;
+    assert_eq!(first.status(), 202);
+    assert_eq!(
+        runner.wait_for_calls(1, Duration::from_secs(5)).await.len(),
+        1
+    );
+    // The first job hangs for an hour; after its timeout the key is free again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = push(&server, distribution_push("team/web", "2"), Some(TOKEN)).await;
+    assert_eq!(second.status(), 202);
+    assert_eq!(
+        runner.wait_for_calls(2, Duration::from_secs(5)).await.len(),
+        2
+    );
+}
