@@ -216,6 +216,11 @@ fn as_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, RewriteError> {
 }
 
 /// Parses the output again and checks that every replaced scalar reads back as intended.
+/// Spaces an edit writes before its scalar (a value filled in after `key:`).
+fn leading_spaces(text: &str) -> usize {
+    text.len() - text.trim_start_matches(' ').len()
+}
+
 fn verify(
     path: &Path,
     input: &str,
@@ -235,7 +240,10 @@ fn verify(
     let mut delta: isize = 0;
     for e in edits {
         if e.expect.is_some() {
-            wanted.insert(e.range.start.saturating_add_signed(delta), None);
+            wanted.insert(
+                e.range.start.saturating_add_signed(delta) + leading_spaces(&e.text),
+                None,
+            );
         }
         delta += e.text.len() as isize - e.range.len() as isize;
     }
@@ -246,7 +254,7 @@ fn verify(
         .collect();
     let mut delta: isize = 0;
     for e in edits {
-        let new_start = e.range.start.saturating_add_signed(delta);
+        let new_start = e.range.start.saturating_add_signed(delta) + leading_spaces(&e.text);
         delta += e.text.len() as isize - e.range.len() as isize;
         if let Some(expected) = &e.expect
             && values.get(&new_start).map(String::as_str) != Some(expected.as_str())

@@ -145,7 +145,14 @@ impl<'a> Planner<'a> {
             style => {
                 let text = render(value, style, in_flow)
                     .ok_or_else(|| self.error(scalar.span.start, "the value cannot be written"))?;
-                (scalar.span.clone(), text)
+                let at = scalar.span.start;
+                if scalar.span.is_empty() && self.text[at..].starts_with(':') {
+                    // `tag:` with no value: the parser places the empty scalar at the
+                    // colon, so the new value goes after it.
+                    (at + 1..at + 1, format!(" {text}"))
+                } else {
+                    (scalar.span.clone(), text)
+                }
             }
         };
         self.edits.push(Edit {

@@ -272,3 +272,22 @@ fn removing_two_keys_of_one_entry_is_refused_not_a_panic() {
         }
     }
 }
+
+/// Regression: an empty `tag:` (a common Helm values idiom) could not be filled in.
+#[test]
+fn an_empty_helm_tag_is_filled_in() {
+    let text = "image:\n  repository: app\n  tag:\n  pullPolicy: IfNotPresent\n";
+    let update = kedge_rewrite::Update::parse("app=app:1.27").unwrap();
+    let outcome = kedge_rewrite::rewrite(
+        std::path::Path::new("values.yaml"),
+        text.as_bytes(),
+        &[update],
+    );
+    match outcome {
+        Ok(outcome) => assert_eq!(
+            String::from_utf8(outcome.bytes).unwrap(),
+            "image:\n  repository: app\n  tag: \"1.27\"\n  pullPolicy: IfNotPresent\n"
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
