@@ -58,7 +58,8 @@ fn validate(args: &SetImageArgs) -> Result<Request, UsageError> {
     let first_update = args
         .args
         .iter()
-        .rposition(|a| !a.contains('='))
+        // A path may contain `=` (`env=prod/`): what exists on disk is a path.
+        .rposition(|a| !a.contains('=') || std::path::Path::new(a).exists())
         .map_or(0, |i| i + 1);
     let (paths, specs) = args.args.split_at(first_update);
     if paths.is_empty() {

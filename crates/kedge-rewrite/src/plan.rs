@@ -137,7 +137,14 @@ impl<'a> Planner<'a> {
                 .push((scalar.span.start, alias.clone(), image.to_owned()));
             return Ok(());
         }
-        if self.edits.iter().any(|e| e.range == scalar.span) {
+        if let Some(planned) = self.edits.iter().find(|e| e.range == scalar.span) {
+            // Two updates (a setter and an image update, say) for one value must agree.
+            if planned.expect.as_deref() != Some(value) {
+                return Err(self.error(
+                    scalar.span.start,
+                    "two updates want different values here; give one",
+                ));
+            }
             return Ok(());
         }
         let (range, text) = match scalar.style {

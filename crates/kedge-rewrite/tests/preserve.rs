@@ -291,3 +291,19 @@ fn an_empty_helm_tag_is_filled_in() {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Regression: a setter and an image update disagreeing on one value silently
+/// dropped one of them.
+#[test]
+fn conflicting_updates_for_one_value_are_refused() {
+    let text = "spec:\n  containers:\n    - image: app:1 # {\"$imagepolicy\": \"ns:p\"}\n";
+    let image = kedge_rewrite::Update::parse("app=app:2").unwrap();
+    let setter = kedge_rewrite::Update::setter("ns:p", "app:3").unwrap();
+    let err = kedge_rewrite::rewrite(
+        std::path::Path::new("deploy.yaml"),
+        text.as_bytes(),
+        &[image, setter],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("deploy.yaml:3"), "{err}");
+}
