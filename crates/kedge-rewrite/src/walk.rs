@@ -75,8 +75,14 @@ pub fn rewrite_tree(
         return Err(RewriteError::Files { errors });
     }
     if !dry_run {
-        for file in &changed {
-            write_atomic(&file.path, &file.outcome.bytes)?;
+        // Every new file is written beside its target before any is renamed into
+        // place, so a full disk or a read-only directory leaves everything as it was.
+        let staged = changed
+            .iter()
+            .map(|file| stage(&file.path, &file.outcome.bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (path, (temp, target)) in changed.iter().map(|f| &f.path).zip(staged) {
+            temp.persist(&target).map_err(|e| io(path, e.error))?;
         }
     }
     Ok(TreeOutcome {
@@ -120,7 +126,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RewriteError> {
 }
 
 /// Replaces `path` with `bytes` through a temporary file in the same directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RewriteError> {
+/// Writes `bytes` to a temporary file beside `path` with its permissions; the
+/// caller renames it over the (symlink-resolved) target.
+fn stage(path: &Path, bytes: &[u8]) -> Result<(tempfile::NamedTempFile, PathBuf), RewriteError> {
     use std::io::Write;
     let target = fs::canonicalize(path).map_err(|source| io(path, source))?;
     let dir = target.parent().unwrap_or(Path::new("."));
@@ -132,6 +140,5 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RewriteError> {
     temp.as_file()
         .set_permissions(permissions)
         .map_err(|source| io(path, source))?;
-    temp.persist(&target).map_err(|e| io(path, e.error))?;
-    Ok(())
+    Ok((temp, target))
 }
