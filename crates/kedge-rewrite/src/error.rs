@@ -81,7 +81,11 @@ pub enum RewriteError {
         expected: String,
     },
     /// Some files could not be processed, so no file was written.
-    #[error("{} file(s) could not be processed; nothing was written", errors.len())]
+    #[error(
+        "{} file(s) could not be processed; nothing was written: {}",
+        errors.len(),
+        errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
     Files {
         /// One error per failing file, in path order.
         errors: Vec<RewriteError>,

@@ -74,22 +74,37 @@ pub fn rewrite_tree(
     if !errors.is_empty() {
         return Err(RewriteError::Files { errors });
     }
+    let mut outcome = TreeOutcome {
+        files: changed,
+        scanned: files.len(),
+        written: false,
+    };
     if !dry_run {
-        // Every new file is written beside its target before any is renamed into
-        // place, so a full disk or a read-only directory leaves everything as it was.
-        let staged = changed
+        outcome.write()?;
+    }
+    Ok(outcome)
+}
+
+impl TreeOutcome {
+    /// Writes the changed files of a dry run, after the caller has looked at them.
+    ///
+    /// Every new file is written beside its target before any is renamed into
+    /// place, so a full disk or a read-only directory leaves everything as it was.
+    pub fn write(&mut self) -> Result<(), RewriteError> {
+        if self.written {
+            return Ok(());
+        }
+        let staged = self
+            .files
             .iter()
             .map(|file| stage(&file.path, &file.outcome.bytes))
             .collect::<Result<Vec<_>, _>>()?;
-        for (path, (temp, target)) in changed.iter().map(|f| &f.path).zip(staged) {
+        for (path, (temp, target)) in self.files.iter().map(|f| &f.path).zip(staged) {
             temp.persist(&target).map_err(|e| io(path, e.error))?;
         }
+        self.written = true;
+        Ok(())
     }
-    Ok(TreeOutcome {
-        files: changed,
-        scanned: files.len(),
-        written: !dry_run,
-    })
 }
 
 fn io(path: &Path, source: std::io::Error) -> RewriteError {

@@ -51,32 +51,31 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
                 digest: Part::Set(plan.digest_part.clone()),
             },
         };
-        let rewrite = |dry_run| {
-            rewrite_tree(
-                &paths,
-                std::slice::from_ref(&update),
-                &Options::default(),
-                dry_run,
-            )
-            .map_err(|source| UpdateError::Rewrite {
-                alias: plan.alias.clone(),
-                source,
-            })
+        let fail = |source| UpdateError::Rewrite {
+            alias: plan.alias.clone(),
+            source,
         };
-        // The plan was made before this checkout: another writer may have moved the
-        // manifests past it since. Never move an image back.
-        let preview = rewrite(true)?;
+        // Looked at before anything is written, then written as it is: parsed once.
+        let mut outcome = rewrite_tree(
+            &paths,
+            std::slice::from_ref(&update),
+            &Options::default(),
+            true,
+        )
+        .map_err(fail)?;
         // A symlink in the repository must not make kedge write outside its clone.
-        for file in &preview.files {
+        for file in &outcome.files {
             inside(workdir, &file.path, &plan.alias)?;
         }
-        let old_changes = preview.files.iter().flat_map(|f| &f.outcome.changes);
+        // The plan was made before this checkout: another writer may have moved the
+        // manifests past it since. Never move an image back.
+        let old_changes = outcome.files.iter().flat_map(|f| &f.outcome.changes);
         if let Some(newer) = preferred_old_tag(plan, old_changes) {
             tracing::warn!(alias = %plan.alias, manifest = %newer, chosen = %plan.tag,
                 "manifests already have a tag the policy prefers; leaving them");
             continue;
         }
-        let outcome = rewrite(false)?;
+        outcome.write().map_err(fail)?;
         if outcome.files.is_empty() {
             continue;
         }
