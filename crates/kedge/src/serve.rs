@@ -11,7 +11,7 @@ use kedge_server::{
 };
 use kedge_webhook::ImageEvent;
 
-use crate::config::{Config, ConfigError, ReceiverAuthConfig, SecretSource};
+use crate::config::{Config, ConfigError, ReceiverAuthConfig};
 use crate::update::{RunOptions, Updater};
 
 pub use kedge_server::{Server, ServerError};
@@ -103,7 +103,7 @@ pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, Confi
     }
     let github = match &serve.github {
         Some(github) => Some(GitHubReceiver {
-            secret: read_secret(path, "serve.github", &github.secret)?,
+            secret: github.secret.read("serve.github")?.map(Secret::new),
             insecure: github.insecure,
         }),
         None => None,
@@ -170,8 +170,11 @@ fn receiver_auth(
         key: format!("{key}.{field}"),
         message: format!("auth type {:?} needs {field}", auth.kind),
     };
-    let secret =
-        read_secret(path, key, &auth.secret)?.ok_or_else(|| missing("secretEnv or secretFile"))?;
+    let secret = auth
+        .secret
+        .read(key)?
+        .map(Secret::new)
+        .ok_or_else(|| missing("secretEnv or secretFile"))?;
     Ok(match auth.kind.as_str() {
         "header" => ReceiverAuth::Header {
             name: auth.header.clone().ok_or_else(|| missing("header"))?,
@@ -198,48 +201,4 @@ fn receiver_auth(
             });
         }
     })
-}
-
-fn read_secret(
-    path: &Path,
-    key: &str,
-    source: &SecretSource,
-) -> Result<Option<Secret>, ConfigError> {
-    let fail = |field: &str, message: String| ConfigError {
-        file: path.to_owned(),
-        line: 0,
-        key: format!("{key}.{field}"),
-        message,
-    };
-    match (&source.secret_env, &source.secret_file) {
-        (Some(_), Some(_)) => Err(fail(
-            "secretEnv",
-            "set secretEnv or secretFile, not both".into(),
-        )),
-        (Some(name), None) => {
-            let value = std::env::var(name).map_err(|_| {
-                fail(
-                    "secretEnv",
-                    format!("environment variable {name} is not set"),
-                )
-            })?;
-            non_empty(&value)
-                .map(Some)
-                .ok_or_else(|| fail("secretEnv", format!("{name} is empty")))
-        }
-        (None, Some(path)) => {
-            let value = std::fs::read_to_string(path)
-                .map_err(|e| fail("secretFile", format!("{}: {e}", path.display())))?;
-            non_empty(&value)
-                .map(Some)
-                .ok_or_else(|| fail("secretFile", format!("{} is empty", path.display())))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
-/// An empty secret would let anyone in (an empty header equals it): refuse it.
-fn non_empty(value: &str) -> Option<Secret> {
-    let value = value.trim_end_matches(['\r', '\n']);
-    (!value.is_empty()).then(|| Secret::new(value))
 }

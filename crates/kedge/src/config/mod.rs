@@ -18,9 +18,9 @@ pub use serve::{
     GitHubWebhookConfig, ReceiverAuthConfig, ReceiverConfig, SecretSource, ServeConfig,
 };
 
-/// A configuration problem, located in the file.
+/// A configuration problem, located in the file as far as it can be.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {key}: {message}")]
+#[error("{}{key}: {message}", location(file, *line))]
 pub struct ConfigError {
     /// The configuration file.
     pub file: PathBuf,
@@ -30,6 +30,28 @@ pub struct ConfigError {
     pub key: String,
     /// What is wrong.
     pub message: String,
+}
+
+impl ConfigError {
+    /// A problem with `key` found after the file was read (a secret that cannot be
+    /// read, a rendered template): it names the key, not a file or line.
+    pub fn key(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: PathBuf::new(),
+            line: 0,
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `file:line: `, `file: ` or nothing, as far as the error is located.
+fn location(file: &Path, line: u64) -> String {
+    match (file.as_os_str().is_empty(), line) {
+        (true, _) => String::new(),
+        (false, 0) => format!("{}: ", file.display()),
+        (false, line) => format!("{}:{line}: ", file.display()),
+    }
 }
 
 /// The whole file.

@@ -112,6 +112,39 @@ pub struct SecretSource {
     pub secret_file: Option<PathBuf>,
 }
 
+impl SecretSource {
+    /// A source from a `*Env` and a `*File` key.
+    pub fn new(env: Option<&str>, file: Option<&Path>) -> Self {
+        Self {
+            secret_env: env.map(str::to_owned),
+            secret_file: file.map(Path::to_owned),
+        }
+    }
+
+    /// Reads the secret: `Ok(None)` when neither source is set. A trailing newline
+    /// is dropped; an empty secret is an error, since an empty header would match it.
+    pub fn read(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        let fail = |message: String| ConfigError::key(key, message);
+        let value = match (&self.secret_env, &self.secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(fail(
+                    "set an environment variable or a file, not both".into(),
+                ));
+            }
+            (Some(name), None) => std::env::var(name)
+                .map_err(|_| fail(format!("environment variable {name} is not set")))?,
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("{}: {e}", path.display())))?,
+            (None, None) => return Ok(None),
+        };
+        let value = value.trim_end_matches(['\r', '\n']);
+        if value.is_empty() {
+            return Err(fail("the secret is empty".into()));
+        }
+        Ok(Some(value.to_owned()))
+    }
+}
+
 impl ServeConfig {
     /// Checks what can be checked without reading secrets, so `kedge update` and
     /// `kedge serve` refuse the same typos.

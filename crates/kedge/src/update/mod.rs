@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use kedge_git::{Author, GitAuth, GitError, Remote};
+use kedge_policy::TagPolicy;
 use kedge_registry::{
     ClientConfig, CredentialStore, Credentials, ImageName, Platform, RegistryClient,
     RegistrySettings,
@@ -21,7 +22,7 @@ use kedge_registry::{
 
 pub use result::{ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult};
 
-use crate::config::{Config, ConfigError, Pin, WriteBackMode};
+use crate::config::{Config, ConfigError, ImageConfig, Pin, WriteBackMode};
 use crate::discover::{DiscoverError, DiscoverOptions, discover};
 use apply::Planned;
 
@@ -84,7 +85,7 @@ pub enum UpdateError {
     },
 
     /// The manifests could not be rewritten; the working clone is discarded.
-    #[error("image {alias}: {}", rewrite_details(.source))]
+    #[error("image {alias}: {source}")]
     Rewrite {
         /// The image's alias.
         alias: String,
@@ -132,10 +133,53 @@ pub struct RunOptions {
     pub dry_run: bool,
 }
 
+/// One configured image, parsed and validated once: discovery runs on every event.
+struct Tracked {
+    alias: String,
+    image: String,
+    name: ImageName,
+    policy: Arc<TagPolicy>,
+    platform: Option<Platform>,
+    pin: Pin,
+    targets: Vec<String>,
+}
+
+impl Tracked {
+    fn new(index: usize, config: &ImageConfig) -> Result<Self, UpdateError> {
+        let key = |field: &str| format!("images[{index}].{field}");
+        let invalid = |field: &str, message: String| {
+            UpdateError::Config(ConfigError::key(key(field), message))
+        };
+        let policy = config
+            .tag_policy()
+            .map_err(|(field, message)| invalid(&format!("policy.{field}"), message))?;
+        let platform =
+            match &config.platform {
+                Some(p) => Some(p.parse().map_err(|e: kedge_registry::RegistryError| {
+                    invalid("platform", e.to_string())
+                })?),
+                None => None,
+            };
+        Ok(Self {
+            alias: config.alias.clone(),
+            image: config.image.clone(),
+            name: config
+                .image
+                .parse()
+                .map_err(|e: kedge_registry::RegistryError| invalid("image", e.to_string()))?,
+            policy: Arc::new(policy),
+            platform,
+            pin: config.pin,
+            targets: config.targets.clone(),
+        })
+    }
+}
+
 /// A configured updater: clients built once, reusable across runs (the webhook
 /// server calls [`run`](Self::run) for every event).
 pub struct Updater {
     config: Config,
+    images: Vec<Tracked>,
     registry: RegistryClient,
     remote: Remote,
     author: Author,
@@ -165,6 +209,12 @@ impl Updater {
             result::check_template(template)
                 .map_err(|source| UpdateError::Template { key, source })?;
         }
+        let images = config
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| Tracked::new(i, &image.value))
+            .collect::<Result<_, _>>()?;
         let registry = RegistryClient::new(registry_config(&config)?);
         let forge = publish::forge(&config)?.map(Arc::new);
         let remote = Remote {
@@ -182,6 +232,7 @@ impl Updater {
             .unwrap_or_else(default_cache_dir);
         Ok(Self {
             config,
+            images,
             registry,
             remote,
             author,
@@ -239,39 +290,20 @@ impl Updater {
     /// Discovers the tag of every selected image.
     async fn plan(&self, aliases: Option<&[&str]>) -> Result<Vec<Planned>, UpdateError> {
         let mut planned = Vec::new();
-        for image in &self.config.images {
-            let image = &image.value;
+        for image in &self.images {
             if aliases.is_some_and(|a| !a.contains(&image.alias.as_str())) {
                 continue;
             }
-            let fail = |source: DiscoverError| UpdateError::Discover {
-                alias: image.alias.clone(),
-                source: Box::new(source),
-            };
-            let name: ImageName = image
-                .image
-                .parse()
-                .map_err(|e| fail(DiscoverError::Registry(e)))?;
-            // Validated when the configuration was loaded.
-            let policy = image.tag_policy().map_err(|(field, message)| {
-                UpdateError::Config(ConfigError {
-                    file: PathBuf::new(),
-                    line: 0,
-                    key: format!("images.{}.policy.{field}", image.alias),
-                    message,
-                })
-            })?;
-            let platform: Option<Platform> = match &image.platform {
-                Some(p) => Some(p.parse().map_err(|e| fail(DiscoverError::Registry(e)))?),
-                None => None,
-            };
             let options = DiscoverOptions {
-                platform,
+                platform: image.platform.clone(),
                 now: None,
             };
-            let found = discover(&self.registry, &name, &policy, &options)
+            let found = discover(&self.registry, &image.name, &image.policy, &options)
                 .await
-                .map_err(fail)?;
+                .map_err(|source| UpdateError::Discover {
+                    alias: image.alias.clone(),
+                    source: Box::new(source),
+                })?;
             let (tag_part, digest_part) = match image.pin {
                 Pin::Tag => (Some(found.tag.clone()), None),
                 Pin::Digest => (None, Some(found.digest.clone())),
@@ -284,7 +316,6 @@ impl Updater {
             if let Some(digest) = &digest_part {
                 reference = format!("{reference}@{digest}");
             }
-            let policy = (!policy.needs_build_time()).then(|| Arc::new(policy));
             planned.push(Planned {
                 alias: image.alias.clone(),
                 image: image.image.clone(),
@@ -294,22 +325,11 @@ impl Updater {
                 tag_part,
                 digest_part,
                 targets: image.targets.clone(),
-                policy,
+                // Build times are not at hand when applying, so such a policy cannot rank there.
+                policy: (!image.policy.needs_build_time()).then(|| Arc::clone(&image.policy)),
             });
         }
         Ok(planned)
-    }
-}
-
-/// Every failed file of a tree rewrite, not only how many there were.
-fn rewrite_details(error: &kedge_rewrite::RewriteError) -> String {
-    match error {
-        kedge_rewrite::RewriteError::Files { errors } => errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
     }
 }
 

@@ -10,7 +10,7 @@ use kedge_git::{CommitId, PushOutcome, Workspace};
 use super::apply::{Planned, apply};
 use super::result::{ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult, render};
 use super::{MAX_PUSH_ATTEMPTS, UpdateError, Updater};
-use crate::config::Config;
+use crate::config::{Config, ConfigError, SecretSource};
 
 /// What one attempt on the working clone produced.
 enum Attempt {
@@ -73,17 +73,10 @@ pub(super) fn forge(config: &Config) -> Result<Option<GitHub>, UpdateError> {
 }
 
 fn github_token(github: &crate::config::GitHubConfig) -> Result<String, UpdateError> {
-    if let Some(name) = &github.token_env {
-        return super::env("forge.github.tokenEnv", name);
-    }
-    let path = github.token_file.clone().unwrap_or_default();
-    std::fs::read_to_string(&path)
-        .map(|token| token.trim().to_owned())
-        .map_err(|e| UpdateError::File {
-            key: "forge.github.tokenFile".into(),
-            path,
-            reason: e.to_string(),
-        })
+    let source = SecretSource::new(github.token_env.as_deref(), github.token_file.as_deref());
+    let token = source.read("forge.github")?;
+    // Validation requires exactly one of tokenEnv and tokenFile.
+    token.ok_or_else(|| ConfigError::key("forge.github", "set tokenEnv or tokenFile").into())
 }
 
 /// Push mode: every update in one commit on the base branch.
@@ -191,12 +184,10 @@ fn check_branch(branch: &str, base: &str) -> Result<(), UpdateError> {
         None
     };
     match problem {
-        Some(message) => Err(UpdateError::Config(crate::config::ConfigError {
-            file: Default::default(),
-            line: 0,
-            key: "writeBack.pullRequest.branch".into(),
+        Some(message) => Err(UpdateError::Config(ConfigError::key(
+            "writeBack.pullRequest.branch",
             message,
-        })),
+        ))),
         None => Ok(()),
     }
 }
@@ -382,12 +373,7 @@ fn race_backoff() -> std::time::Duration {
 impl Updater {
     fn forge(&self) -> Result<&GitHub, UpdateError> {
         self.forge.as_deref().ok_or_else(|| {
-            UpdateError::Config(crate::config::ConfigError {
-                file: Default::default(),
-                line: 0,
-                key: "forge".into(),
-                message: "pull-request mode needs a forge".into(),
-            })
+            UpdateError::Config(ConfigError::key("forge", "pull-request mode needs a forge"))
         })
     }
 
