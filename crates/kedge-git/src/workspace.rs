@@ -149,7 +149,14 @@ impl Workspace {
             })?;
         remote
             .fetch(&[&refspec], Some(&mut options), None)
-            .map_err(|source| self.remote_error(source, &attempts, branch))?;
+            .map_err(|source| {
+                self.auth_error(&source, &attempts)
+                    .unwrap_or_else(|| GitError::Fetch {
+                        url: url.clone(),
+                        branch: branch.to_owned(),
+                        source,
+                    })
+            })?;
         match self.repo.refname_to_id(&tracking) {
             Ok(oid) => Ok(oid),
             Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NoBranch {
@@ -343,14 +350,13 @@ impl Workspace {
             // receive-pack refuses a concurrent update of the same ref this way.
             Err(e) if is_race(e.message()) => return Ok(Some(e.message().to_owned())),
             Err(e) => {
-                return Err(match self.remote_error(e, &attempts, branch) {
-                    GitError::Fetch { source, .. } => GitError::Push {
+                return Err(self
+                    .auth_error(&e, &attempts)
+                    .unwrap_or_else(|| GitError::Push {
                         url: self.display_url(),
                         branch: branch.to_owned(),
-                        reason: source.message().to_owned(),
-                    },
-                    other => other,
-                });
+                        reason: e.message().to_owned(),
+                    }));
             }
         }
         drop(options);
@@ -432,31 +438,25 @@ impl Workspace {
         }
     }
 
-    fn remote_error(
-        &self,
-        source: git2::Error,
-        attempts: &CredentialState,
-        branch: &str,
-    ) -> GitError {
-        let url = self.display_url();
-        // Only a refusal is an authentication failure; a timeout after a good login is not.
-        if source.code() == ErrorCode::Auth || attempts.refused.get() {
-            let detail = match &self.remote.auth {
-                GitAuth::None => "no credentials configured".to_owned(),
-                GitAuth::UserPass { username, .. } => {
-                    format!("user {username:?} and its password or token were refused")
-                }
-                GitAuth::SshKey { private_key, .. } => {
-                    format!("SSH key {} was refused", private_key.display())
-                }
-            };
-            return GitError::Auth { url, detail };
+    /// The authentication failure behind `source`, if it is one: only a refusal
+    /// counts, not a timeout after a good login.
+    fn auth_error(&self, source: &git2::Error, attempts: &CredentialState) -> Option<GitError> {
+        if source.code() != ErrorCode::Auth && !attempts.refused.get() {
+            return None;
         }
-        GitError::Fetch {
-            url,
-            branch: branch.to_owned(),
-            source,
-        }
+        let detail = match &self.remote.auth {
+            GitAuth::None => "no credentials configured".to_owned(),
+            GitAuth::UserPass { username, .. } => {
+                format!("user {username:?} and its password or token were refused")
+            }
+            GitAuth::SshKey { private_key, .. } => {
+                format!("SSH key {} was refused", private_key.display())
+            }
+        };
+        Some(GitError::Auth {
+            url: self.display_url(),
+            detail,
+        })
     }
 
     fn local(&self, operation: &'static str, source: git2::Error) -> GitError {
