@@ -15,7 +15,6 @@
 //! the rows it was applied to.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kedge_policy::{
@@ -43,17 +42,7 @@ const DIFFERS: &[(&str, &str)] = &[
 /// `any` nor `regexp:` (its `MatchFuncNone`).
 const MATCH_NOTHING: &str = r"[^\s\S]";
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("KEDGE_FIXTURES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures"
-            ))
-        },
-        PathBuf::from,
-    )
-}
+use kedge_testkit::fixtures_dir;
 
 fn load(file: &str) -> Vec<Value> {
     let path = fixtures_dir().join("tag-policies").join(file);

@@ -11,17 +11,7 @@ fn main() {
     divan::main();
 }
 
-fn fixtures() -> PathBuf {
-    std::env::var_os("KEDGE_FIXTURES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures"
-            ))
-        },
-        PathBuf::from,
-    )
-}
+use kedge_testkit::fixtures_dir as fixtures;
 
 fn kube_prometheus() -> &'static Vec<(PathBuf, Vec<u8>)> {
     static FILES: OnceLock<Vec<(PathBuf, Vec<u8>)>> = OnceLock::new();

@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
-use common::{Call, fast_queue, fixtures_dir, start};
+use common::{Call, fast_queue, start};
 use kedge_server::{
     GitHubReceiver, ReceiverAuth, RegistryReceiver, RegistrySource, Secret, ServerConfig,
     TrackedImage, TrackedRepository,
 };
+use kedge_testkit::fixtures_dir;
 use kedge_webhook::{GitHubEvent, ImageEvent, parse_github_event, sign_hmac_sha256};
 
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";

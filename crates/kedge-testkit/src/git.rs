@@ -3,9 +3,9 @@
 //! behind lighttpd with basic auth).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use crate::process::Watched;
 use crate::registry::{free_port, require_tool};
 
 /// A directory of bare repositories.
@@ -124,6 +124,10 @@ impl GitRoot {
 }
 
 fn git(dir: &Path, args: &[&str]) {
+    git_output(dir, args);
+}
+
+fn git_output(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -138,72 +142,12 @@ fn git(dir: &Path, args: &[&str]) {
         "git {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-fn git_output(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     String::from_utf8(output.stdout).expect("git output is UTF-8")
-}
-
-/// A background server process, stopped (with its watchdog) when dropped.
-struct Server {
-    child: Child,
-}
-
-/// `$1…` is the command; the last argument is the test process to outlive no longer than.
-const WATCHDOG: &str = r#"parent=$1; shift
-"$@" &
-s=$!
-trap 'kill $s 2>/dev/null; exit 0' TERM INT
-while kill -0 "$parent" 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.2; done
-kill $s 2>/dev/null"#;
-
-impl Server {
-    fn start(command: &[&str], port: u16) -> Self {
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg("kedge-test-server")
-            .arg(std::process::id().to_string())
-            .args(command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "{command:?} did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
-        Self { child }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
 }
 
 /// `git daemon` serving a [`GitRoot`] with pushes enabled.
 pub struct GitDaemon {
-    _server: Server,
+    _server: Watched,
     port: u16,
 }
 
@@ -214,7 +158,7 @@ impl GitDaemon {
         let base = format!("--base-path={}", root.path().display());
         let port_arg = format!("--port={port}");
         let dir = root.path().display().to_string();
-        let server = Server::start(
+        let server = Watched::listening(
             &[
                 "git",
                 "daemon",
@@ -243,7 +187,7 @@ impl GitDaemon {
 
 /// Smart HTTP: `git http-backend` as CGI behind lighttpd, with basic auth.
 pub struct GitHttp {
-    _server: Server,
+    _server: Watched,
     _config: tempfile::TempDir,
     port: u16,
 }
@@ -295,7 +239,8 @@ $HTTP["url"] =~ "^/git" {{
         let conf = conf.replace("{auth}", &auth_blocks(protected));
         let conf_path = config.path().join("lighttpd.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let server = Server::start(&["lighttpd", "-D", "-f", conf_path.to_str().unwrap()], port);
+        let server =
+            Watched::listening(&["lighttpd", "-D", "-f", conf_path.to_str().unwrap()], port);
         Self {
             _server: server,
             _config: config,

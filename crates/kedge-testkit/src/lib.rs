@@ -3,6 +3,7 @@
 
 pub mod git;
 pub mod oci;
+mod process;
 pub mod registry;
 
 pub use git::{GitDaemon, GitHttp, GitRoot};

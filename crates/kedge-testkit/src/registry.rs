@@ -4,17 +4,18 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 
 use crate::oci::OciLayout;
+use crate::process::Watched;
 
 /// A running registry.
 pub struct TestRegistry {
     tls: bool,
-    child: Child,
+    _server: Watched,
     port: u16,
     credentials: Option<(String, String)>,
     dir: tempfile::TempDir,
@@ -89,24 +90,11 @@ impl TestRegistry {
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");
         let log = dir.path().join("registry.log");
-        // A watchdog shell owns the registry: it stops the registry when the test
-        // process is gone, so registries in `static` fixtures (never dropped) do
-        // not outlive the test run.
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg("kedge-test-registry")
-            .arg(&config_path)
-            .arg(&log)
-            .arg(std::process::id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
+        let config_arg = config_path.display().to_string();
+        let child = Watched::spawn(&["docker-registry", "serve", &config_arg], &log);
         let registry = Self {
             tls: options.tls,
-            child,
+            _server: child,
             port,
             credentials: options.basic_auth,
             dir,
@@ -222,23 +210,6 @@ impl TestRegistry {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| std::io::Error::other(format!("bad HTTP answer: {line:.80}")))
-    }
-}
-
-/// `$1` config, `$2` log file, `$3` the test process to outlive no longer than.
-const WATCHDOG: &str = r#"docker-registry serve "$1" 2>>"$2" &
-r=$!
-trap 'kill $r 2>/dev/null; exit 0' TERM INT
-while kill -0 "$3" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.2; done
-kill $r 2>/dev/null"#;
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        // SIGTERM lets the watchdog stop the registry; SIGKILL would orphan it.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
     }
 }
 

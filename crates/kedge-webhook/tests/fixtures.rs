@@ -22,16 +22,7 @@ const GITHUB_DOCS_SECRET: &str = "It's a Secret to Everybody";
 /// The secret Flux's receiver tests sign with.
 const FLUX_SECRET: &str = "token";
 
-fn fixtures_dir() -> PathBuf {
-    match std::env::var_os("KEDGE_FIXTURES") {
-        Some(dir) => dir.into(),
-        None => Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures"
-        ))
-        .into(),
-    }
-}
+use kedge_testkit::fixtures_dir;
 
 fn not_applicable(relative: &str) -> Option<&'static str> {
     NOT_APPLICABLE

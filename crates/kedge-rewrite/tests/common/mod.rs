@@ -4,17 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The shared fixtures directory (`KEDGE_FIXTURES` overrides the default).
-pub fn fixtures() -> PathBuf {
-    std::env::var_os("KEDGE_FIXTURES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures"
-            ))
-        },
-        PathBuf::from,
-    )
-}
+pub use kedge_testkit::fixtures_dir as fixtures;
 
 /// Every file under `dir`, sorted.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {

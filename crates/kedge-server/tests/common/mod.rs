@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -145,18 +144,6 @@ pub async fn start_with_runner(config: ServerConfig, runner: Arc<RecordingRunner
         metrics,
         stop: Some(stop),
         handle,
-    }
-}
-
-/// `$KEDGE_FIXTURES`, else `shared/fixtures` beside the repository.
-pub fn fixtures_dir() -> PathBuf {
-    match std::env::var_os("KEDGE_FIXTURES") {
-        Some(dir) => dir.into(),
-        None => Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures"
-        ))
-        .into(),
     }
 }
 
