@@ -10,32 +10,19 @@ pushes=${PUSHES:-50}
 debounce=${DEBOUNCE:-50ms}
 cargo build --quiet --release --locked -p kedge-cli -p kedge-testkit --bin kedge --bin oci-sample
 bin=$PWD/target/release
-work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { local p; for p in $(seq "$1" $(($1 + 99))); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.05; done; }
+source scripts/lib.sh
 now_ms() { date +%s%3N; }
 
 kport=$(free_port 8800)
 rport=$(free_port 5700)
-cat >"$work/registry.yml" <<YAML
-version: 0.1
-log: {level: warn, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$rport}
-notifications:
+start_registry "$rport" "notifications:
   endpoints:
     - name: kedge
       url: http://127.0.0.1:$kport/webhooks/registry/local
       headers: {Authorization: [Bearer bench]}
       timeout: 2s
       threshold: 1
-      backoff: 100ms
-YAML
-docker-registry serve "$work/registry.yml" 2>/dev/null &
-pids+=($!)
-wait_port "$rport"
+      backoff: 100ms"
 image=127.0.0.1:$rport/bench/web
 
 mkdir -p "$work/seed/apps/web"

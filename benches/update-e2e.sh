@@ -8,18 +8,10 @@ cd "$(dirname "$0")/.."
 
 cargo build --quiet --release --locked -p kedge-cli -p kedge-testkit --bin kedge --bin oci-sample
 bin=$PWD/target/release
-work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { local p; for p in $(seq "$1" $(($1 + 99))); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.1; done; }
+source scripts/lib.sh
 
 port=$(free_port 5600)
-printf 'version: 0.1\nlog: {level: warn, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-  "$work/registry" "$port" >"$work/registry.yml"
-docker-registry serve "$work/registry.yml" 2>/dev/null &
-pids+=($!)
-wait_port "$port"
+start_registry "$port"
 image=127.0.0.1:$port/bench/web
 "$bin/oci-sample" "$work/layout" >/dev/null
 for tag in 1.0.0 1.1.0; do

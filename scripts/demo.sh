@@ -15,33 +15,13 @@ cargo build --quiet --locked -p kedge-forge --features test-server --example tes
 bin=$PWD/target/debug
 kedge=$bin/kedge
 
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() {
-  local p
-  for p in $(seq "$1" $(($1 + 99))); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port from $1" >&2; exit 1
-}
-wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.1; done; }
+source scripts/lib.sh
 step() { echo; echo "== $*"; }
 run() { echo; echo "\$ kedge $*"; "$kedge" "$@" || echo "(exit $?)"; }
 
 step "1. registry and images"
 port=$(free_port 5500)
-cat >"$work/registry.yml" <<YAML
-version: 0.1
-log: {level: warn, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$port}
-YAML
-docker-registry serve "$work/registry.yml" 2>"$work/registry.log" &
-pids+=($!)
-wait_port "$port"
+start_registry "$port"
 image=127.0.0.1:$port/demo/web
 push() {
   skopeo copy --quiet --all --preserve-digests --dest-tls-verify=false \
