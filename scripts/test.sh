@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, clippy, and the whole test suite,
-# including the tests against a real registry. Installs what they need first.
+# including the tests against a real registry, real git servers and the
+# Kubernetes test bed (a real kube-apiserver, etcd and controller-manager
+# built from their Go modules; see tests/kube). Installs what they need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 scripts/install-deps.sh
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 cargo fmt --all --check
+testbed_tools
+(cd tests/kube && test -z "$(gofmt -l .)" && go vet .)
 cargo clippy --workspace --all-targets --locked -- -D warnings
+testbed_start
+echo "Kubernetes test bed: KUBECONFIG=$KUBECONFIG"
 cargo test --workspace --locked

@@ -1,9 +1,11 @@
 //! Test harness for kedge's tests on real parts: the CNCF distribution registry
-//! started on loopback, and small OCI image layouts pushed to it with skopeo.
+//! started on loopback, small OCI image layouts pushed to it with skopeo, git
+//! servers, and the Kubernetes test bed's API server ([`kube`]).
 
 use std::path::{Path, PathBuf};
 
 pub mod git;
+pub mod kube;
 pub mod oci;
 mod process;
 pub mod registry;
