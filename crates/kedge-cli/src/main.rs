@@ -1,6 +1,7 @@
 //! The `kedge` command: a thin layer that parses flags, builds clients once and
 //! calls the `kedge` library.
 
+mod render;
 mod serve;
 mod set_image;
 mod tags;
@@ -37,6 +38,8 @@ enum Command {
     Update(update::UpdateArgs),
     /// Serve webhooks: react to registry pushes and GitHub events, poll as a safety net.
     Serve(serve::ServeArgs),
+    /// Print the objects a path renders to: plain manifests, Kustomize or Helm.
+    Render(render::RenderArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::SetImage(args) => set_image::run(args),
         Command::Update(args) => block_on(update::run(args)),
         Command::Serve(args) => block_on(serve::run(args)),
+        Command::Render(args) => render::run(args),
     };
     match result {
         Ok(code) => code,

@@ -139,3 +139,25 @@ where
         }
     }
 }
+
+/// The real CLI `name` (`helm`, `kubectl`, `kedge-testbed`) on `PATH`, where
+/// `scripts/test.sh` and `scripts/kube-up.sh` put the test bed's tools.
+/// Missing, it fails `test` under `CI=true` and prints why it is skipped
+/// elsewhere.
+pub fn cli(test: &str, name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        let why =
+            format!("{name} is not on PATH (scripts/test.sh and scripts/kube-up.sh put it there)");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: {why}"
+        );
+        eprintln!("SKIPPED {test}: {why}");
+    }
+    found
+}

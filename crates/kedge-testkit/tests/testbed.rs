@@ -434,22 +434,8 @@ async fn workload_status_is_written_through_the_status_subresource() {
     assert_eq!(read.status.unwrap().available_replicas, Some(1));
 }
 
-/// The real CLI `name` from PATH (scripts/test.sh puts the test bed's tools
-/// there). Missing: a failure under `CI=true`, a loud skip elsewhere.
 fn tool(test: &str, name: &str) -> Option<Command> {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
-    if found {
-        return Some(Command::new(name));
-    }
-    let why =
-        format!("{name} is not on PATH (scripts/test.sh and scripts/kube-up.sh put it there)");
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: {why}"
-    );
-    eprintln!("SKIPPED {test}: {why}");
-    None
+    kedge_testkit::kube::cli(test, name).map(Command::new)
 }
 
 fn rendered_kinds(output: &std::process::Output) -> Vec<String> {

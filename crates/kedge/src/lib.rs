@@ -2,6 +2,8 @@
 //!
 //! - [`discover`] finds the newest tag of an image that a [`policy::TagPolicy`] allows.
 //! - [`rewrite`] changes image references in manifests, byte for byte.
+//! - [`render`] turns a path (plain manifests, Kustomize, Helm) into the
+//!   objects sync applies, each with its source file.
 //!
 //! The building blocks are re-exported whole: [`policy`] (pure tag selection),
 //! [`registry`] (the OCI client) and [`rewrite`] (lossless YAML edits).
@@ -37,4 +39,5 @@ pub use kedge_forge as forge;
 pub use kedge_git as git;
 pub use kedge_policy as policy;
 pub use kedge_registry as registry;
+pub use kedge_render as render;
 pub use kedge_rewrite as rewrite;
