@@ -118,10 +118,20 @@ fn prereleases_only_when_asked() {
         &web(),
         "--insecure",
         "--constraint",
-        "<1.2.0",
+        "<1.2.0-rc.2",
         "--prereleases",
     ]);
     assert_eq!(first_line(&out), "1.2.0-rc.1");
+    // An exclusive bound keeps out its own pre-releases (issue 10), opted in or not.
+    let out = kedge(&[
+        "tags",
+        &web(),
+        "--insecure",
+        "--constraint",
+        "<1.2.0",
+        "--prereleases",
+    ]);
+    assert_eq!(first_line(&out), "1.1.0");
     let out = kedge(&["tags", &web(), "--insecure", "--constraint", "<1.2.0"]);
     assert_eq!(first_line(&out), "1.1.0");
 }
