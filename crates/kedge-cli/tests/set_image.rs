@@ -60,7 +60,11 @@ fn rewrites_every_reference_in_place() {
         read(dir.path(), "app/deploy.yaml"),
         DEPLOY
             .replace("'nginx:1.25'", "'nginx:1.27'")
-            .replace("docker.io/library/nginx:1.25", "nginx:1.27")
+            // The name keeps its spelling (issue 10); only the tag changes.
+            .replace(
+                "docker.io/library/nginx:1.25",
+                "docker.io/library/nginx:1.27"
+            )
     );
     assert_eq!(
         read(dir.path(), "app/kustomization.yaml"),
