@@ -24,6 +24,7 @@
 mod edit;
 mod error;
 mod image_ref;
+mod kustomize;
 mod layout;
 mod locate;
 mod plan;
@@ -50,7 +51,8 @@ pub struct Options {
     /// A bare key (`image`) matches at any depth, so it also finds nested charts' blocks and
     /// every container; a dotted path (`server.sidecar.image`) matches from a document's root.
     pub image_keys: Vec<String>,
-    /// Add an `images:` entry to a kustomization that has none for an updated image.
+    /// Add an `images:` entry to a kustomization that has none for an updated image
+    /// ([`rewrite_tree`]: only where the kustomization's `resources` or `components` use it).
     pub add_kustomize_entries: bool,
     /// Extra image fields of Kubernetes objects (custom resources with their own image
     /// fields), as dotted paths from the object's root with list levels left out
@@ -104,18 +106,32 @@ pub fn rewrite(path: &Path, bytes: &[u8], updates: &[Update]) -> Result<Outcome,
     rewrite_with(path, bytes, updates, &Options::default())
 }
 
-/// Rewrites `bytes` with the given options.
+/// Rewrites `bytes` with the given options. With [`Options::add_kustomize_entries`], an entry
+/// is added for every updated image ([`rewrite_tree`] adds one only where the kustomization's
+/// resources use the image).
 pub fn rewrite_with(
     path: &Path,
     bytes: &[u8],
     updates: &[Update],
     options: &Options,
 ) -> Result<Outcome, RewriteError> {
+    rewrite_file(path, bytes, updates, options, None)
+}
+
+/// [`rewrite_with`], adding Kustomize entries only for the normalised names in `addable`
+/// (every name when `None`).
+pub(crate) fn rewrite_file(
+    path: &Path,
+    bytes: &[u8],
+    updates: &[Update],
+    options: &Options,
+    addable: Option<&std::collections::HashSet<String>>,
+) -> Result<Outcome, RewriteError> {
     let text = as_text(path, bytes)?;
     let stream = tree::parse(path, text)?;
     let occurrences = locate::occurrences(path, text, &stream, options);
     let mut planner = plan::Planner::new(path, text);
-    planner.plan(&occurrences, updates, options)?;
+    planner.plan(&occurrences, updates, options, addable)?;
     let plan::Planner {
         edits,
         changes,

@@ -1,5 +1,6 @@
 //! Turning occurrences and updates into byte edits.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use granit_parser::ScalarStyle;
@@ -55,6 +56,7 @@ impl<'a> Planner<'a> {
         occurrences: &[Occurrence<'_>],
         updates: &[Update],
         options: &Options,
+        addable: Option<&HashSet<String>>,
     ) -> Result<(), RewriteError> {
         let images: Vec<ImageUpdate<'_>> = updates
             .iter()
@@ -94,7 +96,11 @@ impl<'a> Planner<'a> {
                     }
                 }
                 Occurrence::List(list) if options.add_kustomize_entries => {
-                    self.add_entries(list, &images)?;
+                    let addable: Vec<&ImageUpdate<'_>> = images
+                        .iter()
+                        .filter(|u| addable.is_none_or(|names| names.contains(&u.normalised)))
+                        .collect();
+                    self.add_entries(list, &addable)?;
                 }
                 Occurrence::List(_) | Occurrence::Seen(_) => {}
             }
@@ -593,7 +599,7 @@ impl<'a> Planner<'a> {
     fn add_entries(
         &mut self,
         list: &KustomizeList<'_>,
-        images: &[ImageUpdate<'_>],
+        images: &[&ImageUpdate<'_>],
     ) -> Result<(), RewriteError> {
         for update in images {
             if list.names.contains(&update.normalised) {

@@ -422,3 +422,54 @@ fn references_left_alone_are_reported() {
         "values that would not change are not reported"
     );
 }
+
+/// Item 7: `--add-missing` adds an entry only to kustomizations whose resources (followed
+/// through directories) use the image; components and unrelated kustomizations stay as they are.
+#[test]
+fn add_missing_only_where_resources_use_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("base/kustomization.yaml", "resources:\n- deploy.yaml\n"),
+        (
+            "base/deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: app:1\n",
+        ),
+        ("overlay/kustomization.yaml", "resources:\n- ../base\n"),
+        (
+            "component/kustomization.yaml",
+            "kind: Component\nresources:\n- cm.yaml\n",
+        ),
+        (
+            "component/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  key: value\n",
+        ),
+        ("other/kustomization.yaml", "resources:\n- job.yaml\n"),
+        (
+            "other/job.yaml",
+            "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n      - image: other:1\n",
+        ),
+    ];
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let options = Options {
+        add_kustomize_entries: true,
+        ..Options::default()
+    };
+    let update = Update::parse("app=app:2").unwrap();
+    kedge_rewrite::rewrite_tree(&[dir.path().to_owned()], &[update], &options, false).unwrap();
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    let entry = "images:\n- name: app\n  newTag: \"2\"\n";
+    assert_eq!(
+        read("base/kustomization.yaml"),
+        format!("{}{entry}", files[0].1)
+    );
+    assert_eq!(
+        read("overlay/kustomization.yaml"),
+        format!("{}{entry}", files[2].1)
+    );
+    assert_eq!(read("component/kustomization.yaml"), files[3].1);
+    assert_eq!(read("other/kustomization.yaml"), files[5].1);
+}
