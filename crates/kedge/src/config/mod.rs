@@ -328,6 +328,10 @@ pub struct ImageConfig {
     pub policy: Option<Spanned<PolicyConfig>>,
     /// Files or directories in the repository, relative to its root.
     pub targets: Vec<String>,
+    /// Extra image fields of Kubernetes objects in the targets (custom resources with their
+    /// own image fields): `[KIND:]dotted.path`, list levels left out (`Prometheus:spec.image`).
+    #[serde(default)]
+    pub object_image_paths: Vec<String>,
     /// What the manifests pin.
     #[serde(default)]
     pub pin: Pin,
