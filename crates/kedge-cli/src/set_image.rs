@@ -45,6 +45,13 @@ pub struct SetImageArgs {
     /// path from a document's root); repeatable.
     #[arg(long, value_name = "KEY")]
     pub image_key: Vec<String>,
+
+    /// Extra image fields of Kubernetes objects (custom resources with their own image
+    /// fields): a dotted path from the object's root, list levels left out, optionally
+    /// limited to a kind (`Prometheus:spec.image`); repeatable. In objects only `image` of
+    /// container entries is rewritten without it.
+    #[arg(long, value_name = "[KIND:]PATH")]
+    pub object_image_path: Vec<String>,
 }
 
 /// The validated form of the arguments.
@@ -87,6 +94,7 @@ fn validate(args: &SetImageArgs) -> Result<Request, UsageError> {
         ..Options::default()
     };
     options.image_keys.extend(args.image_key.iter().cloned());
+    options.object_image_paths = args.object_image_path.clone();
     Ok(Request {
         paths: paths.iter().map(PathBuf::from).collect(),
         updates,
@@ -113,7 +121,10 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<ExitCode> {
     match result {
         Ok(outcome) => {
             match args.output {
-                OutputFormat::Text => print_text(&outcome, args.dry_run),
+                OutputFormat::Text => {
+                    print_text(&outcome, args.dry_run);
+                    print_skipped(&outcome);
+                }
                 OutputFormat::Json => println!("{}", outcome_json(&outcome, args.dry_run)),
             }
             Ok(ExitCode::SUCCESS)
@@ -175,6 +186,23 @@ fn print_text(outcome: &TreeOutcome, dry_run: bool) {
     }
 }
 
+/// Says which references to an updated image were seen but left alone, and how to include
+/// them, so that a half-update is never silent.
+fn print_skipped(outcome: &TreeOutcome) {
+    for (path, s) in &outcome.skipped {
+        eprintln!(
+            "kedge: note: {}:{}:{}: `{}` holds `{}` ({}) but is not an image field kedge rewrites; left unchanged ({} would include it)",
+            path.display(),
+            s.line,
+            s.column,
+            s.key,
+            s.value,
+            s.image,
+            s.option
+        );
+    }
+}
+
 fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
     let files: Vec<_> = outcome
         .files
@@ -199,9 +227,25 @@ fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
             json!({"path": file.path, "references": references(file), "changes": changes})
         })
         .collect();
+    let skipped: Vec<_> = outcome
+        .skipped
+        .iter()
+        .map(|(path, s)| {
+            json!({
+                "path": path,
+                "line": s.line,
+                "column": s.column,
+                "key": s.key,
+                "image": s.image,
+                "value": s.value,
+                "option": s.option,
+            })
+        })
+        .collect();
     json!({
         "ok": true,
         "dry_run": dry_run,
+        "skipped": skipped,
         "written": outcome.written && !outcome.files.is_empty(),
         "scanned": outcome.scanned,
         "files": files,

@@ -28,27 +28,32 @@ pub struct TagsArgs {
     strategy: Strategy,
 
     /// Semver range for `--strategy semver` (`^1.2`, `~1.2`, `>=1.0 <2.0`, `1.2.x`, `*`).
-    #[arg(long, default_value = "*")]
+    #[arg(long, default_value = "*", allow_hyphen_values = true)]
     constraint: String,
 
     /// Consider pre-releases (`1.2.0-rc.1`) with `--strategy semver`.
     #[arg(long)]
     prereleases: bool,
 
+    /// Read bare numbers (`42`, `20241105`) as versions with `--strategy semver`, as Argo CD
+    /// Image Updater does; by default they are not versions.
+    #[arg(long)]
+    loose: bool,
+
     /// The mutable tag to follow with `--strategy digest`.
     #[arg(long = "tag", default_value = "latest")]
     follow_tag: String,
 
-    /// Keep only tags matching this regex.
-    #[arg(long)]
+    /// Keep only tags matching this regex (it may start with `-`: `--allow -alpine$`).
+    #[arg(long, allow_hyphen_values = true)]
     allow: Option<String>,
 
-    /// Drop tags matching this regex (repeatable).
-    #[arg(long)]
+    /// Drop tags matching this regex (repeatable; it may start with `-`: `--ignore -rc`).
+    #[arg(long, allow_hyphen_values = true)]
     ignore: Vec<String>,
 
     /// Keep only tags matching this regex, and rank by the value `--extract` builds from it.
-    #[arg(long, requires = "extract")]
+    #[arg(long, requires = "extract", allow_hyphen_values = true)]
     pattern: Option<String>,
 
     /// Capture-group template (`$ts`, `${1}`) of the value ranked instead of the tag.
@@ -133,6 +138,7 @@ impl TagsArgs {
             strategy,
             constraint: Some(self.constraint.clone()),
             prereleases: self.prereleases,
+            loose: self.loose,
             order,
             tag: Some(self.follow_tag.clone()),
             allow: self.allow.clone(),

@@ -60,7 +60,11 @@ fn rewrites_every_reference_in_place() {
         read(dir.path(), "app/deploy.yaml"),
         DEPLOY
             .replace("'nginx:1.25'", "'nginx:1.27'")
-            .replace("docker.io/library/nginx:1.25", "nginx:1.27")
+            // The name keeps its spelling (issue 10); only the tag changes.
+            .replace(
+                "docker.io/library/nginx:1.25",
+                "docker.io/library/nginx:1.27"
+            )
     );
     assert_eq!(
         read(dir.path(), "app/kustomization.yaml"),
@@ -194,5 +198,43 @@ fn setter_markers_follow_a_policy() {
     assert_eq!(
         read(dir.path(), "app/marked.yaml"),
         marked.replace(":1.0 #", ":1.1 #")
+    );
+}
+
+/// Issue 10: a reference to the requested image that no rule rewrites is reported on stderr
+/// with file:line, key and the option that would include it; the option then includes it.
+#[test]
+fn references_left_alone_are_reported_with_the_option_that_includes_them() {
+    let dir = setup();
+    let cr =
+        "apiVersion: monitoring.example.com/v1\nkind: Prometheus\nspec:\n  image: nginx:1.25\n";
+    std::fs::write(dir.path().join("app/prometheus.yaml"), cr).unwrap();
+    let out = kedge(&["app", "nginx=nginx:1.27"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("app/prometheus.yaml:4:10: `spec.image` holds `nginx:1.25`")
+            && stderr.contains("--object-image-path spec.image would include it"),
+        "{stderr}"
+    );
+    assert_eq!(read(dir.path(), "app/prometheus.yaml"), cr);
+    let out = kedge(
+        &[
+            "app",
+            "nginx=nginx:1.28",
+            "--object-image-path",
+            "Prometheus:spec.image",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read(dir.path(), "app/prometheus.yaml"),
+        cr.replace("1.25", "1.28")
     );
 }

@@ -118,10 +118,20 @@ fn prereleases_only_when_asked() {
         &web(),
         "--insecure",
         "--constraint",
-        "<1.2.0",
+        "<1.2.0-rc.2",
         "--prereleases",
     ]);
     assert_eq!(first_line(&out), "1.2.0-rc.1");
+    // An exclusive bound keeps out its own pre-releases (issue 10), opted in or not.
+    let out = kedge(&[
+        "tags",
+        &web(),
+        "--insecure",
+        "--constraint",
+        "<1.2.0",
+        "--prereleases",
+    ]);
+    assert_eq!(first_line(&out), "1.1.0");
     let out = kedge(&["tags", &web(), "--insecure", "--constraint", "<1.2.0"]);
     assert_eq!(first_line(&out), "1.1.0");
 }
@@ -281,6 +291,43 @@ fn usage_and_connection_errors_exit_2_naming_the_problem() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+}
+
+/// Issue 10: `kedge tags IMAGE --ignore '-rc'` (the README's example) was a usage error
+/// (`unexpected argument '-r'`); filter values may start with `-`.
+#[test]
+fn filter_values_may_start_with_a_dash() {
+    let rows: [(&[&str], &str); 4] = [
+        (
+            &["--prereleases", "--constraint", "<2", "--ignore", "-rc"],
+            "1.4.0-alpine",
+        ),
+        (
+            &["--prereleases", "--constraint", "<2", "--ignore", "-alpine"],
+            "1.3.0",
+        ),
+        (
+            &["--prereleases", "--allow", "-rc", "--constraint", "*"],
+            "1.2.0-rc.1",
+        ),
+        (
+            &[
+                "--strategy",
+                "alphabetical",
+                "--pattern",
+                "-(?P<v>[a-z]+)$",
+                "--extract",
+                "$v",
+            ],
+            "1.4.0-alpine",
+        ),
+    ];
+    for (flags, expected) in rows {
+        let image = web();
+        let mut args = vec!["tags", image.as_str(), "--insecure"];
+        args.extend_from_slice(flags);
+        assert_eq!(first_line(&kedge(&args)), expected, "{flags:?}");
+    }
 }
 
 #[test]

@@ -76,6 +76,7 @@ fn semver_caret_with_ignore(bencher: Bencher, count: usize) {
         ..PolicySpec::new(StrategySpec::Semver {
             constraint: "^1.2".to_owned(),
             prereleases: false,
+            loose: false,
         })
     };
     bench_policy(bencher, count, spec);
@@ -89,6 +90,7 @@ fn semver_range_prereleases_allow(bencher: Bencher, count: usize) {
         ..PolicySpec::new(StrategySpec::Semver {
             constraint: ">=1.2.0 <3".to_owned(),
             prereleases: true,
+            loose: false,
         })
     };
     bench_policy(bencher, count, spec);

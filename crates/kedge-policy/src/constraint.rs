@@ -23,7 +23,10 @@
 //! when pre-releases are enabled in the policy or a term of that alternative
 //! names a pre-release (`>=1.2.0-rc.0`). Masterminds applies this per term; kedge
 //! applies it per alternative so that `>=1.2.0-rc.0 <2.0.0` admits `1.5.0-rc.1`
-//! as one would expect. Single-term constraints behave identically.
+//! as one would expect. Single-term constraints behave identically. Either way a
+//! pre-release stays inside the range: an exclusive upper bound written without a
+//! pre-release (`<1.28.0`) compares `MAJOR.MINOR.PATCH`, so `>=1.27.0-0 <1.28.0`
+//! admits `1.27.4-alpine` but never `1.28.0-alpine`.
 
 use std::cmp::Ordering;
 
@@ -345,6 +348,9 @@ fn lower_comparators(operator: &str, partial: Partial) -> Vec<Comparator> {
             _ => compare(Op::Gt, partial.lo()),
         },
         ">=" | "=>" => compare(Op::Ge, partial.lo()),
+        // An exclusive bound without a pre-release keeps out that release's
+        // pre-releases too: `<1.28.0` never admits `1.28.0-alpine`.
+        "<" if partial.pre.is_empty() => vec![Comparator::TripleBelow(partial.lo().triple)],
         "<" => compare(Op::Lt, partial.lo()),
         "<=" | "=<" => match hi {
             _ if partial.is_exact() => compare(Op::Le, partial.lo()),
@@ -490,6 +496,33 @@ mod tests {
             "derived upper bounds ignore pre-releases"
         );
         assert!(!check("1.2.0-rc.1"), "below the lower bound");
+    }
+
+    /// Issue 10: `>=1.27.0-0 <1.28.0` chose `1.28.0-alpine`, past its upper bound.
+    #[test]
+    fn prereleases_stay_below_an_exclusive_upper_bound() {
+        let cases = [
+            (">=1.27.0-0 <1.28.0", "1.27.4-alpine", true),
+            (">=1.27.0-0 <1.28.0", "1.28.0-alpine", false),
+            (">=1.27.0-0 <1.28.0", "1.28.0-0", false),
+            (">=1.27.0-0 <1.28.0", "1.26.9-alpine", false),
+            (">=1.27.0-0 <1.28", "1.28.0-rc.1", false),
+            (">=1.27.0-0 <1.28.0-rc.2", "1.28.0-rc.1", true),
+            (">=1.27.0-0 <1.28.0-rc.2", "1.28.0-rc.2", false),
+            (">=1.27.0-0 <=1.28.0", "1.28.0-rc.1", true),
+            ("<1.28.0", "1.27.9", true),
+            ("<1.28.0", "1.28.0", false),
+        ];
+        for (constraint, version, expected) in cases {
+            assert_eq!(
+                satisfies(constraint, version),
+                expected,
+                "{constraint} {version}"
+            );
+        }
+        let with = Constraint::parse("<2.0.0", true).expect("parses");
+        let tag = Version::parse_tag("2.0.0-rc.1").expect("parses");
+        assert!(!with.matches(&tag), "opted-in pre-releases obey `<` too");
     }
 
     fn problem(text: &str) -> ConstraintProblem {

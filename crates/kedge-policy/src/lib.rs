@@ -29,6 +29,7 @@
 //!     ..PolicySpec::new(StrategySpec::Semver {
 //!         constraint: "^1.2".to_owned(),
 //!         prereleases: false,
+//!         loose: false,
 //!     })
 //! })?;
 //! let tags = ["1.1.0", "1.2.0", "v1.4.2", "1.5.0-debug", "1.6.0-rc.1", "2.0.0", "latest"];
@@ -38,6 +39,7 @@
 //! let strict = TagPolicy::new(PolicySpec::new(StrategySpec::Semver {
 //!     constraint: "^3".to_owned(),
 //!     prereleases: false,
+//!     loose: false,
 //! }))?;
 //! let none = strict.select_from(tags, &|_| None, SystemTime::now()).unwrap_err();
 //! assert_eq!(none.to_string(), "saw 7 tags; none left: semver constraint ^3 removed 7");

@@ -220,6 +220,7 @@ mod tests {
             ..PolicySpec::new(StrategySpec::Semver {
                 constraint: "^1".to_owned(),
                 prereleases: false,
+                loose: false,
             })
         })
         .expect("valid");
@@ -252,6 +253,7 @@ mod tests {
         let bad_constraint = TagPolicy::new(PolicySpec::new(StrategySpec::Semver {
             constraint: "latest".to_owned(),
             prereleases: false,
+            loose: false,
         }));
         assert!(
             bad_constraint

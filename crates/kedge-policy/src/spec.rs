@@ -64,7 +64,7 @@ pub enum StrategySpec {
     /// argocd-image-updater do: `^1.2`, `~1.2`, `>=1.0 <2.0` (space or comma
     /// means AND), `1.2.x`, `*`, `=1.0.0`, `^1 || ^3`, `1.2 - 1.4`.
     /// Tags may carry a `v` prefix and may omit the patch (`1.2` is 1.2.0),
-    /// but a bare number (`16`, `3050`) is not a version.
+    /// but a bare number (`16`, `3050`) is not a version unless `loose` is set.
     ///
     /// Pre-releases are skipped unless `prereleases` is true or the
     /// constraint names one (`>=1.3.0-rc.0`; with `||`, the alternative that
@@ -78,6 +78,11 @@ pub enum StrategySpec {
         constraint: String,
         /// Admit pre-release versions (anything with a `-suffix`).
         prereleases: bool,
+        /// Coerce a bare number to a version (`42` is 42.0.0, `20241105` is 20241105.0.0),
+        /// as Argo CD Image Updater does, so imported configurations choose what they chose
+        /// there. Off by default: a bare number is usually a build number or a floating major
+        /// tag, and would outrank every real release.
+        loose: bool,
     },
     /// Byte-wise string order, e.g. for `RELEASE.2024-01-01T00-00-00Z` tags.
     Alphabetical {

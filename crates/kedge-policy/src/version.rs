@@ -6,7 +6,8 @@
 //! Masterminds/semver's loose parser does. A bare `MAJOR` (`16`, `3050`,
 //! `20240101`) is *not* a version: such tags are floating major tags or build
 //! numbers far more often than releases, Flux rejects them too, and they would
-//! otherwise outrank every real release under `*` or `>=1.0`.
+//! otherwise outrank every real release under `*` or `>=1.0`. The semver strategy's
+//! `loose` mode reads them anyway, as Argo CD Image Updater does.
 //!
 //! Precedence follows semver 2.0: numbers compare numerically, a pre-release
 //! is lower than its release, pre-release identifiers compare numerically when
@@ -40,6 +41,24 @@ impl<'a> Version<'a> {
             major,
             minor,
             patch,
+            pre,
+        })
+    }
+
+    /// Like [`Version::parse_tag`], but a bare `MAJOR` (`42`, `20241105`, `7-rc.1`) is a
+    /// version too: `MAJOR.0.0`, as Masterminds/semver's `NewVersion` (and so Argo CD Image
+    /// Updater) reads it.
+    pub(crate) fn parse_tag_loose(text: &'a str) -> Option<Self> {
+        if let Some(version) = Self::parse_tag(text) {
+            return Some(version);
+        }
+        let body = text.strip_prefix('v').unwrap_or(text);
+        let (major, rest) = take_number(body)?;
+        let pre = parse_suffix(rest)?;
+        Some(Self {
+            major,
+            minor: 0,
+            patch: 0,
             pre,
         })
     }

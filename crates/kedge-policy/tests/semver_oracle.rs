@@ -68,6 +68,7 @@ fn policy(constraint: &str, prereleases: bool) -> TagPolicy {
     TagPolicy::new(PolicySpec::new(StrategySpec::Semver {
         constraint: constraint.to_owned(),
         prereleases,
+        loose: false,
     }))
     .unwrap_or_else(|e| panic!("{constraint}: {e}"))
 }

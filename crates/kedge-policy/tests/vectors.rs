@@ -178,6 +178,7 @@ fn strategy_for(name: &str, row: &Value) -> Result<Option<StrategySpec>, PolicyE
             // argocd: no constraint means any version.
             constraint: text(row, "constraint").unwrap_or("*").to_owned(),
             prereleases: false,
+            loose: false,
         },
         "alphabetical" | "name" => StrategySpec::Alphabetical { order: order()? },
         "numerical" => StrategySpec::Numerical { order: order()? },
@@ -410,6 +411,7 @@ fn keel_spec(keel_policy: &str, current: &str, row: &Value) -> Result<PolicySpec
         ..PolicySpec::new(StrategySpec::Semver {
             constraint,
             prereleases: true,
+            loose: false,
         })
     })
 }

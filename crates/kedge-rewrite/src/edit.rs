@@ -60,6 +60,24 @@ pub struct Change {
     pub new_span: Range<usize>,
 }
 
+/// A reference to an updated image that was seen but left unchanged, because no rule says it
+/// is an image field (a ConfigMap's `data.image`, a values key kedge does not know).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// 1-based line of the value.
+    pub line: usize,
+    /// 1-based character column.
+    pub column: usize,
+    /// Dotted key path from the document root (list levels left out), e.g. `data.image`.
+    pub key: String,
+    /// The normalised image name that was asked for.
+    pub image: String,
+    /// The value as written.
+    pub value: String,
+    /// The option that would include it, e.g. `--object-image-path data.image`.
+    pub option: String,
+}
+
 /// A planned byte edit: replace `range` with `text`. `expect` is the scalar value the new text
 /// must read back as (for replaced scalars).
 #[derive(Debug, Clone)]

@@ -47,6 +47,23 @@ pub enum RewriteError {
         /// The image reference found behind the alias.
         image: String,
     },
+    /// The value to change is anchored (`&name`) and another image reaches it through an alias:
+    /// editing it would change that image too, so the edit is refused.
+    #[error(
+        "{path}:{line}: this value is anchored as `&{anchor}` and image `{image}` uses it through `*{anchor}` at line {alias_line}; editing it would change both, so give that image its own value"
+    )]
+    SharedAnchor {
+        /// The file holding the anchored value.
+        path: PathBuf,
+        /// Line of the anchored value.
+        line: usize,
+        /// The anchor name.
+        anchor: String,
+        /// Line of the alias that shares it.
+        alias_line: usize,
+        /// The other image that reaches the value through the alias.
+        image: String,
+    },
     /// The value to change is written in a way this crate does not rewrite (a block scalar, a
     /// tagged scalar, a flow collection that needs a new key).
     #[error("{path}:{line}:{column}: cannot rewrite this value: {reason}")]
@@ -108,6 +125,7 @@ impl RewriteError {
             Self::Parse { path, .. }
             | Self::Encoding { path, .. }
             | Self::EditThroughAlias { path, .. }
+            | Self::SharedAnchor { path, .. }
             | Self::Unsupported { path, .. }
             | Self::Verification { path, .. }
             | Self::Io { path, .. } => Some(path),

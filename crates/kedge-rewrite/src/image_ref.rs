@@ -212,10 +212,16 @@ impl Target {
         }
     }
 
-    /// The reference that `current` becomes.
+    /// The reference that `current` becomes. A new name that normalises to the current one
+    /// (`busybox` for `docker.io/library/busybox`) keeps the name as written: only a real
+    /// rename respells it.
     pub fn apply(&self, current: &ImageRef) -> ImageRef {
+        let name = match &self.name {
+            Some(name) if normalise_name(name) != normalise_name(&current.name) => name.clone(),
+            _ => current.name.clone(),
+        };
         ImageRef {
-            name: self.name.clone().unwrap_or_else(|| current.name.clone()),
+            name,
             tag: self.tag.apply(current.tag.as_deref()),
             digest: self.digest.apply(current.digest.as_deref()),
         }

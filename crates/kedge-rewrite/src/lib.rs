@@ -1,9 +1,12 @@
 //! Lossless rewriting of container image references in YAML manifests.
 //!
-//! Bytes in, bytes out: [`rewrite`] finds image references in Kubernetes objects (any
-//! `image:` value, which covers `containers`, `initContainers` and `ephemeralContainers` of every
-//! pod-template kind and custom resources), Kustomize `images:` entries, Helm values image blocks
-//! and Flux setter markers, and splices new values into the exact byte span of each old one.
+//! Bytes in, bytes out: [`rewrite`] finds image references in Kubernetes objects (`image` of
+//! `containers`, `initContainers` and `ephemeralContainers` entries at any depth, which covers
+//! every pod-template kind and custom resources embedding pod specs, plus
+//! [`Options::object_image_paths`]), Helm values (`image` and `*Image` keys holding a reference
+//! or a block), Kustomize `images:` entries and Flux setter markers, and splices new values into
+//! the exact byte span of each old one. A reference to an updated image seen anywhere else is
+//! reported in [`Outcome::skipped`], not changed. See `docs/rewrite.md`.
 //! Every other byte — comments, quoting, indentation, line endings, a missing final newline —
 //! stays as it was. The result is parsed again and each new value checked before it is returned.
 //!
@@ -21,6 +24,7 @@
 mod edit;
 mod error;
 mod image_ref;
+mod kustomize;
 mod layout;
 mod locate;
 mod plan;
@@ -32,7 +36,7 @@ mod walk;
 use std::ops::Range;
 use std::path::Path;
 
-pub use edit::{Change, Field, Site};
+pub use edit::{Change, Field, Site, Skipped};
 pub use error::RewriteError;
 pub use image_ref::{ImageRef, Part, PolicyRef, Target, Update, normalise_name};
 pub use walk::{FileOutcome, TreeOutcome, rewrite_tree};
@@ -47,8 +51,15 @@ pub struct Options {
     /// A bare key (`image`) matches at any depth, so it also finds nested charts' blocks and
     /// every container; a dotted path (`server.sidecar.image`) matches from a document's root.
     pub image_keys: Vec<String>,
-    /// Add an `images:` entry to a kustomization that has none for an updated image.
+    /// Add an `images:` entry to a kustomization that has none for an updated image
+    /// ([`rewrite_tree`]: only where the kustomization's `resources` or `components` use it).
     pub add_kustomize_entries: bool,
+    /// Extra image fields of Kubernetes objects (custom resources with their own image
+    /// fields), as dotted paths from the object's root with list levels left out
+    /// (`spec.image`, `spec.steps.image`); `Kind:path` limits one to a kind
+    /// (`Prometheus:spec.image`). In objects, `image` of `containers`, `initContainers` and
+    /// `ephemeralContainers` entries is always an image; `image_keys` apply to values files.
+    pub object_image_paths: Vec<String>,
 }
 
 impl Default for Options {
@@ -56,6 +67,7 @@ impl Default for Options {
         Self {
             image_keys: vec!["image".to_owned()],
             add_kustomize_entries: false,
+            object_image_paths: Vec::new(),
         }
     }
 }
@@ -67,6 +79,8 @@ pub struct Outcome {
     pub bytes: Vec<u8>,
     /// Every value changed, in file order.
     pub changes: Vec<Change>,
+    /// References to an updated image that were seen but not changed, in file order.
+    pub skipped: Vec<Skipped>,
 }
 
 /// An image reference found in a file.
@@ -92,23 +106,43 @@ pub fn rewrite(path: &Path, bytes: &[u8], updates: &[Update]) -> Result<Outcome,
     rewrite_with(path, bytes, updates, &Options::default())
 }
 
-/// Rewrites `bytes` with the given options.
+/// Rewrites `bytes` with the given options. With [`Options::add_kustomize_entries`], an entry
+/// is added for every updated image ([`rewrite_tree`] adds one only where the kustomization's
+/// resources use the image).
 pub fn rewrite_with(
     path: &Path,
     bytes: &[u8],
     updates: &[Update],
     options: &Options,
 ) -> Result<Outcome, RewriteError> {
+    rewrite_file(path, bytes, updates, options, None)
+}
+
+/// [`rewrite_with`], adding Kustomize entries only for the normalised names in `addable`
+/// (every name when `None`).
+pub(crate) fn rewrite_file(
+    path: &Path,
+    bytes: &[u8],
+    updates: &[Update],
+    options: &Options,
+    addable: Option<&std::collections::HashSet<String>>,
+) -> Result<Outcome, RewriteError> {
     let text = as_text(path, bytes)?;
     let stream = tree::parse(path, text)?;
     let occurrences = locate::occurrences(path, text, &stream, options);
     let mut planner = plan::Planner::new(path, text);
-    planner.plan(&occurrences, updates, options)?;
-    let plan::Planner { edits, changes, .. } = planner;
+    planner.plan(&occurrences, updates, options, addable)?;
+    let plan::Planner {
+        edits,
+        changes,
+        skipped,
+        ..
+    } = planner;
     if edits.is_empty() {
         return Ok(Outcome {
             bytes: bytes.to_vec(),
             changes,
+            skipped,
         });
     }
     let mut pairs: Vec<(edit::Edit, Change)> = edits.into_iter().zip(changes).collect();
@@ -139,6 +173,7 @@ pub fn rewrite_with(
     Ok(Outcome {
         bytes: output.into_bytes(),
         changes,
+        skipped,
     })
 }
 
@@ -157,25 +192,12 @@ pub fn find_images(
                 Ok(r) => (scalar, r, Site::ImageField),
                 Err(_) => continue,
             },
-            Occurrence::Block { block, .. } => {
-                let name = match block.registry.filter(|r| r.text().is_some()) {
-                    Some(r) => format!("{}/{}", r.value, block.repository.value),
-                    None => block.repository.value.clone(),
-                };
-                let value =
-                    |s: Option<&tree::Scalar>| s.and_then(tree::Scalar::text).map(str::to_owned);
-                match ImageRef::parse(&name) {
-                    Ok(r) if r.tag.is_none() && r.digest.is_none() => {
-                        let reference = ImageRef {
-                            name,
-                            tag: value(block.tag),
-                            digest: value(block.digest),
-                        };
-                        (block.repository, reference, Site::HelmBlock)
-                    }
-                    _ => continue,
+            Occurrence::Block { block, .. } => match ImageRef::parse(&block.name()) {
+                Ok(r) if r.tag.is_none() && r.digest.is_none() => {
+                    (block.repository, block.reference(), Site::HelmBlock)
                 }
-            }
+                _ => continue,
+            },
             Occurrence::Entry { entry, .. } => {
                 let value =
                     |s: Option<&tree::Scalar>| s.and_then(tree::Scalar::text).map(str::to_owned);
@@ -186,7 +208,7 @@ pub fn find_images(
                 };
                 (entry.name, reference, Site::Kustomize)
             }
-            Occurrence::Marker { .. } | Occurrence::List(_) => continue,
+            Occurrence::Marker { .. } | Occurrence::List(_) | Occurrence::Seen(_) => continue,
         };
         if ImageRef::parse(&reference.name).is_err() {
             continue;

@@ -1,13 +1,14 @@
 //! Turning occurrences and updates into byte edits.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use granit_parser::ScalarStyle;
 
-use crate::edit::{Change, Edit, Field, Site};
+use crate::edit::{Change, Edit, Field, Site, Skipped};
 use crate::image_ref::{ImageRef, Target, normalise_name, split_registry};
 use crate::layout;
-use crate::locate::{AliasUse, Block, Entry, KustomizeList, Occurrence};
+use crate::locate::{AliasUse, Block, Entry, KustomizeList, Occurrence, Scope, Seen};
 use crate::scalar::render;
 use crate::tree::{Scalar, line_col};
 use crate::{Options, RewriteError, Update};
@@ -27,8 +28,12 @@ pub(crate) struct Planner<'a> {
     pub changes: Vec<Change>,
     /// Index of the occurrence being planned.
     current: usize,
-    /// Scalars that would change but are reached through an alias.
-    alias_hits: Vec<(usize, AliasUse, String)>,
+    /// References to an updated image that no rule rewrites.
+    pub skipped: Vec<Skipped>,
+    /// Scalars that would change but are reached through an alias: start, alias, image, value.
+    alias_hits: Vec<(usize, AliasUse, String, String)>,
+    /// Scalars that image references reach through an alias: start, alias, image.
+    alias_uses: Vec<(usize, AliasUse, String)>,
 }
 
 impl<'a> Planner<'a> {
@@ -39,7 +44,9 @@ impl<'a> Planner<'a> {
             edits: Vec::new(),
             changes: Vec::new(),
             current: 0,
+            skipped: Vec::new(),
             alias_hits: Vec::new(),
+            alias_uses: Vec::new(),
         }
     }
 
@@ -49,6 +56,7 @@ impl<'a> Planner<'a> {
         occurrences: &[Occurrence<'_>],
         updates: &[Update],
         options: &Options,
+        addable: Option<&HashSet<String>>,
     ) -> Result<(), RewriteError> {
         let images: Vec<ImageUpdate<'_>> = updates
             .iter()
@@ -63,6 +71,7 @@ impl<'a> Planner<'a> {
             .collect();
         for (index, occurrence) in occurrences.iter().enumerate() {
             self.current = index;
+            self.note_alias_uses(occurrence);
             let via = occurrence.via().cloned();
             match occurrence {
                 Occurrence::Full {
@@ -87,27 +96,128 @@ impl<'a> Planner<'a> {
                     }
                 }
                 Occurrence::List(list) if options.add_kustomize_entries => {
-                    self.add_entries(list, &images)?;
+                    let addable: Vec<&ImageUpdate<'_>> = images
+                        .iter()
+                        .filter(|u| addable.is_none_or(|names| names.contains(&u.normalised)))
+                        .collect();
+                    self.add_entries(list, &addable)?;
                 }
-                Occurrence::List(_) => {}
+                Occurrence::List(_) | Occurrence::Seen(_) => {}
             }
         }
-        for (start, alias, image) in std::mem::take(&mut self.alias_hits) {
+        self.refuse_alias_only_edits()?;
+        self.refuse_shared_anchors()?;
+        for occurrence in occurrences {
+            if let Occurrence::Seen(seen) = occurrence {
+                self.seen(seen, &images);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records which scalars image references reach through an alias.
+    fn note_alias_uses(&mut self, occurrence: &Occurrence<'_>) {
+        match occurrence {
+            Occurrence::Full {
+                scalar,
+                via: Some(alias),
+                ..
+            } => self
+                .alias_uses
+                .push((scalar.span.start, alias.clone(), scalar.value.clone())),
+            Occurrence::Block { block, via } => {
+                let image = block.name();
+                let parts = [block.registry, Some(block.repository), block.tag];
+                let parts = parts.into_iter().chain([block.digest, block.sha]).flatten();
+                for part in parts {
+                    if let Some(alias) = via.as_ref().or(block.alias_of(part)) {
+                        let use_ = (part.span.start, alias.clone(), image.clone());
+                        self.alias_uses.push(use_);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Refuses values that would change only through an alias: the anchored value is not an
+    /// image field, so editing it would change something else too.
+    fn refuse_alias_only_edits(&mut self) -> Result<(), RewriteError> {
+        for (start, alias, image, _) in &self.alias_hits {
             if !self
                 .edits
                 .iter()
-                .any(|e| e.range.start == start && e.expect.is_some())
+                .any(|e| e.range.start == *start && e.expect.is_some())
             {
                 return Err(RewriteError::EditThroughAlias {
                     path: self.path.to_owned(),
                     line: alias.pos.line,
                     column: alias.pos.col + 1,
-                    alias: alias.name,
-                    image,
+                    alias: alias.name.clone(),
+                    image: image.clone(),
                 });
             }
         }
         Ok(())
+    }
+
+    /// Refuses editing an anchored value that another image reaches through an alias, unless
+    /// that image gets the same new value.
+    fn refuse_shared_anchors(&self) -> Result<(), RewriteError> {
+        for edit in self.edits.iter().filter(|e| e.expect.is_some()) {
+            let start = edit.range.start;
+            for (at, alias, image) in self.alias_uses.iter().filter(|u| u.0 == start) {
+                let same = self.alias_hits.iter().any(|(s, a, _, value)| {
+                    *s == *at && a.pos == alias.pos && Some(value) == edit.expect.as_ref()
+                });
+                let unchanged = self.text.get(edit.range.clone()) == Some(edit.text.as_str());
+                if !same && !unchanged {
+                    let (line, _) = line_col(self.text, start);
+                    return Err(RewriteError::SharedAnchor {
+                        path: self.path.to_owned(),
+                        line,
+                        anchor: alias.name.clone(),
+                        alias_line: alias.pos.line,
+                        image: image.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports a reference to an updated image that no rule rewrites.
+    fn seen(&mut self, seen: &Seen<'_>, images: &[ImageUpdate<'_>]) {
+        let Ok(current) = ImageRef::parse(&seen.scalar.value) else {
+            return;
+        };
+        let name = normalise_name(&current.name);
+        let Some(update) = images.iter().find(|u| u.normalised == name) else {
+            return;
+        };
+        if update.target.apply(&current) == current
+            || self.edits.iter().any(|e| e.range == seen.scalar.span)
+        {
+            return;
+        }
+        let flag = match seen.scope {
+            Scope::Object => "--object-image-path",
+            _ => "--image-key",
+        };
+        let leaf = seen.path.rsplit('.').next().unwrap_or("");
+        let block_part = ["repository", "repo", "name", "image", "registry"].contains(&leaf);
+        let key = match seen.path.rsplit_once('.') {
+            Some((parent, _)) if block_part && seen.scope == Scope::Values => parent,
+            _ => seen.path.as_str(),
+        };
+        self.skipped.push(Skipped {
+            line: seen.scalar.pos.line,
+            column: seen.scalar.pos.col + 1,
+            key: seen.path.clone(),
+            image: name,
+            value: seen.scalar.value.clone(),
+            option: format!("{flag} {key}"),
+        });
     }
 
     fn error(&self, at: usize, reason: &str) -> RewriteError {
@@ -133,8 +243,13 @@ impl<'a> Planner<'a> {
             return Ok(());
         }
         if let Some(alias) = via {
-            self.alias_hits
-                .push((scalar.span.start, alias.clone(), image.to_owned()));
+            let hit = (
+                scalar.span.start,
+                alias.clone(),
+                image.to_owned(),
+                value.to_owned(),
+            );
+            self.alias_hits.push(hit);
             return Ok(());
         }
         if let Some(planned) = self.edits.iter().find(|e| e.range == scalar.span) {
@@ -247,11 +362,7 @@ impl<'a> Planner<'a> {
         images: &[ImageUpdate<'_>],
         via: Option<&AliasUse>,
     ) -> Result<(), RewriteError> {
-        let registry = block.registry.filter(|r| r.text().is_some());
-        let joined = match registry {
-            Some(r) => format!("{}/{}", r.value, block.repository.value),
-            None => block.repository.value.clone(),
-        };
+        let joined = block.name();
         let Ok(parsed) = ImageRef::parse(&joined) else {
             return Ok(());
         };
@@ -262,17 +373,11 @@ impl<'a> Planner<'a> {
         let Some(update) = images.iter().find(|u| u.normalised == name) else {
             return Ok(());
         };
-        let non_empty = |s: Option<&Scalar>| s.and_then(Scalar::text).map(str::to_owned);
-        let digest = non_empty(block.digest)
-            .or_else(|| non_empty(block.sha).map(|sha| format!("sha256:{sha}")));
-        let current = ImageRef {
-            name: joined,
-            tag: non_empty(block.tag),
-            digest,
-        };
+        let current = block.reference();
         let new = update.target.apply(&current);
         let flow = block.map.flow;
         let at = |field| (Site::HelmBlock, field, name.as_str());
+        let registry = block.registry.filter(|r| r.text().is_some());
         if normalise_name(&new.name) != name || registry.is_none() && new.name != current.name {
             match registry {
                 Some(reg) => {
@@ -284,23 +389,25 @@ impl<'a> Planner<'a> {
                             (host.unwrap_or("docker.io"), path)
                         }
                     };
-                    self.replace(reg, host, flow, at(Field::Registry), via)?;
-                    self.replace(block.repository, path, flow, at(Field::Name), via)?;
+                    let reg_via = via.or(block.alias_of(reg));
+                    self.replace(reg, host, flow, at(Field::Registry), reg_via)?;
+                    let repo_via = via.or(block.alias_of(block.repository));
+                    self.replace(block.repository, path, flow, at(Field::Name), repo_via)?;
                 }
-                None => self.replace(block.repository, &new.name, flow, at(Field::Name), via)?,
+                None => {
+                    let repo_via = via.or(block.alias_of(block.repository));
+                    self.replace(block.repository, &new.name, flow, at(Field::Name), repo_via)?;
+                }
             }
         }
+        if block.digest.is_none() && block.sha.is_none() {
+            return self.pinned_tag(block, &current, &new, &name, via);
+        }
         let fields = [
+            (new.tag, current.tag, block.tag, "tag", Field::Tag),
             (
-                new.tag.clone(),
-                current.tag.clone(),
-                block.tag,
-                "tag",
-                Field::Tag,
-            ),
-            (
-                new.digest.clone(),
-                current.digest.clone(),
+                new.digest,
+                current.digest,
                 block.digest,
                 "digest",
                 Field::Digest,
@@ -314,30 +421,95 @@ impl<'a> Planner<'a> {
                 (Field::Digest, None, Some(sha)) => {
                     let hex = new_value.as_deref().unwrap_or("");
                     let hex = hex.strip_prefix("sha256:").unwrap_or(hex);
-                    self.replace(sha, hex, flow, at(field), via)?;
+                    self.replace(sha, hex, flow, at(field), via.or(block.alias_of(sha)))?;
                     continue;
                 }
                 (_, scalar, _) => scalar,
             };
             match (scalar, new_value) {
                 (Some(s), value) => {
-                    self.replace(s, value.as_deref().unwrap_or(""), flow, at(field), via)?;
+                    let value = value.as_deref().unwrap_or("");
+                    self.replace(s, value, flow, at(field), via.or(block.alias_of(s)))?;
                 }
-                (None, Some(value)) if via.is_none() => {
-                    let rendered = render(&value, ScalarStyle::Plain, flow).unwrap_or_default();
-                    let edit = layout::insert_entry(self.text, block.map, key, &rendered);
-                    let change = new_key_change(Site::HelmBlock, field, &name, value);
-                    self.insert(edit, block.map.start, change)?;
-                }
-                (None, _) => {}
+                (None, Some(value)) => self.add_block_key(block, key, field, &name, value, via)?,
+                (None, None) => {}
             }
         }
         Ok(())
     }
 
+    /// Tag and digest of a block without a digest key: a digest goes into `tag:` as
+    /// `TAG@DIGEST` (what `repo:tag` templates render correctly), never into a key the chart
+    /// does not read; a digest without a tag is refused.
+    fn pinned_tag(
+        &mut self,
+        block: &Block<'_>,
+        current: &ImageRef,
+        new: &ImageRef,
+        name: &str,
+        via: Option<&AliasUse>,
+    ) -> Result<(), RewriteError> {
+        if new.tag == current.tag && new.digest == current.digest {
+            return Ok(());
+        }
+        let value = match (&new.tag, &new.digest) {
+            (Some(tag), Some(digest)) => format!("{tag}@{digest}"),
+            (Some(tag), None) => tag.clone(),
+            (None, None) => String::new(),
+            (None, Some(_)) => {
+                return Err(self.error(
+                    block.repository.span.start,
+                    "this image block has no `digest` key, so the chart would render the \
+                     image without the digest; give a tag with it (NAME:TAG@sha256:…) to \
+                     write `tag: TAG@sha256:…`",
+                ));
+            }
+        };
+        let field = if new.digest.is_some() {
+            Field::Digest
+        } else {
+            Field::Tag
+        };
+        let at = (Site::HelmBlock, field, name);
+        match block.tag {
+            Some(s) => self.replace(s, &value, block.map.flow, at, via.or(block.alias_of(s))),
+            None if value.is_empty() => Ok(()),
+            None => self.add_block_key(block, "tag", field, name, value, via),
+        }
+    }
+
+    /// Adds `key: value` to a block; refused when the block is reached through an alias.
+    fn add_block_key(
+        &mut self,
+        block: &Block<'_>,
+        key: &str,
+        field: Field,
+        name: &str,
+        value: String,
+        via: Option<&AliasUse>,
+    ) -> Result<(), RewriteError> {
+        if let Some(alias) = via {
+            return Err(RewriteError::EditThroughAlias {
+                path: self.path.to_owned(),
+                line: alias.pos.line,
+                column: alias.pos.col + 1,
+                alias: alias.name.clone(),
+                image: name.to_owned(),
+            });
+        }
+        let rendered = render(&value, ScalarStyle::Plain, block.map.flow).unwrap_or_default();
+        let edit = layout::insert_entry(self.text, block.map, key, &rendered);
+        let change = new_key_change(Site::HelmBlock, field, name, value);
+        self.insert(edit, block.map.start, change)
+    }
+
     fn entry(&mut self, entry: &Entry<'_>, images: &[ImageUpdate<'_>]) -> Result<(), RewriteError> {
         let name = normalise_name(&entry.name.value);
-        let Some(update) = images.iter().find(|u| u.normalised == name) else {
+        let new_name = entry.new_name.and_then(Scalar::text).map(normalise_name);
+        let Some(update) = images
+            .iter()
+            .find(|u| u.normalised == name || new_name.as_ref() == Some(&u.normalised))
+        else {
             return Ok(());
         };
         let value = |s: Option<&Scalar>| s.and_then(Scalar::text).map(str::to_owned);
@@ -379,6 +551,11 @@ impl<'a> Planner<'a> {
             }
         }
         for (key, scalar, field) in removals {
+            if comment_follows(self.text, scalar.span.end) {
+                // The line carries a comment (a Flux marker, say): blank the value, keep it.
+                self.replace(scalar, "", flow, site(field), None)?;
+                continue;
+            }
             let index = entry
                 .map
                 .items
@@ -422,7 +599,7 @@ impl<'a> Planner<'a> {
     fn add_entries(
         &mut self,
         list: &KustomizeList<'_>,
-        images: &[ImageUpdate<'_>],
+        images: &[&ImageUpdate<'_>],
     ) -> Result<(), RewriteError> {
         for update in images {
             if list.names.contains(&update.normalised) {
@@ -471,6 +648,13 @@ impl<'a> Planner<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether a comment follows position `end` on its line.
+fn comment_follows(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or("");
+    let line = rest.split('\n').next().unwrap_or("");
+    line.trim_start_matches([' ', '\t']).starts_with('#')
 }
 
 fn new_key_change(site: Site, field: Field, image: &str, value: String) -> Change {

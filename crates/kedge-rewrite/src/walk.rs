@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::{Options, Outcome, RewriteError, Update, rewrite_with};
+use crate::{Options, Outcome, RewriteError, Skipped, Update, rewrite_file};
 
 /// One file that changed (or would change, in a dry run).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct TreeOutcome {
     pub scanned: usize,
     /// Whether the changed files were written (false for a dry run).
     pub written: bool,
+    /// References to an updated image that were seen but not changed, by file, in path order.
+    pub skipped: Vec<(PathBuf, Skipped)>,
 }
 
 /// Rewrites every manifest under `paths` (files, or directories walked recursively).
@@ -53,14 +55,21 @@ pub fn rewrite_tree(
     files.sort();
     files.dedup();
     let mut changed = Vec::new();
+    let mut skipped = Vec::new();
     let mut errors = Vec::new();
     for path in &files {
         let result = fs::read(path)
             .map_err(|source| io(path, source))
             .and_then(|original| {
-                let outcome = rewrite_with(path, &original, updates, options)?;
+                // `--add-missing`: an entry only where the kustomization's resources use the image.
+                let addable = (options.add_kustomize_entries && is_kustomization(path))
+                    .then(|| crate::kustomize::images_used(path, options));
+                let outcome = rewrite_file(path, &original, updates, options, addable.as_ref())?;
                 Ok((original, outcome))
             });
+        if let Ok((_, outcome)) = &result {
+            skipped.extend(outcome.skipped.iter().map(|s| (path.clone(), s.clone())));
+        }
         match result {
             Ok((original, outcome)) if outcome.bytes != original => changed.push(FileOutcome {
                 path: path.clone(),
@@ -78,6 +87,7 @@ pub fn rewrite_tree(
         files: changed,
         scanned: files.len(),
         written: false,
+        skipped,
     };
     if !dry_run {
         outcome.write()?;
@@ -112,6 +122,14 @@ fn io(path: &Path, source: std::io::Error) -> RewriteError {
         path: path.to_owned(),
         source,
     }
+}
+
+fn is_kustomization(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
 }
 
 fn is_manifest(name: &str) -> bool {

@@ -98,7 +98,10 @@ fn rewriting_any_found_image_changes_only_its_values() {
         }
     }
     eprintln!("{images} images, {changes} value changes proven");
-    assert!(images > 300, "too few images found: {images}");
+    // Image fields of custom resources (Prometheus `spec.image`, Rook, MinIO, Skaffold's
+    // `build.artifacts`) and non-container `image` keys (RBD volumes) are reported, not
+    // rewritten, since issue 10: 296 images remain.
+    assert!(images > 290, "too few images found: {images}");
 }
 
 #[test]

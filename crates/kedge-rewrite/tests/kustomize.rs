@@ -175,11 +175,20 @@ fn image_transformer_cases() {
             not_applicable.push(name);
             continue;
         };
+        // The case's field specs are the object paths kustomize was told to look at.
+        let paths = meta["field_specs"].as_array().into_iter().flatten();
+        let options = Options {
+            object_image_paths: paths
+                .filter_map(|spec| spec["Path"].as_str())
+                .map(|path| path.replace("[]", "").replace('/', "."))
+                .collect(),
+            ..Options::default()
+        };
         let out = rewrite_with(
             &case.join("input.yaml"),
             input.as_bytes(),
             &[update],
-            &Options::default(),
+            &options,
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         let output = String::from_utf8(out.bytes).unwrap();

@@ -111,7 +111,8 @@ fn names_normalise_and_ports_are_not_tags() {
     let text = "- image: docker.io/library/nginx:1\n- image: index.docker.io/nginx\n- image: localhost:5000/nginx:1\n";
     assert_eq!(
         set("x.yaml", text, "nginx=nginx:2").unwrap(),
-        "- image: nginx:2\n- image: nginx:2\n- image: localhost:5000/nginx:1\n"
+        // The name is kept as written (issue 10): only the tag changes.
+        "- image: docker.io/library/nginx:2\n- image: index.docker.io/nginx:2\n- image: localhost:5000/nginx:1\n"
     );
     assert_eq!(
         set("x.yaml", text, "localhost:5000/nginx=*@sha256:ab").unwrap(),
@@ -151,11 +152,11 @@ sidecar:
         text.replace("tag: v1", "tag: v2")
             .replace("sha: \"\"", "sha: \"bb\"")
     );
-    // A digest where the block has no digest key: one is added.
+    // A digest where the block has no digest key goes into `tag:` (issue 10).
     let plain = "image:\n  repository: app\n  tag: v1\n";
     assert_eq!(
         set("values.yaml", plain, "app=app:v1@sha256:cc").unwrap(),
-        "image:\n  repository: app\n  tag: v1\n  digest: sha256:cc\n"
+        "image:\n  repository: app\n  tag: v1@sha256:cc\n"
     );
     let dotted = Options {
         image_keys: vec!["server.img".into()],

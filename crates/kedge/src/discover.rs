@@ -227,6 +227,7 @@ mod tests {
         policy(StrategySpec::Semver {
             constraint: constraint.into(),
             prereleases: false,
+            loose: false,
         })
     }
 

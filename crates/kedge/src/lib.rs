@@ -16,7 +16,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let registry = RegistryClient::new(ClientConfig::default());
 //! let policy = TagPolicy::new(PolicySpec {
-//!     strategy: StrategySpec::Semver { constraint: "^1.2".into(), prereleases: false },
+//!     strategy: StrategySpec::Semver { constraint: "^1.2".into(), prereleases: false, loose: false },
 //!     allow: None,
 //!     ignore: vec![],
 //!     pattern: None,

@@ -324,3 +324,40 @@ async fn a_pull_request_branch_that_renders_to_the_base_is_refused() {
     assert!(err.to_string().contains("never force-pushes"), "{err}");
     assert_eq!(root.head("manifests", "main"), before);
 }
+
+/// Issue 10: in objects only container images are rewritten; a custom resource's own image
+/// field is updated once `images[].objectImagePaths` names it.
+#[tokio::test]
+async fn object_image_paths_reach_custom_resource_fields() {
+    let (registry, _layout) = registry();
+    let host = registry.host();
+    let root = GitRoot::new();
+    let cr = format!(
+        "apiVersion: monitoring.example.com/v1\nkind: Prometheus\nspec:\n  image: {host}/team/web:1.0.0\n"
+    );
+    root.create(
+        "manifests",
+        "main",
+        &[
+            ("apps/web/deploy.yaml", &deployment(&host, "web", "1.0.0")),
+            ("apps/web/prom.yaml", &cr),
+        ],
+    );
+    let daemon = GitDaemon::start(&root);
+    let rows: [(&str, &[&str]); 2] = [
+        ("", &["apps/web/deploy.yaml"]),
+        (
+            "    objectImagePaths: [\"Prometheus:spec.image\"]\n",
+            &["apps/web/deploy.yaml", "apps/web/prom.yaml"],
+        ),
+    ];
+    for (extra, files) in rows {
+        let cache = tempfile::tempdir().unwrap();
+        let text = config_text(&host, &daemon.url("manifests"), &["web"]) + extra;
+        let result = updater(&text, cache.path())
+            .run(RunOptions { dry_run: true })
+            .await
+            .unwrap();
+        assert_eq!(result.updates[0].files, files, "{extra}");
+    }
+}

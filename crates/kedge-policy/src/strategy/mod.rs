@@ -76,7 +76,8 @@ impl Strategy {
             StrategySpec::Semver {
                 constraint,
                 prereleases,
-            } => Self::Semver(Semver::new(constraint, *prereleases)?),
+                loose,
+            } => Self::Semver(Semver::new(constraint, *prereleases, *loose)?),
             StrategySpec::Alphabetical { order } => Self::Alphabetical(Alphabetical::new(*order)),
             StrategySpec::Numerical { order } => Self::Numerical(Numerical::new(*order)),
             StrategySpec::NewestBuild => Self::NewestBuild(NewestBuild),

@@ -12,12 +12,17 @@ use crate::version::{Version, VersionKey};
 pub(crate) struct Semver {
     source: String,
     prereleases: bool,
+    loose: bool,
     constraint: Constraint,
 }
 
 impl Semver {
-    /// Parses the constraint.
-    pub(crate) fn new(constraint: &str, prereleases: bool) -> Result<Self, PolicyError> {
+    /// Parses the constraint; `loose` reads bare numbers as versions.
+    pub(crate) fn new(
+        constraint: &str,
+        prereleases: bool,
+        loose: bool,
+    ) -> Result<Self, PolicyError> {
         let parsed = Constraint::parse(constraint, prereleases).map_err(|problem| {
             PolicyError::InvalidConstraint {
                 constraint: constraint.to_owned(),
@@ -27,23 +32,31 @@ impl Semver {
         Ok(Self {
             source: constraint.to_owned(),
             prereleases,
+            loose,
             constraint: parsed,
         })
     }
 
     /// `semver constraint ^1.2`, noting when pre-releases are admitted.
     pub(crate) fn label(&self) -> String {
-        if self.prereleases {
-            format!("semver constraint {} (pre-releases included)", self.source)
-        } else {
-            format!("semver constraint {}", self.source)
+        let mut label = format!("semver constraint {}", self.source);
+        match (self.prereleases, self.loose) {
+            (true, true) => label.push_str(" (pre-releases included, loose)"),
+            (true, false) => label.push_str(" (pre-releases included)"),
+            (false, true) => label.push_str(" (loose)"),
+            (false, false) => {}
         }
+        label
     }
 }
 
 impl Rank for Semver {
     fn key(&self, _tag: &str, value: &str) -> Option<Key> {
-        let version = Version::parse_tag(value)?;
+        let version = if self.loose {
+            Version::parse_tag_loose(value)?
+        } else {
+            Version::parse_tag(value)?
+        };
         self.constraint
             .matches(&version)
             .then(|| Key::Version(VersionKey::new(&version, value)))
@@ -64,9 +77,19 @@ mod tests {
     use crate::{PolicySpec, StrategySpec, TagPolicy};
 
     fn pick<'t>(constraint: &str, prereleases: bool, tags: &[&'t str]) -> Option<&'t str> {
+        pick_with(constraint, prereleases, false, tags)
+    }
+
+    fn pick_with<'t>(
+        constraint: &str,
+        prereleases: bool,
+        loose: bool,
+        tags: &[&'t str],
+    ) -> Option<&'t str> {
         let policy = TagPolicy::new(PolicySpec::new(StrategySpec::Semver {
             constraint: constraint.to_owned(),
             prereleases,
+            loose,
         }))
         .expect("valid policy");
         let filtered = policy.filter(tags.iter().copied());
@@ -109,5 +132,28 @@ mod tests {
             Some("v1.2.0")
         );
         assert_eq!(pick("^1", false, &["1.2.0+b", "1.2.0+a"]), Some("1.2.0+b"));
+    }
+
+    /// Issue 10: Argo CD Image Updater coerces bare numbers; `loose` does the same, strict
+    /// (the default) keeps refusing them.
+    #[test]
+    fn loose_reads_bare_numbers_as_versions() {
+        let tags = &["42", "1001", "20241105", "2025.01.02", "1.5.0", "latest"];
+        let rows = [
+            ("*", false, Some("2025.01.02")),
+            ("*", true, Some("20241105")),
+            ("<2000", true, Some("1001")),
+            ("^42", true, Some("42")),
+            ("^42", false, None),
+        ];
+        for (constraint, loose, expected) in rows {
+            assert_eq!(
+                pick_with(constraint, false, loose, tags),
+                expected,
+                "{constraint} loose={loose}"
+            );
+        }
+        assert_eq!(pick_with("*", false, true, &["7-rc.1", "6"]), Some("6"));
+        assert_eq!(pick_with("*", true, true, &["7-rc.1", "6"]), Some("7-rc.1"));
     }
 }

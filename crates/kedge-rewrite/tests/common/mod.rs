@@ -51,8 +51,15 @@ pub fn read_scalar(token: &str) -> String {
 pub fn assert_only_values_change(path: &Path, bytes: &[u8], name: &str, target: &str) -> usize {
     use kedge_rewrite::{Options, Site, Update, find_images, normalise_name, rewrite};
     let update = Update::image(name, target).unwrap();
-    let out = rewrite(path, bytes, std::slice::from_ref(&update))
-        .unwrap_or_else(|e| panic!("{}: {name}={target}: {e}", path.display()));
+    let out = match rewrite(path, bytes, std::slice::from_ref(&update)) {
+        Ok(out) => out,
+        // A digest without a tag for a Helm block without a digest key is refused on purpose
+        // (issue 10): nothing can be written that the chart would render.
+        Err(e) if e.to_string().contains("has no `digest` key") && update_removes_tag(&update) => {
+            return 0;
+        }
+        Err(e) => panic!("{}: {name}={target}: {e}", path.display()),
+    };
     let input = std::str::from_utf8(bytes).unwrap();
     let output = std::str::from_utf8(&out.bytes).unwrap();
     let (mut i, mut o) = (0, 0);
@@ -103,4 +110,9 @@ pub fn assert_only_values_change(path: &Path, bytes: &[u8], name: &str, target: 
         );
     }
     out.changes.len()
+}
+
+/// Whether an image update sets no tag (`NAME@DIGEST`).
+fn update_removes_tag(update: &kedge_rewrite::Update) -> bool {
+    matches!(update, kedge_rewrite::Update::Image { target, .. } if target.tag == kedge_rewrite::Part::Set(None))
 }

@@ -328,6 +328,10 @@ pub struct ImageConfig {
     pub policy: Option<Spanned<PolicyConfig>>,
     /// Files or directories in the repository, relative to its root.
     pub targets: Vec<String>,
+    /// Extra image fields of Kubernetes objects in the targets (custom resources with their
+    /// own image fields): `[KIND:]dotted.path`, list levels left out (`Prometheus:spec.image`).
+    #[serde(default)]
+    pub object_image_paths: Vec<String>,
     /// What the manifests pin.
     #[serde(default)]
     pub pin: Pin,
@@ -367,6 +371,9 @@ pub struct PolicyConfig {
     /// Consider pre-releases (semver).
     #[serde(default)]
     pub prereleases: bool,
+    /// Read bare numbers (`42`, `20241105`) as versions, as Argo CD Image Updater does (semver).
+    #[serde(default)]
+    pub loose: bool,
     /// `asc` or `desc` (alphabetical, numerical).
     #[serde(default)]
     pub order: Option<String>,
@@ -396,6 +403,7 @@ impl Default for PolicyConfig {
             strategy: default_strategy(),
             constraint: None,
             prereleases: false,
+            loose: false,
             order: None,
             tag: None,
             allow: None,
@@ -559,6 +567,7 @@ impl PolicyConfig {
             "semver" => StrategySpec::Semver {
                 constraint: self.constraint.clone().unwrap_or_else(|| "*".into()),
                 prereleases: self.prereleases,
+                loose: self.loose,
             },
             "alphabetical" => StrategySpec::Alphabetical { order },
             "numerical" => StrategySpec::Numerical { order },
@@ -635,5 +644,28 @@ impl fmt::Display for Pin {
             Self::Digest => "digest",
             Self::TagAndDigest => "tag+digest",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PolicyConfig;
+
+    /// Issue 10: `policy.loose: true` coerces bare numbers as Argo CD Image Updater does; the
+    /// default stays strict.
+    #[test]
+    fn policy_loose_coerces_bare_numbers() {
+        let tags = ["42", "20241105", "2025.01.02"];
+        for (text, expected) in [
+            ("strategy: semver\n", "2025.01.02"),
+            ("strategy: semver\nloose: true\n", "20241105"),
+        ] {
+            let config: PolicyConfig = serde_saphyr::from_str(text).expect("policy parses");
+            let policy = config.to_policy().expect("valid policy");
+            let chosen = policy
+                .select_from(tags, &|_| None, std::time::SystemTime::UNIX_EPOCH)
+                .expect("a tag is chosen");
+            assert_eq!(chosen.tag, expected, "{text}");
+        }
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct Planned {
     pub digest_part: Option<String>,
     /// Repository-relative targets.
     pub targets: Vec<String>,
+    /// Extra image fields of objects (`images[].objectImagePaths`).
+    pub object_image_paths: Vec<String>,
     /// The policy that chose `tag`, when it can rank tags without build times:
     /// used to never move a manifest back from a tag it prefers.
     pub policy: Option<Arc<TagPolicy>>,
@@ -56,13 +58,18 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
             source,
         };
         // Looked at before anything is written, then written as it is: parsed once.
-        let mut outcome = rewrite_tree(
-            &paths,
-            std::slice::from_ref(&update),
-            &Options::default(),
-            true,
-        )
-        .map_err(fail)?;
+        let options = Options {
+            object_image_paths: plan.object_image_paths.clone(),
+            ..Options::default()
+        };
+        let mut outcome =
+            rewrite_tree(&paths, std::slice::from_ref(&update), &options, true).map_err(fail)?;
+        for (path, skipped) in &outcome.skipped {
+            tracing::warn!(alias = %plan.alias, file = %path.display(), line = skipped.line,
+                key = %skipped.key, value = %skipped.value,
+                "reference to the image left unchanged: not an image field kedge rewrites \
+                 (images[].objectImagePaths would include an object's field)");
+        }
         // A symlink in the repository must not make kedge write outside its clone.
         for file in &outcome.files {
             inside(workdir, &file.path, &plan.alias)?;

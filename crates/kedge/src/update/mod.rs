@@ -142,6 +142,7 @@ struct Tracked {
     platform: Option<Platform>,
     pin: Pin,
     targets: Vec<String>,
+    object_image_paths: Vec<String>,
 }
 
 impl Tracked {
@@ -171,6 +172,7 @@ impl Tracked {
             platform,
             pin: config.pin,
             targets: config.targets.clone(),
+            object_image_paths: config.object_image_paths.clone(),
         })
     }
 }
@@ -325,6 +327,7 @@ impl Updater {
                 tag_part,
                 digest_part,
                 targets: image.targets.clone(),
+                object_image_paths: image.object_image_paths.clone(),
                 // Build times are not at hand when applying, so such a policy cannot rank there.
                 policy: (!image.policy.needs_build_time()).then(|| Arc::clone(&image.policy)),
             });
