@@ -24,7 +24,9 @@ mod client;
 mod credentials;
 mod error;
 mod image;
+mod listing;
 mod transport;
+mod trust;
 
 use std::future::Future;
 use std::time::SystemTime;
@@ -36,8 +38,8 @@ pub use image::{ImageName, Platform};
 /// Name checks and printing rules, owned by `kedge-policy` (pure, so the webhook
 /// crate can use them without a network stack) and re-exported here beside the client.
 pub use kedge_policy::{
-    NameKind, escape_control, redact_url, redact_urls_in, validate_digest,
-    validate_registry_host, validate_repository, validate_tag,
+    NameKind, escape_control, redact_url, redact_urls_in, validate_digest, validate_registry_host,
+    validate_repository, validate_tag,
 };
 pub use transport::RegistrySettings;
 
