@@ -80,7 +80,8 @@ impl RegistryClient {
         }
     }
 
-    fn settings_for(&self, registry: &str) -> RegistrySettings {
+    /// The settings for `registry`: the longest matching prefix's, else the defaults.
+    pub(crate) fn settings_for(&self, registry: &str) -> RegistrySettings {
         self.config
             .registries
             .iter()

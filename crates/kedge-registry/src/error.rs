@@ -180,10 +180,12 @@ pub enum RegistryError {
         pages: usize,
     },
 
-    /// Listing the tags took longer than `list_deadline`, every page included.
+    /// Discovery (the tag listing, then build-time lookups) took longer than
+    /// `discovery_deadline`.
     #[error(
-        "registry {registry} ({repository}): tag listing exceeded its {}s deadline after {pages} pages",
-        .deadline.as_secs_f64()
+        "registry {registry} ({repository}): tag discovery exceeded its {}s deadline{}",
+        .deadline.as_secs_f64(),
+        .pages.map(|n| format!(" after {n} tag-list pages")).unwrap_or_default()
     )]
     Deadline {
         /// Registry host.
@@ -192,8 +194,8 @@ pub enum RegistryError {
         repository: String,
         /// The deadline.
         deadline: std::time::Duration,
-        /// Pages fully read before it passed.
-        pages: usize,
+        /// Tag-list pages fully read before it passed, when it passed while listing.
+        pages: Option<usize>,
     },
 
     /// The registry redirected to another origin, which its settings do not allow.

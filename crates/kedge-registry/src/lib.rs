@@ -29,7 +29,7 @@ mod transport;
 mod trust;
 
 use std::future::Future;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 pub use client::{ClientConfig, RegistryClient};
 pub use credentials::{CredentialStore, Credentials};
@@ -79,6 +79,12 @@ pub trait Registry: Send + Sync {
         tag: &str,
         platform: Option<&Platform>,
     ) -> impl Future<Output = Result<Option<ImageInfo>, RegistryError>> + Send;
+
+    /// The longest one discovery of `image` may take (listing and lookups); `None` for no limit.
+    fn discovery_deadline(&self, image: &ImageName) -> Option<Duration> {
+        let _ = image;
+        None
+    }
 }
 
 impl Registry for RegistryClient {
@@ -97,5 +103,9 @@ impl Registry for RegistryClient {
         platform: Option<&Platform>,
     ) -> Result<Option<ImageInfo>, RegistryError> {
         RegistryClient::image_info(self, image, tag, platform).await
+    }
+
+    fn discovery_deadline(&self, image: &ImageName) -> Option<Duration> {
+        Some(self.settings_for(image.registry()).discovery_deadline)
     }
 }

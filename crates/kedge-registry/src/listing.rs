@@ -34,7 +34,7 @@ impl RegistryClient {
     pub async fn list_tags(&self, image: &ImageName) -> Result<Vec<String>, RegistryError> {
         let host = self.host(image).await?;
         let repository = image.repository();
-        let deadline = host.settings.list_deadline;
+        let deadline = host.settings.discovery_deadline;
         let mut listing = Listing::default();
         let read = read_pages(&host, repository, &mut listing);
         match tokio::time::timeout(deadline, read).await {
@@ -44,7 +44,7 @@ impl RegistryClient {
                     registry: host.name.clone(),
                     repository: repository.to_owned(),
                     deadline,
-                    pages: listing.pages,
+                    pages: Some(listing.pages),
                 });
             }
         }

@@ -35,8 +35,9 @@ pub struct RegistrySettings {
     pub max_backoff: Duration,
     /// Timeout of one request.
     pub request_timeout: Duration,
-    /// Longest one tag listing may take, every page and retry included.
-    pub list_deadline: Duration,
+    /// Longest one discovery may take: the tag listing (every page and retry)
+    /// and, in `kedge::discover`, the build-time lookups after it.
+    pub discovery_deadline: Duration,
     /// Largest response body kedge reads (a tag-list page, a manifest, a config).
     pub max_body_bytes: u64,
     /// Most tags kedge accepts for one repository, over all pages.
@@ -57,7 +58,7 @@ impl Default for RegistrySettings {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
-            list_deadline: Duration::from_secs(300),
+            discovery_deadline: Duration::from_secs(300),
             max_body_bytes: 16 * 1024 * 1024,
             max_tags: 100_000,
             allow_cross_origin_redirects: false,

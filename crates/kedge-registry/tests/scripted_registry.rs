@@ -408,10 +408,10 @@ async fn more_tags_than_the_cap_is_a_clear_error_after_few_pages() {
 
 /// Issue 11: a registry answering each page slowly had no overall deadline.
 #[tokio::test]
-async fn slow_endless_pages_stop_at_the_listing_deadline() {
+async fn slow_endless_pages_stop_at_the_discovery_deadline() {
     let (host, seen) = endless_pages(Duration::from_millis(200)).await;
     let settings = RegistrySettings {
-        list_deadline: Duration::from_secs(1),
+        discovery_deadline: Duration::from_secs(1),
         ..RegistrySettings::default()
     };
     let err = limited_client(&host, settings)
