@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 tags=${1:-2000}
-cargo build --release -q -p kedge-cli
-kedge=$PWD/target/release/kedge
+if [ -z "${KEDGE:-}" ]; then cargo build --release -q -p kedge-cli; fi
+kedge=${KEDGE:-$PWD/target/release/kedge}
 
 port=$(free_port 5300)
 start_registry "$port"
