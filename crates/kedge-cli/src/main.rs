@@ -31,7 +31,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Choose the newest tag of an image that a policy allows.
-    Tags(tags::TagsArgs),
+    Tags(Box<tags::TagsArgs>),
     /// Rewrite image references in manifest files, changing only those bytes.
     SetImage(set_image::SetImageArgs),
     /// Discover new tags, bump the manifests in Git, and push or open pull requests.

@@ -11,7 +11,7 @@ use kedge::discover::{DiscoverError, DiscoverOptions, Discovery, discover};
 use kedge::policy::TagPolicy;
 use kedge::registry::{
     ClientConfig, CredentialStore, Credentials, ImageName, Platform, RegistryClient,
-    RegistrySettings,
+    RegistrySettings, escape_control,
 };
 use serde::Serialize;
 
@@ -87,6 +87,10 @@ pub struct TagsArgs {
     /// Read the registry password from standard input.
     #[arg(long, requires = "username")]
     password_stdin: bool,
+
+    /// Requests started per second to the registry (default 200).
+    #[arg(long, value_parser = parse_rate)]
+    requests_per_second: Option<f64>,
 
     /// A Kubernetes `dockerconfigjson` Secret (or `.dockerconfigjson` file) to take credentials from.
     #[arg(long)]
@@ -178,16 +182,30 @@ impl TagsArgs {
                 },
             );
         }
+        let defaults = RegistrySettings::default();
         let settings = RegistrySettings {
             insecure: self.insecure,
             ca_file: self.ca_file.clone(),
-            ..RegistrySettings::default()
+            requests_per_second: self
+                .requests_per_second
+                .unwrap_or(defaults.requests_per_second),
+            ..defaults
         };
         Ok(RegistryClient::new(ClientConfig {
             registries: vec![(image.registry().to_owned(), settings)],
             default_settings: RegistrySettings::default(),
             credentials,
         }))
+    }
+}
+
+/// A positive, finite number of requests per second.
+fn parse_rate(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{value:?} is not a positive number of requests per second"
+        )),
     }
 }
 
@@ -213,7 +231,7 @@ pub async fn run(args: &TagsArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(no_match @ DiscoverError::NoMatch { .. }) => {
-            eprintln!("kedge: {no_match}");
+            eprintln!("kedge: {}", escape_control(&no_match.to_string()));
             Ok(ExitCode::from(1))
         }
         Err(DiscoverError::Registry(e)) => Err(e.into()),
@@ -223,10 +241,11 @@ pub async fn run(args: &TagsArgs) -> anyhow::Result<ExitCode> {
 fn print_found(found: &Discovery, format: OutputFormat) -> anyhow::Result<()> {
     match format {
         OutputFormat::Text => {
-            println!("{}", found.tag);
-            println!("digest: {}", found.digest);
+            // Registry-supplied values are checked when listed; escaping is the last line of defence.
+            println!("{}", escape_control(&found.tag));
+            println!("digest: {}", escape_control(&found.digest));
             if let Some(platform_digest) = &found.platform_digest {
-                println!("platform digest: {platform_digest}");
+                println!("platform digest: {}", escape_control(platform_digest));
             }
             println!("candidates: {} of {} tags", found.candidates, found.seen);
         }

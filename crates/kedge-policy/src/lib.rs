@@ -79,6 +79,7 @@
 mod constraint;
 mod error;
 mod filter;
+mod names;
 mod policy;
 mod report;
 mod spec;
@@ -88,6 +89,10 @@ mod version;
 
 pub use error::{ConstraintProblem, PolicyError, RegexField};
 pub use filter::Filtered;
+pub use names::{
+    MAX_TAG_LEN, NameKind, escape_control, redact_url, redact_urls_in, validate_digest,
+    validate_registry_host, validate_repository, validate_tag,
+};
 pub use policy::{Selected, TagPolicy};
 pub use report::{FilterReport, NoMatch};
 pub use spec::{Order, PolicySpec, StrategySpec};

@@ -13,18 +13,13 @@ use oci_client::manifest::{
     IMAGE_DOCKER_CONFIG_MEDIA_TYPE, IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE,
     OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE, OciImageIndex, OciImageManifest,
 };
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, LINK};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::transport::Host;
+use crate::transport::{Follow, Host};
 use crate::{CredentialStore, ImageInfo, ImageName, Platform, RegistryError, RegistrySettings};
-
-/// Page size asked of registries; they may answer with fewer.
-const PAGE_SIZE: usize = 1000;
-/// A registry that keeps sending `Link` headers past this many pages is looping.
-const MAX_PAGES: usize = 10_000;
 
 /// OCI and Docker image manifests and indexes: the distribution registry answers
 /// 404 to a manifest request that accepts none of them.
@@ -58,12 +53,6 @@ pub struct RegistryClient {
 type InfoCache = HashMap<(String, Option<Platform>), Option<ImageInfo>>;
 
 #[derive(Deserialize)]
-struct TagList {
-    #[serde(default)]
-    tags: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
 struct ImageConfigBlob {
     #[serde(default)]
     created: Option<String>,
@@ -91,7 +80,8 @@ impl RegistryClient {
         }
     }
 
-    fn settings_for(&self, registry: &str) -> RegistrySettings {
+    /// The settings for `registry`: the longest matching prefix's, else the defaults.
+    pub(crate) fn settings_for(&self, registry: &str) -> RegistrySettings {
         self.config
             .registries
             .iter()
@@ -101,7 +91,7 @@ impl RegistryClient {
             .unwrap_or_else(|| self.config.default_settings.clone())
     }
 
-    async fn host(&self, image: &ImageName) -> Result<Arc<Host>, RegistryError> {
+    pub(crate) async fn host(&self, image: &ImageName) -> Result<Arc<Host>, RegistryError> {
         if let Some(host) = self.lock_hosts().get(image.api_host()) {
             return Ok(host.clone());
         }
@@ -115,7 +105,7 @@ impl RegistryClient {
             image.api_host(),
             self.settings_for(image.registry()),
             credentials,
-        )?);
+        ));
         Ok(self
             .lock_hosts()
             .entry(image.api_host().to_owned())
@@ -125,51 +115,6 @@ impl RegistryClient {
 
     fn lock_hosts(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Host>>> {
         self.hosts.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Every tag of `image`, in the order the registry gave them, following `Link` pagination.
-    pub async fn list_tags(&self, image: &ImageName) -> Result<Vec<String>, RegistryError> {
-        let host = self.host(image).await?;
-        let repository = image.repository();
-        let mut url = host.url(&format!("/v2/{repository}/tags/list?n={PAGE_SIZE}"));
-        let mut tags = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let response = host
-                .send(Method::GET, &url, &HeaderMap::new(), repository)
-                .await?;
-            if response.status() == StatusCode::NOT_FOUND {
-                return Err(RegistryError::NotFound {
-                    registry: image.registry().to_owned(),
-                    what: format!("repository {repository}"),
-                });
-            }
-            let next = next_link(response.headers(), &url);
-            let body = success_body(response, &host, repository, &url).await?;
-            let page: TagList =
-                serde_json::from_slice(&body).map_err(|e| invalid(&host, repository, &url, e))?;
-            tags.extend(page.tags.unwrap_or_default());
-            match next {
-                Some(next) if next != url => {
-                    // The registry's credentials go with every page: never to another origin.
-                    if !same_origin(&url, &next) {
-                        return Err(RegistryError::InvalidResponse {
-                            registry: host.name.clone(),
-                            repository: repository.to_owned(),
-                            url: next,
-                            reason: "pagination link to another origin".into(),
-                        });
-                    }
-                    url = next;
-                }
-                _ => return Ok(tags),
-            }
-        }
-        Err(RegistryError::InvalidResponse {
-            registry: host.name.clone(),
-            repository: repository.to_owned(),
-            url,
-            reason: format!("tag list still paginating after {MAX_PAGES} pages"),
-        })
     }
 
     /// The digest `tag` points at now (a manifest or an index), from a HEAD request.
@@ -182,7 +127,9 @@ impl RegistryClient {
         let repository = image.repository();
         let url = host.url(&format!("/v2/{repository}/manifests/{tag}"));
         let headers = accept(MANIFEST_ACCEPT);
-        let response = host.send(Method::HEAD, &url, &headers, repository).await?;
+        let response = host
+            .send(Method::HEAD, &url, &headers, repository, Follow::SameOrigin)
+            .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Err(not_found(image, tag));
         }
@@ -191,23 +138,23 @@ impl RegistryClient {
             return Ok(digest);
         }
         // Some registries omit Docker-Content-Digest on HEAD: hash the manifest itself.
-        let response = host.send(Method::GET, &url, &headers, repository).await?;
-        if response.status() == StatusCode::NOT_FOUND {
-            return Err(not_found(image, tag));
-        }
-        let body = success_body(response, &host, repository, &url).await?;
-        Ok(format!("sha256:{:x}", Sha256::digest(&body)))
+        let (digest, _) = self.fetch_manifest(image, tag).await?;
+        Ok(digest)
     }
 
     /// Build information for `tag`, for `platform` when given. `Ok(None)` when the
     /// tag is an index without that platform, or a single image of another platform.
+    ///
+    /// One manifest GET names the digest; when that digest was seen before, its
+    /// cached answer is used, else the image config (and for an index, the
+    /// platform's manifest first) is fetched.
     pub async fn image_info(
         &self,
         image: &ImageName,
         tag: &str,
         platform: Option<&Platform>,
     ) -> Result<Option<ImageInfo>, RegistryError> {
-        let digest = self.manifest_digest(image, tag).await?;
+        let (digest, manifest) = self.fetch_manifest(image, tag).await?;
         let key = (
             format!("{}/{}@{digest}", image.api_host(), image.repository()),
             platform.cloned(),
@@ -215,7 +162,9 @@ impl RegistryClient {
         if let Some(cached) = self.lock_cache().get(&key) {
             return Ok(cached.clone());
         }
-        let info = self.fetch_image_info(image, &digest, platform).await?;
+        let info = self
+            .fetch_image_info(image, &digest, manifest, platform)
+            .await?;
         self.lock_cache().insert(key, info.clone());
         Ok(info)
     }
@@ -228,15 +177,16 @@ impl RegistryClient {
         &self,
         image: &ImageName,
         digest: &str,
+        manifest: Fetched,
         platform: Option<&Platform>,
     ) -> Result<Option<ImageInfo>, RegistryError> {
-        let (image_manifest, platform_digest) = match self.fetch_manifest(image, digest).await? {
+        let (image_manifest, platform_digest) = match manifest {
             Fetched::Image(manifest) => (manifest, None),
             Fetched::Index(index) => {
                 let Some(child) = pick_child(&index, platform) else {
                     return Ok(None);
                 };
-                match self.fetch_manifest(image, &child).await? {
+                match self.fetch_manifest(image, &child).await?.1 {
                     Fetched::Image(manifest) => (manifest, Some(child)),
                     Fetched::Index(_) => {
                         let host = self.host(image).await?;
@@ -272,16 +222,31 @@ impl RegistryClient {
         }))
     }
 
+    /// GETs the manifest `reference` (a tag or a digest) and returns its digest
+    /// with it. By digest, redirects go anywhere and the body must hash to it; by
+    /// tag, the digest is the registry's `Docker-Content-Digest` when it matches the body.
     async fn fetch_manifest(
         &self,
         image: &ImageName,
         reference: &str,
-    ) -> Result<Fetched, RegistryError> {
+    ) -> Result<(String, Fetched), RegistryError> {
         let host = self.host(image).await?;
         let repository = image.repository();
         let url = host.url(&format!("/v2/{repository}/manifests/{reference}"));
+        let by_digest = reference.contains(':');
+        let follow = if by_digest {
+            Follow::AnyOrigin
+        } else {
+            Follow::SameOrigin
+        };
         let response = host
-            .send(Method::GET, &url, &accept(MANIFEST_ACCEPT), repository)
+            .send(
+                Method::GET,
+                &url,
+                &accept(MANIFEST_ACCEPT),
+                repository,
+                follow,
+            )
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Err(not_found(image, reference));
@@ -291,36 +256,29 @@ impl RegistryClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
+        let announced = content_digest(&response);
         let body = success_body(response, &host, repository, &url).await?;
-        // The body's own mediaType wins; the header is the fallback for older manifests.
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Probe {
-            media_type: Option<String>,
-            manifests: Option<serde_json::Value>,
-        }
-        let probe: Probe =
-            serde_json::from_slice(&body).map_err(|e| invalid(&host, repository, &url, e))?;
-        let kind = probe.media_type.or(media_type).unwrap_or_default();
-        let is_index = kind == OCI_IMAGE_INDEX_MEDIA_TYPE
-            || kind == IMAGE_MANIFEST_LIST_MEDIA_TYPE
-            || (kind.is_empty() && probe.manifests.is_some());
-        if is_index {
-            let index =
-                serde_json::from_slice(&body).map_err(|e| invalid(&host, repository, &url, e))?;
-            return Ok(Fetched::Index(index));
-        }
-        if !(kind == OCI_IMAGE_MEDIA_TYPE || kind == IMAGE_MANIFEST_MEDIA_TYPE || kind.is_empty()) {
-            return Err(RegistryError::InvalidResponse {
-                registry: host.name.clone(),
-                repository: repository.to_owned(),
-                url,
-                reason: format!("unsupported manifest media type {kind:?}"),
-            });
-        }
-        let manifest =
-            serde_json::from_slice(&body).map_err(|e| invalid(&host, repository, &url, e))?;
-        Ok(Fetched::Image(Box::new(manifest)))
+        let computed = format!("sha256:{:x}", Sha256::digest(&body));
+        let expected = if by_digest {
+            Some(reference.to_owned())
+        } else {
+            announced
+        };
+        let digest = match expected {
+            Some(digest) if digest.starts_with("sha256:") && digest != computed => {
+                return Err(RegistryError::InvalidResponse {
+                    registry: host.name.clone(),
+                    repository: repository.to_owned(),
+                    url,
+                    reason: format!("manifest does not match its digest {digest}"),
+                });
+            }
+            // Another algorithm (sha512) is taken as announced over a same-origin answer.
+            Some(digest) if !by_digest => digest,
+            _ => computed,
+        };
+        let fetched = parse_manifest(&body, media_type, &host, repository, &url)?;
+        Ok((digest, fetched))
     }
 
     async fn fetch_config(
@@ -335,13 +293,69 @@ impl RegistryClient {
             "{}, {IMAGE_DOCKER_CONFIG_MEDIA_TYPE}, application/json",
             oci_client::manifest::IMAGE_CONFIG_MEDIA_TYPE
         ));
-        let response = host.send(Method::GET, &url, &headers, repository).await?;
+        // Blobs live behind CDNs on other hosts: follow, then check the content.
+        let response = host
+            .send(Method::GET, &url, &headers, repository, Follow::AnyOrigin)
+            .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Err(not_found(image, digest));
         }
         let body = success_body(response, &host, repository, &url).await?;
+        let matches = match digest.split_once(':') {
+            Some(("sha256", hex)) => format!("{:x}", Sha256::digest(&body)) == hex,
+            Some(("sha512", hex)) => format!("{:x}", sha2::Sha512::digest(&body)) == hex,
+            _ => false,
+        };
+        if !matches {
+            return Err(RegistryError::InvalidResponse {
+                registry: host.name.clone(),
+                repository: repository.to_owned(),
+                url,
+                reason: format!("config blob does not match its digest {digest}"),
+            });
+        }
         serde_json::from_slice(&body).map_err(|e| invalid(&host, repository, &url, e))
     }
+}
+
+/// An index or an image manifest; the body's own `mediaType` wins, the
+/// `Content-Type` header is the fallback for older manifests.
+fn parse_manifest(
+    body: &[u8],
+    media_type: Option<String>,
+    host: &Host,
+    repository: &str,
+    url: &str,
+) -> Result<Fetched, RegistryError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        media_type: Option<String>,
+        manifests: Option<serde::de::IgnoredAny>,
+    }
+    let probe: Probe =
+        serde_json::from_slice(body).map_err(|e| invalid(host, repository, url, e))?;
+    let kind = probe.media_type.or(media_type).unwrap_or_default();
+    let is_index = kind == OCI_IMAGE_INDEX_MEDIA_TYPE
+        || kind == IMAGE_MANIFEST_LIST_MEDIA_TYPE
+        || (kind.is_empty() && probe.manifests.is_some());
+    if is_index {
+        let index = serde_json::from_slice(body).map_err(|e| invalid(host, repository, url, e))?;
+        return Ok(Fetched::Index(index));
+    }
+    if !(kind == OCI_IMAGE_MEDIA_TYPE || kind == IMAGE_MANIFEST_MEDIA_TYPE || kind.is_empty()) {
+        return Err(RegistryError::InvalidResponse {
+            registry: host.name.clone(),
+            repository: repository.to_owned(),
+            url: url.to_owned(),
+            reason: format!(
+                "unsupported manifest media type {:?}",
+                kedge_policy::escape_control(&kind)
+            ),
+        });
+    }
+    let manifest = serde_json::from_slice(body).map_err(|e| invalid(host, repository, url, e))?;
+    Ok(Fetched::Image(Box::new(manifest)))
 }
 
 /// The child manifest for `platform`; without one, `linux/amd64` or else the first image.
@@ -388,32 +402,14 @@ fn accept(value: &str) -> HeaderMap {
     headers
 }
 
+/// `Docker-Content-Digest`, when it is a well-formed digest.
 fn content_digest(response: &Response) -> Option<String> {
     response
         .headers()
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
+        .filter(|v| kedge_policy::validate_digest(v).is_ok())
         .map(str::to_owned)
-}
-
-/// The `rel="next"` target of a `Link` header, resolved against the current URL.
-fn next_link(headers: &HeaderMap, current: &str) -> Option<String> {
-    for value in headers.get_all(LINK) {
-        let value = value.to_str().ok()?;
-        for link in value.split(',') {
-            let (target, params) = link.split_once(';')?;
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            let is_next = params.split(';').any(|p| {
-                let p = p.trim().replace(' ', "");
-                p == "rel=\"next\"" || p == "rel=next"
-            });
-            if is_next {
-                let base = reqwest::Url::parse(current).ok()?;
-                return base.join(target).ok().map(String::from);
-            }
-        }
-    }
-    None
 }
 
 /// `prefix` names `registry` itself, or a host it extends at a boundary:
@@ -426,46 +422,74 @@ fn host_matches(registry: &str, prefix: &str) -> bool {
     }
 }
 
-fn same_origin(a: &str, b: &str) -> bool {
-    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
-        (Ok(a), Ok(b)) => a.origin() == b.origin(),
-        _ => false,
-    }
-}
-
-async fn success_body(
-    response: Response,
+/// The body of a successful answer, read chunk by chunk up to the host's
+/// `max_body_bytes`; an error status becomes [`RegistryError::Status`].
+pub(crate) async fn success_body(
+    mut response: Response,
     host: &Host,
     repository: &str,
     url: &str,
 ) -> Result<bytes::Bytes, RegistryError> {
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|source| RegistryError::Connect {
-            registry: host.name.clone(),
-            repository: repository.to_owned(),
-            attempts: 1,
-            source,
-        })?;
+    // An error answer is only quoted: its first kilobyte is enough.
+    let limit = if status.is_success() {
+        host.settings.max_body_bytes
+    } else {
+        1024
+    };
+    let too_large = || RegistryError::BodyTooLarge {
+        registry: host.name.clone(),
+        repository: repository.to_owned(),
+        url: kedge_policy::redact_url(url),
+        limit,
+    };
+    if status.is_success() && response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::new();
+    loop {
+        let chunk = response
+            .chunk()
+            .await
+            .map_err(|source| RegistryError::Connect {
+                registry: host.name.clone(),
+                repository: repository.to_owned(),
+                attempts: 1,
+                source: crate::transport::without_credentials(source),
+            })?;
+        let Some(chunk) = chunk else { break };
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            if status.is_success() {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk[..(limit as usize).saturating_sub(body.len())]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
     if !status.is_success() {
+        let quoted: String = String::from_utf8_lossy(&body).chars().take(300).collect();
         return Err(RegistryError::Status {
             registry: host.name.clone(),
             repository: repository.to_owned(),
-            url: url.to_owned(),
+            url: kedge_policy::redact_url(url),
             status: status.as_u16(),
-            body: String::from_utf8_lossy(&body).chars().take(300).collect(),
+            body: kedge_policy::escape_control(&quoted).into_owned(),
         });
     }
-    Ok(body)
+    Ok(body.freeze())
 }
 
-fn invalid(host: &Host, repository: &str, url: &str, e: serde_json::Error) -> RegistryError {
+pub(crate) fn invalid(
+    host: &Host,
+    repository: &str,
+    url: &str,
+    e: serde_json::Error,
+) -> RegistryError {
     RegistryError::InvalidResponse {
         registry: host.name.clone(),
         repository: repository.to_owned(),
-        url: url.to_owned(),
+        url: kedge_policy::redact_url(url),
         reason: e.to_string(),
     }
 }
@@ -489,31 +513,5 @@ mod tests {
         assert!(!host_matches("127.0.0.1:50001", "127.0.0.1:5000"));
         assert!(!host_matches("ghcr.io.evil.example", "ghcr.io"));
         assert!(host_matches("eu.gcr.io", "eu."));
-    }
-
-    #[test]
-    fn link_header_relative_and_absolute() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            LINK,
-            r#"</v2/team/app/tags/list?last=b&n=2>; rel="next""#
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(
-            next_link(&headers, "http://127.0.0.1:5000/v2/team/app/tags/list?n=2").as_deref(),
-            Some("http://127.0.0.1:5000/v2/team/app/tags/list?last=b&n=2")
-        );
-        headers.insert(
-            LINK,
-            r#"<https://other.example/page2>; rel=next, <https://x/prev>; rel="prev""#
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(
-            next_link(&headers, "https://ghcr.io/v2/a/tags/list").as_deref(),
-            Some("https://other.example/page2")
-        );
-        assert_eq!(next_link(&HeaderMap::new(), "https://x/"), None);
     }
 }

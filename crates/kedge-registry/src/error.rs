@@ -6,7 +6,11 @@ use std::path::PathBuf;
 ///
 /// Every variant names the registry (and the repository where there is one), so a
 /// message printed on its own still tells the user where to look.
+///
+/// URLs in messages have their credentials redacted, and text a registry sent is
+/// escaped, so printing an error cannot leak a token or drive the terminal.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// The image name could not be parsed as an OCI reference.
     #[error("invalid image name {input:?}: {reason}")]
@@ -131,6 +135,95 @@ pub enum RegistryError {
         reason: String,
     },
 
+    /// A response body was larger than `max_body_bytes`; kedge stopped reading it.
+    #[error(
+        "registry {registry} ({repository}): {url} sent more than {limit} bytes; \
+         raise maxBodyBytes in the registry's settings if this is expected"
+    )]
+    BodyTooLarge {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// Request URL (credentials redacted).
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// The repository lists more tags than `max_tags`.
+    #[error(
+        "registry {registry} ({repository}): more than {limit} tags; \
+         raise maxTags in the registry's settings if this is expected"
+    )]
+    TooManyTags {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// `Link` pagination came back to a page already read.
+    #[error(
+        "registry {registry} ({repository}): tag-list pages loop back to {url} after {pages} pages"
+    )]
+    PaginationLoop {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// The page linked a second time (credentials redacted).
+        url: String,
+        /// Pages read before the loop was seen.
+        pages: usize,
+    },
+
+    /// Discovery (the tag listing, then build-time lookups) took longer than
+    /// `discovery_deadline`.
+    #[error(
+        "registry {registry} ({repository}): tag discovery exceeded its {}s deadline{}",
+        .deadline.as_secs_f64(),
+        .pages.map(|n| format!(" after {n} tag-list pages")).unwrap_or_default()
+    )]
+    Deadline {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// The deadline.
+        deadline: std::time::Duration,
+        /// Tag-list pages fully read before it passed, when it passed while listing.
+        pages: Option<usize>,
+    },
+
+    /// The registry redirected to another origin, which its settings do not allow.
+    #[error(
+        "registry {registry} ({repository}): {url} redirects to another origin, {location}; \
+         refused (set allowCrossOriginRedirects in the registry's settings to follow it)"
+    )]
+    CrossOriginRedirect {
+        /// Registry host.
+        registry: String,
+        /// Repository being accessed.
+        repository: String,
+        /// The URL that redirected (credentials redacted).
+        url: String,
+        /// Where it pointed (credentials redacted).
+        location: String,
+    },
+
+    /// No trust roots were found for an HTTPS registry.
+    #[error(
+        "registry {registry}: no CA certificates found on this system \
+         (install ca-certificates, or give the registry a caFile)"
+    )]
+    NoTrustRoots {
+        /// Registry host.
+        registry: String,
+    },
+
     /// The HTTP client could not be built.
     #[error("registry {registry}: cannot build HTTP client: {source}")]
     Client {
@@ -148,7 +241,11 @@ impl RegistryError {
     pub fn is_connection(&self) -> bool {
         matches!(
             self,
-            Self::Connect { .. } | Self::RetriesExhausted { .. } | Self::Client { .. }
+            Self::Connect { .. }
+                | Self::RetriesExhausted { .. }
+                | Self::Client { .. }
+                | Self::Deadline { .. }
+                | Self::NoTrustRoots { .. }
         )
     }
 }

@@ -3,9 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use oci_client::Reference;
-
 use crate::RegistryError;
+
+/// Docker Hub as users write it, and the host its API answers on.
+const DOCKER_HUB: &str = "docker.io";
+const DOCKER_HUB_API: &str = "index.docker.io";
 
 /// A repository in a registry, named without tag or digest:
 /// `127.0.0.1:5000/team/app`, `ghcr.io/org/app`, or `nginx` (Docker Hub's `library/nginx`).
@@ -51,11 +53,37 @@ impl FromStr for ImageName {
                 "expected an image name without tag (kedge finds the tag)",
             ));
         }
-        let reference = Reference::from_str(input).map_err(|e| invalid(&e.to_string()))?;
+        // Docker's normalisation: a first component with '.' or ':' (or
+        // `localhost`) names the registry, anything else is on Docker Hub, where
+        // one-component names live under `library/`. Checked by hand, not by the
+        // reference regex, whose first compilation costs more than a request.
+        let (registry, repository) = match input.split_once('/') {
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+                (first, rest.to_owned())
+            }
+            _ => (DOCKER_HUB, input.to_owned()),
+        };
+        let registry = if registry == DOCKER_HUB_API {
+            DOCKER_HUB
+        } else {
+            registry
+        };
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
+        kedge_policy::validate_registry_host(registry).map_err(|e| invalid(&e.to_string()))?;
+        kedge_policy::validate_repository(&repository).map_err(|e| invalid(&e.to_string()))?;
+        let api_host = if registry == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            registry
+        };
         Ok(Self {
-            registry: reference.registry().to_owned(),
-            api_host: reference.resolve_registry().to_owned(),
-            repository: reference.repository().to_owned(),
+            registry: registry.to_owned(),
+            api_host: api_host.to_owned(),
+            repository,
         })
     }
 }
@@ -144,6 +172,32 @@ mod tests {
         assert_eq!(image.registry(), "127.0.0.1:5000");
         assert_eq!(image.api_host(), "127.0.0.1:5000");
         assert_eq!(image.repository(), "team/app");
+    }
+
+    #[test]
+    fn names_normalise_like_docker_and_break_no_oci_rule() {
+        let image: ImageName = "index.docker.io/bitnami/redis".parse().unwrap();
+        assert_eq!(
+            (image.registry(), image.repository()),
+            ("docker.io", "bitnami/redis")
+        );
+        let image: ImageName = "localhost/app".parse().unwrap();
+        assert_eq!(
+            (image.registry(), image.api_host()),
+            ("localhost", "localhost")
+        );
+        let image: ImageName = "team/app".parse().unwrap();
+        assert_eq!(image.to_string(), "docker.io/team/app");
+        for bad in [
+            "",
+            "Team/App",
+            "ghcr.io/org//app",
+            "ghcr.io/../etc",
+            "bad host.io/app",
+            "a\nb.io/x",
+        ] {
+            assert!(bad.parse::<ImageName>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -24,15 +24,23 @@ mod client;
 mod credentials;
 mod error;
 mod image;
+mod listing;
 mod transport;
+mod trust;
 
 use std::future::Future;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 pub use client::{ClientConfig, RegistryClient};
 pub use credentials::{CredentialStore, Credentials};
 pub use error::RegistryError;
 pub use image::{ImageName, Platform};
+/// Name checks and printing rules, owned by `kedge-policy` (pure, so the webhook
+/// crate can use them without a network stack) and re-exported here beside the client.
+pub use kedge_policy::{
+    NameKind, escape_control, redact_url, redact_urls_in, validate_digest, validate_registry_host,
+    validate_repository, validate_tag,
+};
 pub use transport::RegistrySettings;
 
 /// What kedge knows about one tagged image.
@@ -71,6 +79,12 @@ pub trait Registry: Send + Sync {
         tag: &str,
         platform: Option<&Platform>,
     ) -> impl Future<Output = Result<Option<ImageInfo>, RegistryError>> + Send;
+
+    /// The longest one discovery of `image` may take (listing and lookups); `None` for no limit.
+    fn discovery_deadline(&self, image: &ImageName) -> Option<Duration> {
+        let _ = image;
+        None
+    }
 }
 
 impl Registry for RegistryClient {
@@ -89,5 +103,9 @@ impl Registry for RegistryClient {
         platform: Option<&Platform>,
     ) -> Result<Option<ImageInfo>, RegistryError> {
         RegistryClient::image_info(self, image, tag, platform).await
+    }
+
+    fn discovery_deadline(&self, image: &ImageName) -> Option<Duration> {
+        Some(self.settings_for(image.registry()).discovery_deadline)
     }
 }

@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
 use serde::Deserialize;
 use tokio::sync::{Mutex, Semaphore};
@@ -34,6 +35,16 @@ pub struct RegistrySettings {
     pub max_backoff: Duration,
     /// Timeout of one request.
     pub request_timeout: Duration,
+    /// Longest one discovery may take: the tag listing (every page and retry)
+    /// and, in `kedge::discover`, the build-time lookups after it.
+    pub discovery_deadline: Duration,
+    /// Largest response body kedge reads (a tag-list page, a manifest, a config).
+    pub max_body_bytes: u64,
+    /// Most tags kedge accepts for one repository, over all pages.
+    pub max_tags: usize,
+    /// Follow redirects to another origin for tag lists and manifests by tag.
+    /// Content fetched by digest is verified, so its redirects (to a CDN) are always followed.
+    pub allow_cross_origin_redirects: bool,
 }
 
 impl Default for RegistrySettings {
@@ -42,14 +53,30 @@ impl Default for RegistrySettings {
             insecure: false,
             ca_file: None,
             max_concurrency: 8,
-            requests_per_second: 50.0,
+            requests_per_second: 200.0,
             max_retries: 4,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
+            discovery_deadline: Duration::from_secs(300),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_tags: 100_000,
+            allow_cross_origin_redirects: false,
         }
     }
 }
+
+/// Which redirects a request may follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Follow {
+    /// Only to the same origin, unless the registry's settings allow others.
+    SameOrigin,
+    /// To any origin: the body is checked against the digest it was asked by.
+    AnyOrigin,
+}
+
+/// Redirects followed for one request before kedge gives up.
+const MAX_REDIRECTS: usize = 5;
 
 /// A token from a registry's token service, valid for one scope.
 #[derive(Clone)]
@@ -72,8 +99,11 @@ struct TokenAnswer {
 pub(crate) struct Host {
     pub(crate) name: String,
     scheme: &'static str,
-    http: reqwest::Client,
-    settings: RegistrySettings,
+    /// For `http://` URLs; built on first use, with no trust roots.
+    plain: OnceLock<reqwest::Client>,
+    /// For `https://` URLs; built on first use, trusting the system roots (read once).
+    tls: OnceLock<reqwest::Client>,
+    pub(crate) settings: RegistrySettings,
     credentials: Credentials,
     permits: Semaphore,
     next_slot: Mutex<Instant>,
@@ -83,46 +113,39 @@ pub(crate) struct Host {
 }
 
 impl Host {
-    pub(crate) fn new(
-        name: &str,
-        settings: RegistrySettings,
-        credentials: Credentials,
-    ) -> Result<Self, RegistryError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("kedge/", env!("CARGO_PKG_VERSION")))
-            .timeout(settings.request_timeout)
-            .connect_timeout(Duration::from_secs(10));
-        if let Some(path) = &settings.ca_file {
-            let ca_error = |reason: String| RegistryError::CaCertificate {
-                registry: name.to_owned(),
-                path: path.clone(),
-                reason,
-            };
-            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(ca_error("no PEM certificate found".into()));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder.build().map_err(|source| RegistryError::Client {
-            registry: name.to_owned(),
-            source,
-        })?;
-        Ok(Self {
+    /// A host; no client is built and no certificate read until the first request.
+    pub(crate) fn new(name: &str, settings: RegistrySettings, credentials: Credentials) -> Self {
+        Self {
             name: name.to_owned(),
             scheme: if settings.insecure { "http" } else { "https" },
-            http,
+            plain: OnceLock::new(),
+            tls: OnceLock::new(),
             permits: Semaphore::new(settings.max_concurrency.max(1)),
             next_slot: Mutex::new(Instant::now()),
             settings,
             credentials,
             tokens: Mutex::new(HashMap::new()),
             uses_basic: std::sync::atomic::AtomicBool::new(false),
-        })
+        }
+    }
+
+    /// The client for `url`'s scheme, built the first time it is needed.
+    fn client(&self, url: &str) -> Result<&reqwest::Client, RegistryError> {
+        let (cell, tls) = if url.starts_with("http://") {
+            (&self.plain, false)
+        } else {
+            (&self.tls, true)
+        };
+        if let Some(client) = cell.get() {
+            return Ok(client);
+        }
+        let timeout = self.settings.request_timeout;
+        let built = if tls {
+            crate::trust::tls_client(&self.name, timeout, self.settings.ca_file.as_deref())?
+        } else {
+            crate::trust::plain_client(&self.name, timeout)?
+        };
+        Ok(cell.get_or_init(|| built))
     }
 
     /// `scheme://host` + `path`.
@@ -130,12 +153,28 @@ impl Host {
         format!("{}://{}{}", self.scheme, self.name, path)
     }
 
-    /// Sends a request for `repository`, authenticating on a 401 challenge and
-    /// retrying politely. Returns the final response, whatever its status, except
-    /// for 401 (an error) and retryable statuses once retries ran out (an error).
+    /// Sends a request for `repository`, authenticating on a 401 challenge,
+    /// retrying politely and following redirects as `follow` allows. Returns the
+    /// final response, whatever its status, except for 401 (an error), retryable
+    /// statuses once retries ran out (an error) and refused redirects (an error).
     pub(crate) async fn send(
         &self,
         method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        repository: &str,
+        follow: Follow,
+    ) -> Result<Response, RegistryError> {
+        let response = self
+            .send_authenticated(&method, url, headers, repository)
+            .await?;
+        self.follow_redirects(response, method, url, headers, repository, follow)
+            .await
+    }
+
+    async fn send_authenticated(
+        &self,
+        method: &Method,
         url: &str,
         headers: &HeaderMap,
         repository: &str,
@@ -145,7 +184,7 @@ impl Host {
         loop {
             let auth = self.authorization(&scope).await;
             let response = self
-                .send_with_retries(&method, url, headers, auth.as_deref(), repository)
+                .send_with_retries(method, url, headers, auth.as_deref(), repository)
                 .await?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
@@ -168,6 +207,56 @@ impl Host {
                 .ok_or_else(|| unauthorized("HTTP 401 without WWW-Authenticate".into()))?;
             self.answer_challenge(challenge, &scope, repository).await?;
         }
+    }
+
+    /// Follows `Location` from redirect answers. Credentials go to the registry's
+    /// own origin only; another origin is refused unless `follow` or the settings allow it.
+    async fn follow_redirects(
+        &self,
+        mut response: Response,
+        mut method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        repository: &str,
+        follow: Follow,
+    ) -> Result<Response, RegistryError> {
+        let mut current = url.to_owned();
+        for _ in 0..MAX_REDIRECTS {
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let Some(next) = location(&response, &current) else {
+                return Ok(response);
+            };
+            let same_origin = same_origin(url, &next);
+            let allowed = follow == Follow::AnyOrigin || self.settings.allow_cross_origin_redirects;
+            if !same_origin && !allowed {
+                return Err(RegistryError::CrossOriginRedirect {
+                    registry: self.name.clone(),
+                    repository: repository.to_owned(),
+                    url: kedge_policy::redact_url(&current),
+                    location: kedge_policy::redact_url(&next),
+                });
+            }
+            if response.status() == StatusCode::SEE_OTHER {
+                method = Method::GET;
+            }
+            tracing::debug!(registry = %self.name, repository, location = %kedge_policy::redact_url(&next), "following redirect");
+            response = if same_origin {
+                self.send_authenticated(&method, &next, headers, repository)
+                    .await?
+            } else {
+                self.send_with_retries(&method, &next, headers, None, repository)
+                    .await?
+            };
+            current = next;
+        }
+        Err(RegistryError::InvalidResponse {
+            registry: self.name.clone(),
+            repository: repository.to_owned(),
+            url: kedge_policy::redact_url(url),
+            reason: format!("more than {MAX_REDIRECTS} redirects"),
+        })
     }
 
     async fn authorization(&self, scope: &str) -> Option<String> {
@@ -233,7 +322,10 @@ impl Host {
         let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Unauthorized {
             registry: self.name.clone(),
             repository: repository.to_owned(),
-            reason: format!("token realm {realm:?} is not a URL: {e}"),
+            reason: format!(
+                "token realm {:?} is not a URL: {e}",
+                kedge_policy::redact_url(realm)
+            ),
         })?;
         url.query_pairs_mut().extend_pairs(query);
         let mut headers = HeaderMap::new();
@@ -252,7 +344,8 @@ impl Host {
                 registry: self.name.clone(),
                 repository: repository.to_owned(),
                 reason: format!(
-                    "token service {realm} answered HTTP {}: {}",
+                    "token service {} answered HTTP {}: {}",
+                    kedge_policy::redact_url(realm),
                     status.as_u16(),
                     credentials_hint(&self.credentials, &body)
                 ),
@@ -262,7 +355,7 @@ impl Host {
             serde_json::from_str(&body).map_err(|e| RegistryError::InvalidResponse {
                 registry: self.name.clone(),
                 repository: repository.to_owned(),
-                url: realm.to_owned(),
+                url: kedge_policy::redact_url(realm),
                 reason: format!("token answer is not JSON: {e}"),
             })?;
         let value =
@@ -272,7 +365,7 @@ impl Host {
                 .ok_or_else(|| RegistryError::InvalidResponse {
                     registry: self.name.clone(),
                     repository: repository.to_owned(),
-                    url: realm.to_owned(),
+                    url: kedge_policy::redact_url(realm),
                     reason: "token answer has neither token nor access_token".into(),
                 })?;
         // Renew a little early so a token never expires in flight.
@@ -299,7 +392,7 @@ impl Host {
                 // The semaphore is never closed, so acquiring cannot fail.
                 let _permit = self.permits.acquire().await;
                 let mut request = self
-                    .http
+                    .client(url)?
                     .request(method.clone(), url)
                     .headers(headers.clone());
                 if let Some(value) = authorization {
@@ -339,7 +432,7 @@ impl Host {
                         registry: self.name.clone(),
                         repository: repository.to_owned(),
                         attempts: attempt,
-                        source,
+                        source: without_credentials(source),
                     });
                 }
                 Err(error) => {
@@ -369,6 +462,33 @@ impl Host {
     async fn delay_all(&self, wait: Duration) {
         let mut next = self.next_slot.lock().await;
         *next = (*next).max(Instant::now() + wait);
+    }
+}
+
+/// The `Location` of a redirect, resolved against the URL that answered.
+fn location(response: &Response, current: &str) -> Option<String> {
+    let value = response.headers().get(LOCATION)?.to_str().ok()?;
+    let base = reqwest::Url::parse(current).ok()?;
+    base.join(value).ok().map(String::from)
+}
+
+/// Same scheme, host and port.
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// The error without its URL when that URL carries credentials (its message prints it).
+pub(crate) fn without_credentials(error: reqwest::Error) -> reqwest::Error {
+    let has_credentials = error
+        .url()
+        .is_some_and(|u| !u.username().is_empty() || u.password().is_some());
+    if has_credentials {
+        error.without_url()
+    } else {
+        error
     }
 }
 
@@ -410,6 +530,7 @@ fn basic_header(credentials: &Credentials) -> Option<String> {
 
 fn credentials_hint(credentials: &Credentials, body: &str) -> String {
     let said: String = body.trim().chars().take(200).collect();
+    let said = kedge_policy::escape_control(&said);
     let which = match credentials {
         Credentials::Anonymous => "no credentials configured",
         Credentials::Basic { .. } => "username and password rejected",

@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
 use kedge_registry::{
     ClientConfig, CredentialStore, Credentials, ImageName, RegistryClient, RegistryError,
     RegistrySettings,
@@ -290,4 +291,309 @@ async fn a_pagination_link_to_another_origin_is_not_followed_with_credentials() 
         "{err:?}"
     );
     assert!(err.to_string().contains("another origin"), "{err}");
+}
+
+/// A client for the hostile-server tests below, with small limits.
+fn limited_client(host: &str, settings: RegistrySettings) -> RegistryClient {
+    RegistryClient::new(ClientConfig {
+        registries: vec![(
+            host.to_owned(),
+            RegistrySettings {
+                insecure: true,
+                max_retries: 0,
+                ..settings
+            },
+        )],
+        ..ClientConfig::default()
+    })
+}
+
+/// Issue 11: a 1 GB tag list aborted the process. The body is streamed without
+/// a length and generated only as fast as it is read; kedge stops at its cap.
+#[tokio::test]
+async fn a_huge_tag_list_is_refused_at_the_body_cap_without_being_read() {
+    let produced = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = produced.clone();
+    let tags = move || {
+        let counter = counter.clone();
+        async move {
+            let chunk = bytes::Bytes::from(format!("\"{}\",", "a".repeat(65_530)));
+            let head = futures::stream::once(async {
+                Ok::<_, std::io::Error>(bytes::Bytes::from("{\"tags\":["))
+            });
+            // 1 GiB in 64 KiB chunks, made lazily.
+            let body = futures::stream::iter(0..16_384).map(move |_| {
+                counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                Ok(chunk.clone())
+            });
+            axum::body::Body::from_stream(head.chain(body))
+        }
+    };
+    let host = serve(Router::new().route("/v2/team/app/tags/list", get(tags))).await;
+    let settings = RegistrySettings {
+        max_body_bytes: 1024 * 1024,
+        ..RegistrySettings::default()
+    };
+    let err = limited_client(&host, settings)
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RegistryError::BodyTooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("maxBodyBytes"), "{err}");
+    let sent = produced.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        sent < 64 * 1024 * 1024,
+        "the server produced {sent} bytes before kedge stopped"
+    );
+}
+
+/// Endless distinct pages of 100 tags each; `seen` counts the requests.
+async fn endless_pages(delay: Duration) -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let counter = seen.clone();
+    let page = move |Query(query): Query<HashMap<String, String>>| {
+        let counter = counter.clone();
+        async move {
+            counter.lock().unwrap().tag_calls += 1;
+            tokio::time::sleep(delay).await;
+            let n: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
+            let tags: Vec<String> = (0..100).map(|i| format!("{n}.{i}.0")).collect();
+            let mut response = axum::Json(serde_json::json!({"tags": tags})).into_response();
+            let next = format!("</v2/team/app/tags/list?page={}>; rel=\"next\"", n + 1);
+            response
+                .headers_mut()
+                .insert(header::LINK, next.parse().unwrap());
+            response
+        }
+    };
+    let host = serve(Router::new().route("/v2/team/app/tags/list", get(page))).await;
+    (host, seen)
+}
+
+#[tokio::test]
+async fn more_tags_than_the_cap_is_a_clear_error_after_few_pages() {
+    let (host, seen) = endless_pages(Duration::ZERO).await;
+    let settings = RegistrySettings {
+        max_tags: 250,
+        ..RegistrySettings::default()
+    };
+    let err = limited_client(&host, settings)
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::TooManyTags { limit: 250, .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("more than 250 tags") && message.contains("maxTags"),
+        "{message}"
+    );
+    assert_eq!(
+        seen.lock().unwrap().tag_calls,
+        3,
+        "two full pages, the third overflows"
+    );
+}
+
+/// Issue 11: a registry answering each page slowly had no overall deadline.
+#[tokio::test]
+async fn slow_endless_pages_stop_at_the_discovery_deadline() {
+    let (host, seen) = endless_pages(Duration::from_millis(200)).await;
+    let settings = RegistrySettings {
+        discovery_deadline: Duration::from_secs(1),
+        ..RegistrySettings::default()
+    };
+    let err = limited_client(&host, settings)
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Deadline { .. }), "{err:?}");
+    assert!(err.to_string().contains("deadline"), "{err}");
+    let calls = seen.lock().unwrap().tag_calls;
+    assert!(
+        (1..=6).contains(&calls),
+        "{calls} pages in one second of 200 ms pages"
+    );
+}
+
+/// Issue 11: a Link cycle A→B→A made 10,000 requests.
+#[tokio::test]
+async fn a_link_cycle_is_detected_on_its_first_repeat() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let counter = seen.clone();
+    let page = move |Query(query): Query<HashMap<String, String>>| {
+        let counter = counter.clone();
+        async move {
+            counter.lock().unwrap().tag_calls += 1;
+            let (tags, next) = match query.get("page").map(String::as_str) {
+                Some("b") => (["b1"], "a"),
+                _ => (["a1"], "b"),
+            };
+            let mut response = axum::Json(serde_json::json!({"tags": tags})).into_response();
+            let link = format!("</v2/team/app/tags/list?page={next}>; rel=\"next\"");
+            response
+                .headers_mut()
+                .insert(header::LINK, link.parse().unwrap());
+            response
+        }
+    };
+    let host = serve(Router::new().route("/v2/team/app/tags/list", get(page))).await;
+    let err = limited_client(&host, RegistrySettings::default())
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::PaginationLoop { pages: 3, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("page=b"), "{err}");
+    assert_eq!(
+        seen.lock().unwrap().tag_calls,
+        3,
+        "first page, b, a: then b again is a loop"
+    );
+}
+
+/// A registry whose tag list redirects to another server, which answers with its own tags.
+async fn redirecting_registry() -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let recorder = seen.clone();
+    let other = move |headers: HeaderMap| {
+        let recorder = recorder.clone();
+        async move {
+            let auth = headers
+                .get(header::AUTHORIZATION)
+                .map(|v| v.to_str().unwrap().to_owned());
+            recorder
+                .lock()
+                .unwrap()
+                .requests
+                .push(("other".into(), auth));
+            axum::Json(serde_json::json!({"tags": ["9.9.9-from-elsewhere"]})).into_response()
+        }
+    };
+    let other_host = serve(Router::new().route("/v2/team/app/tags/list", get(other))).await;
+    let redirect = move || {
+        let location = format!("http://{other_host}/v2/team/app/tags/list");
+        async move {
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(header::LOCATION, location)],
+            )
+                .into_response()
+        }
+    };
+    let host = serve(Router::new().route("/v2/team/app/tags/list", get(redirect))).await;
+    (host, seen)
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_refused_unless_allowed() {
+    let (host, seen) = redirecting_registry().await;
+    let secret = Credentials::Bearer("s3cret-token".into());
+    let err = client(&host, secret.clone(), 0)
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::CrossOriginRedirect { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("allowCrossOriginRedirects"),
+        "{err}"
+    );
+    assert!(
+        seen.lock().unwrap().requests.is_empty(),
+        "the other server was not asked"
+    );
+
+    let mut store = CredentialStore::new();
+    store.insert(&host, secret);
+    let allowing = RegistryClient::new(ClientConfig {
+        registries: vec![(
+            host.clone(),
+            RegistrySettings {
+                insecure: true,
+                allow_cross_origin_redirects: true,
+                ..RegistrySettings::default()
+            },
+        )],
+        credentials: store,
+        ..ClientConfig::default()
+    });
+    let tags = allowing.list_tags(&image(&host)).await.unwrap();
+    assert_eq!(tags, ["9.9.9-from-elsewhere"]);
+    let requests = seen.lock().unwrap().requests.clone();
+    assert_eq!(
+        requests,
+        [("other".to_owned(), None)],
+        "credentials stay with the registry"
+    );
+}
+
+/// Issue 11: a tag with a newline or terminal escapes went into a manifest and a commit title.
+#[tokio::test]
+async fn tags_breaking_the_oci_rules_are_dropped() {
+    async fn tags() -> Response {
+        let long = "x".repeat(129);
+        axum::Json(serde_json::json!({
+            "tags": ["1.0.0", "1.0.1\nInjected: line", "\u{1b}[2J2.0.0", ".hidden", long, "v1_ok-2.x"]
+        }))
+        .into_response()
+    }
+    let host = serve(Router::new().route("/v2/team/app/tags/list", get(tags))).await;
+    let tags = limited_client(&host, RegistrySettings::default())
+        .list_tags(&image(&host))
+        .await
+        .unwrap();
+    assert_eq!(tags, ["1.0.0", "v1_ok-2.x"]);
+}
+
+/// Issue 11: credentials in URLs were printed verbatim in errors.
+#[tokio::test]
+async fn credentials_in_a_link_url_never_reach_the_error_message() {
+    async fn page(Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+        if query.contains_key("page") {
+            return (StatusCode::BAD_REQUEST, "no \u{1b}[31mred\u{1b}[0m here").into_response();
+        }
+        let host = headers[header::HOST].to_str().unwrap();
+        let link =
+            format!("<http://bot:pa%2Fss@{host}/v2/team/app/tags/list?page=2>; rel=\"next\"");
+        let mut response = axum::Json(serde_json::json!({"tags": ["1.0.0"]})).into_response();
+        response
+            .headers_mut()
+            .insert(header::LINK, link.parse().unwrap());
+        response
+    }
+    let host = serve(Router::new().route("/v2/team/app/tags/list", get(page))).await;
+    let err = limited_client(&host, RegistrySettings::default())
+        .list_tags(&image(&host))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, RegistryError::Status { status: 400, .. }),
+        "{err:?}"
+    );
+    assert!(
+        !message.contains("pa%2Fss") && !message.contains("bot:"),
+        "{message}"
+    );
+    assert!(message.contains("http://***@127.0.0.1"), "{message}");
+    assert!(
+        !message.contains('\u{1b}'),
+        "the body is escaped: {message:?}"
+    );
 }

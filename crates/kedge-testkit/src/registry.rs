@@ -34,6 +34,8 @@ pub struct RegistryOptions {
     /// Serve HTTPS with a certificate for 127.0.0.1 signed by a fresh test CA
     /// ([`TestRegistry::ca_file`]).
     pub tls: bool,
+    /// Write an access log, for [`TestRegistry::requests`].
+    pub access_log: bool,
 }
 
 impl TestRegistry {
@@ -56,7 +58,8 @@ impl TestRegistry {
         let dir = tempfile::tempdir().expect("registry temp dir");
         let port = free_port();
         let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: {}\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            !options.access_log,
             root = dir.path().join("data").display(),
         );
         if options.tls {
@@ -91,7 +94,13 @@ impl TestRegistry {
         std::fs::write(&config_path, config).expect("write registry config");
         let log = dir.path().join("registry.log");
         let config_arg = config_path.display().to_string();
-        let child = Watched::spawn(&["docker-registry", "serve", &config_arg], &log);
+        // The access log goes to standard output: send it to the log file too.
+        let child = if options.access_log {
+            let script = "exec docker-registry serve \"$1\" >&2";
+            Watched::spawn(&["sh", "-c", script, "sh", &config_arg], &log)
+        } else {
+            Watched::spawn(&["docker-registry", "serve", &config_arg], &log)
+        };
         let registry = Self {
             tls: options.tls,
             _server: child,
@@ -111,6 +120,20 @@ impl TestRegistry {
     /// The registry's log so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// `METHOD PATH` of every request answered so far, from the access log
+    /// (started with [`RegistryOptions::access_log`]), in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter_map(|line| {
+                let request = line.split('"').nth(1)?;
+                let mut parts = request.split(' ');
+                Some(format!("{} {}", parts.next()?, parts.next()?))
+            })
+            .filter(|request| request.contains(" /v2/"))
+            .collect()
     }
 
     /// The test CA's certificate (PEM), for a registry started with `tls`.

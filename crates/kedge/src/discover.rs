@@ -72,7 +72,31 @@ fn describe(no_match: &NoMatch, platform: Option<&Platform>, removed: usize) -> 
 ///
 /// Build times are fetched only when the policy needs them (newest-build, min-age),
 /// and then for the tags that passed the name filters only.
+///
+/// The whole run is bounded by the registry's
+/// [`discovery_deadline`](Registry::discovery_deadline).
 pub async fn discover<R: Registry>(
+    registry: &R,
+    image: &ImageName,
+    policy: &TagPolicy,
+    options: &DiscoverOptions,
+) -> Result<Discovery, DiscoverError> {
+    let run = discover_unbounded(registry, image, policy, options);
+    let Some(deadline) = registry.discovery_deadline(image) else {
+        return run.await;
+    };
+    match tokio::time::timeout(deadline, run).await {
+        Ok(result) => result,
+        Err(_) => Err(DiscoverError::Registry(RegistryError::Deadline {
+            registry: image.registry().to_owned(),
+            repository: image.repository().to_owned(),
+            deadline,
+            pages: None,
+        })),
+    }
+}
+
+async fn discover_unbounded<R: Registry>(
     registry: &R,
     image: &ImageName,
     policy: &TagPolicy,
@@ -282,6 +306,46 @@ mod tests {
             registry.digest_calls.lock().unwrap().is_empty(),
             "digest came with the build info"
         );
+    }
+
+    /// Lists at once, then never answers a build-time lookup (a registry slowing to a crawl).
+    struct Stalling;
+
+    impl Registry for Stalling {
+        async fn list_tags(&self, _: &ImageName) -> Result<Vec<String>, RegistryError> {
+            Ok(vec!["1.0.0".into(), "2.0.0".into()])
+        }
+
+        async fn manifest_digest(&self, _: &ImageName, _: &str) -> Result<String, RegistryError> {
+            std::future::pending().await
+        }
+
+        async fn image_info(
+            &self,
+            _: &ImageName,
+            _: &str,
+            _: Option<&Platform>,
+        ) -> Result<Option<ImageInfo>, RegistryError> {
+            std::future::pending().await
+        }
+
+        fn discovery_deadline(&self, _: &ImageName) -> Option<Duration> {
+            Some(Duration::from_millis(50))
+        }
+    }
+
+    /// Issue 11: one deadline per discovery, lookups after the listing included.
+    #[tokio::test]
+    async fn a_stalling_registry_ends_at_the_discovery_deadline() {
+        let newest = policy(StrategySpec::NewestBuild);
+        let err = discover(&Stalling, &image(), &newest, &DiscoverOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DiscoverError::Registry(RegistryError::Deadline { .. })),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("deadline"), "{err}");
     }
 
     #[tokio::test]

@@ -303,6 +303,63 @@ pub struct RegistryConfig {
     /// Requests in flight at once.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// Largest response body read from this registry, in bytes.
+    #[serde(default)]
+    pub max_body_bytes: Option<u64>,
+    /// Most tags accepted for one repository.
+    #[serde(default)]
+    pub max_tags: Option<usize>,
+    /// Longest one discovery may take, listing and build-time lookups (`5m`).
+    #[serde(default)]
+    pub discovery_deadline: Option<String>,
+    /// Follow redirects of tag lists and manifests to another origin.
+    #[serde(default)]
+    pub allow_cross_origin_redirects: bool,
+}
+
+impl RegistryConfig {
+    /// The client settings this entry gives, defaults filled in; `Err((key, message))`
+    /// names the key under `registries[]` that is out of range.
+    pub fn settings(&self) -> Result<kedge_registry::RegistrySettings, (&'static str, String)> {
+        let defaults = kedge_registry::RegistrySettings::default();
+        let rate = self
+            .requests_per_second
+            .unwrap_or(defaults.requests_per_second);
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err((
+                "requestsPerSecond",
+                format!("{rate} is not a positive number"),
+            ));
+        }
+        let positive = |key: &'static str, value: Option<u64>| match value {
+            Some(0) => Err((key, "must be at least 1".to_owned())),
+            _ => Ok(()),
+        };
+        positive("maxConcurrency", self.max_concurrency.map(|n| n as u64))?;
+        positive("maxBodyBytes", self.max_body_bytes)?;
+        positive("maxTags", self.max_tags.map(|n| n as u64))?;
+        let discovery_deadline = match &self.discovery_deadline {
+            Some(text) => humantime::parse_duration(text)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or((
+                    "discoveryDeadline",
+                    format!("{text:?} is not a duration such as 5m"),
+                ))?,
+            None => defaults.discovery_deadline,
+        };
+        Ok(kedge_registry::RegistrySettings {
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+            requests_per_second: rate,
+            max_concurrency: self.max_concurrency.unwrap_or(defaults.max_concurrency),
+            max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            max_tags: self.max_tags.unwrap_or(defaults.max_tags),
+            discovery_deadline,
+            allow_cross_origin_redirects: self.allow_cross_origin_redirects,
+            ..defaults
+        })
+    }
 }
 
 /// `registries[].credentials`.
@@ -500,6 +557,11 @@ impl Config {
             let policy_line = config.policy.as_ref().map_or(line, |p| p.referenced.line());
             config.tag_policy().map_err(|(field, message)| {
                 error(policy_line, key(&format!("policy.{field}")), message)
+            })?;
+        }
+        for (i, registry) in self.registries.iter().enumerate() {
+            registry.settings().map_err(|(field, message)| {
+                error(0, format!("registries[{i}].{field}"), message)
             })?;
         }
         if self.write_back.mode == WriteBackMode::PullRequest && self.forge.is_none() {

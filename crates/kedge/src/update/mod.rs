@@ -393,19 +393,10 @@ fn registry_config(config: &Config) -> Result<ClientConfig, UpdateError> {
                 },
             );
         }
-        let defaults = RegistrySettings::default();
-        registries.push((
-            registry.prefix.clone(),
-            RegistrySettings {
-                insecure: registry.insecure,
-                ca_file: registry.ca_file.clone(),
-                requests_per_second: registry
-                    .requests_per_second
-                    .unwrap_or(defaults.requests_per_second),
-                max_concurrency: registry.max_concurrency.unwrap_or(defaults.max_concurrency),
-                ..defaults
-            },
-        ));
+        let settings = registry.settings().map_err(|(field, message)| {
+            ConfigError::key(format!("registries[{i}].{field}"), message)
+        })?;
+        registries.push((registry.prefix.clone(), settings));
     }
     Ok(ClientConfig {
         registries,

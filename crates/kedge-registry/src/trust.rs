@@ -1,0 +1,86 @@
+//! HTTP clients for one registry host, built on first use: a plain-HTTP client
+//! never reads a certificate, and the system's trust roots (the CA bundle and
+//! every file of the certificate directory) are read once per process, the first
+//! time any host speaks HTTPS.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::RegistryError;
+
+/// The system's trust roots, read once; `None` until the first HTTPS client.
+static SYSTEM_ROOTS: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+
+fn system_roots() -> &'static [reqwest::Certificate] {
+    SYSTEM_ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for error in &found.errors {
+            tracing::debug!(%error, "a system CA certificate could not be read");
+        }
+        found
+            .certs
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der.as_ref()).ok())
+            .collect()
+    })
+}
+
+/// What every client of a host shares: identification, timeouts, and no
+/// automatic redirects (the transport follows them itself, checking origins).
+fn builder(request_timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(concat!("kedge/", env!("CARGO_PKG_VERSION")))
+        .timeout(request_timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+}
+
+/// A client for `http://` URLs only: no trust roots are loaded.
+pub(crate) fn plain_client(
+    registry: &str,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, RegistryError> {
+    builder(request_timeout)
+        .tls_certs_only([])
+        .build()
+        .map_err(|source| RegistryError::Client {
+            registry: registry.to_owned(),
+            source,
+        })
+}
+
+/// A client for `https://` URLs trusting the system roots, plus `ca_file` when given.
+pub(crate) fn tls_client(
+    registry: &str,
+    request_timeout: Duration,
+    ca_file: Option<&Path>,
+) -> Result<reqwest::Client, RegistryError> {
+    let mut roots: Vec<reqwest::Certificate> = system_roots().to_vec();
+    if let Some(path) = ca_file {
+        let ca_error = |reason: String| RegistryError::CaCertificate {
+            registry: registry.to_owned(),
+            path: path.to_owned(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(ca_error("no PEM certificate found".into()));
+        }
+        roots.extend(certs);
+    }
+    if roots.is_empty() {
+        return Err(RegistryError::NoTrustRoots {
+            registry: registry.to_owned(),
+        });
+    }
+    builder(request_timeout)
+        .tls_certs_only(roots)
+        .build()
+        .map_err(|source| RegistryError::Client {
+            registry: registry.to_owned(),
+            source,
+        })
+}
