@@ -558,3 +558,36 @@ async fn a_hung_job_is_abandoned_and_its_key_runs_again() {
         2
     );
 }
+
+#[tokio::test]
+async fn issue_11_a_worker_blocked_past_the_job_timeout_makes_readyz_503_until_it_ends() {
+    let queue = QueueSettings {
+        job_timeout: Duration::from_millis(300),
+        ..fast_queue()
+    };
+    let runner = Arc::new(RecordingRunner::default());
+    *runner.blocking.lock().unwrap() = Duration::from_secs(3);
+    let server = start_with_runner(config(queue), Arc::clone(&runner)).await;
+    let client = common::client();
+    let readyz = || async {
+        let response = client.get(server.url("/readyz")).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    push(&server, distribution_push("team/web", "1"), Some(TOKEN)).await;
+    runner.wait_for_calls(1, Duration::from_secs(5)).await;
+    // The job is abandoned at 300 ms; its blocked thread goes on for 3 s.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (status, body) = readyz().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("past the job timeout"), "{body}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if readyz().await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again once the blocked thread ends");
+    server.stop().await.unwrap();
+}
