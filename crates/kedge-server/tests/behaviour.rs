@@ -591,3 +591,43 @@ async fn issue_11_a_worker_blocked_past_the_job_timeout_makes_readyz_503_until_i
     assert!(ready, "ready again once the blocked thread ends");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn issue_11_hostile_names_tags_and_hosts_are_400_and_queue_nothing() {
+    let server = start(config(fast_queue())).await;
+    let long = "a".repeat(10 * 1024);
+    let cases: Vec<(&str, &str, &str)> = vec![
+        ("../../etc", "1.0.0", "registry.test:5000"),
+        (&long, "1.0.0", "registry.test:5000"),
+        ("team/web", "1.0.0\nforged", "registry.test:5000"),
+        ("team/web", "\u{1b}[31m1.0.0", "registry.test:5000"),
+        (
+            "team/web",
+            "1.0.0",
+            "registry.test:5000\nlevel=ERROR forged",
+        ),
+    ];
+    for (repository, tag, host) in cases {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "events": [{
+                "action": "push",
+                "target": {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "repository": repository,
+                    "tag": tag,
+                    "digest": "sha256:0123",
+                },
+                "request": {"host": host},
+            }]
+        }))
+        .unwrap();
+        let response = push(&server, body, Some(TOKEN)).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 400, "{repository:.40} {tag:?} {host:?}: {text}");
+        assert!(!text.contains('\n') && text.len() < 1024, "{text}");
+    }
+    settle().await;
+    assert!(server.runner.calls().is_empty());
+    server.stop().await.unwrap();
+}
