@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::GitError;
 use crate::cache::{CacheLock, DEFAULT_LOCK_WAIT, open_or_recover};
 use crate::network::ensure_network_timeouts;
-use crate::redact::redact_url;
+use crate::redact::{redact_text, redact_url};
 
 /// How kedge authenticates to a remote.
 #[derive(Clone, Default)]
@@ -305,7 +305,7 @@ impl Workspace {
         let push_error = |e: git2::Error| GitError::Push {
             url: self.display_url(),
             branch: branch.to_owned(),
-            reason: e.message().to_owned(),
+            reason: redact_text(e.message()),
         };
         let remote = Repository::open(bare).map_err(push_error)?;
         prune_incoming(&remote);
@@ -363,7 +363,7 @@ impl Workspace {
                     .unwrap_or_else(|| GitError::Push {
                         url: self.display_url(),
                         branch: branch.to_owned(),
-                        reason: e.message().to_owned(),
+                        reason: redact_text(e.message()),
                     }));
             }
         }

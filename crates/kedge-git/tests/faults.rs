@@ -200,3 +200,29 @@ fn issue_11_private_push_refs_of_dead_writers_are_pruned() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&refs.stdout), "");
 }
+
+#[test]
+fn issue_11_credentials_in_remote_urls_never_reach_error_messages() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let cache = tempfile::tempdir().unwrap();
+    for url in [
+        format!("http://ghp_TOKEN@127.0.0.1:{port}/manifests.git"),
+        format!("http://bot:pa/ss_SECRET@127.0.0.1:{port}/manifests.git"),
+        format!("git://bot:SECRET@127.0.0.1:{port}/manifests.git"),
+    ] {
+        let workspace = Workspace::open(cache.path(), remote(url.clone())).unwrap();
+        let error = workspace.fetch("main").unwrap_err();
+        let mut shown = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            shown.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        for secret in ["TOKEN", "SECRET", "pa/ss"] {
+            assert!(!shown.contains(secret), "{url}: {shown}");
+        }
+        assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
+    }
+}
