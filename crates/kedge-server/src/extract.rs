@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use kedge_webhook::{DeliveryAuth, EVENT_HEADER, ReceiverAuth, WebhookError};
 use serde_json::json;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::config::Receiver;
 use crate::metrics::EventOutcome;
@@ -175,7 +175,8 @@ fn refuse(
         .record_event(source, rejection.outcome(), started.elapsed());
     match &rejection {
         Rejection::Unauthorized(e) => warn!(source, error = %e, "delivery refused"),
-        other => info!(source, rejection = ?other, "delivery refused"),
+        // Counted in the metrics; at info, a flood of bad requests would flood the log too.
+        other => debug!(source, rejection = ?other, "delivery refused"),
     }
     rejection
 }
