@@ -1,6 +1,7 @@
 //! The git crate's error type.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// What can go wrong with a repository. Every variant names the remote (with
 /// any password removed) or the local path.
@@ -13,6 +14,25 @@ pub enum GitError {
         path: PathBuf,
         /// What went wrong.
         reason: String,
+    },
+
+    /// Another run held the cached clone longer than kedge was willing to wait.
+    #[error(
+        "git cache {path}: still locked by another run after {waited:?}; if no kedge is running, that run hung"
+    )]
+    Locked {
+        /// The clone's lock file.
+        path: PathBuf,
+        /// How long kedge waited.
+        waited: Duration,
+    },
+
+    /// libgit2 refused a process-wide setting (network timeouts).
+    #[error("git settings: {source}")]
+    Settings {
+        /// libgit2's error.
+        #[source]
+        source: git2::Error,
     },
 
     /// Fetching from the remote failed.

@@ -22,11 +22,17 @@
 //! # }
 //! ```
 
+mod cache;
 mod error;
+mod network;
+mod redact;
 mod workspace;
 
+pub use cache::{DEFAULT_LOCK_WAIT, longest_held_lock};
 pub use error::GitError;
-pub use workspace::{Author, GitAuth, PushOutcome, Remote, Workspace, redact_url};
+pub use network::{NetworkTimeouts, set_network_timeouts};
+pub use redact::{redact_text, redact_url};
+pub use workspace::{Author, GitAuth, PushOutcome, Remote, Workspace};
 
 /// A commit id, as git prints it.
 pub type CommitId = git2::Oid;

@@ -1,8 +1,8 @@
 //! [`Workspace`]: one cached working clone of one remote.
 
 use std::cell::Cell;
-use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use git2::build::CheckoutBuilder;
 use git2::{
@@ -12,6 +12,9 @@ use git2::{
 use sha2::{Digest, Sha256};
 
 use crate::GitError;
+use crate::cache::{CacheLock, DEFAULT_LOCK_WAIT, open_or_recover};
+use crate::network::ensure_network_timeouts;
+use crate::redact::{redact_text, redact_url};
 
 /// How kedge authenticates to a remote.
 #[derive(Clone, Default)]
@@ -82,32 +85,36 @@ pub struct Workspace {
     repo: Repository,
     remote: Remote,
     path: PathBuf,
-    _lock: File,
+    _lock: CacheLock,
 }
 
 impl Workspace {
     /// Opens the cached clone of `remote` under `cache_root`, creating it empty
-    /// when there is none (the first [`fetch`](Self::fetch) fills it).
+    /// when there is none (the first [`fetch`](Self::fetch) fills it). Waits up to
+    /// [`DEFAULT_LOCK_WAIT`] for another run using the same clone.
     pub fn open(cache_root: &Path, remote: Remote) -> Result<Self, GitError> {
+        Self::open_waiting(cache_root, remote, DEFAULT_LOCK_WAIT)
+    }
+
+    /// Like [`open`](Self::open), waiting at most `lock_wait` for the clone's lock:
+    /// a run that hangs (say on a stuck file system) cannot block later runs forever.
+    ///
+    /// A clone left by a killed run is recovered: its stale `*.lock` files are
+    /// removed, and a clone that cannot be opened as a repository is made anew.
+    pub fn open_waiting(
+        cache_root: &Path,
+        remote: Remote,
+        lock_wait: Duration,
+    ) -> Result<Self, GitError> {
+        ensure_network_timeouts()?;
         let key = format!("{:x}", Sha256::digest(remote.url.as_bytes()));
         let path = cache_root.join(&key[..16]);
-        let cache_error = |path: &Path, reason: String| GitError::Cache {
-            path: path.to_owned(),
-            reason,
-        };
-        std::fs::create_dir_all(cache_root).map_err(|e| cache_error(cache_root, e.to_string()))?;
-        let lock_path = cache_root.join(format!("{}.lock", &key[..16]));
-        let lock = File::create(&lock_path).map_err(|e| cache_error(&lock_path, e.to_string()))?;
-        lock.lock()
-            .map_err(|e| cache_error(&lock_path, format!("cannot lock: {e}")))?;
-        let repo = match Repository::open(&path) {
-            Ok(repo) => repo,
-            Err(_) => {
-                // A half-made clone from an interrupted run is worth nothing: start over.
-                let _ = std::fs::remove_dir_all(&path);
-                Repository::init(&path).map_err(|e| cache_error(&path, e.to_string()))?
-            }
-        };
+        std::fs::create_dir_all(cache_root).map_err(|e| GitError::Cache {
+            path: cache_root.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let lock = CacheLock::acquire(&cache_root.join(format!("{}.lock", &key[..16])), lock_wait)?;
+        let repo = open_or_recover(&path)?;
         Ok(Self {
             repo,
             remote,
@@ -298,9 +305,10 @@ impl Workspace {
         let push_error = |e: git2::Error| GitError::Push {
             url: self.display_url(),
             branch: branch.to_owned(),
-            reason: e.message().to_owned(),
+            reason: redact_text(e.message()),
         };
         let remote = Repository::open(bare).map_err(push_error)?;
+        prune_incoming(&remote);
         let target = format!("refs/heads/{branch}");
         let moved = if force {
             remote.reference(&target, commit, true, "kedge push")
@@ -355,7 +363,7 @@ impl Workspace {
                     .unwrap_or_else(|| GitError::Push {
                         url: self.display_url(),
                         branch: branch.to_owned(),
-                        reason: e.message().to_owned(),
+                        reason: redact_text(e.message()),
                     }));
             }
         }
@@ -475,6 +483,46 @@ struct CredentialState {
     refused: Cell<bool>,
 }
 
+/// A private push ref older than this is left over from a run that died.
+const INCOMING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes `refs/kedge/incoming/<pid>-<nanos>-<commit>` refs left by writers that
+/// died between pushing their objects and moving the branch: those whose process
+/// is gone from this machine, and any older than [`INCOMING_MAX_AGE`]. Deleting
+/// a live writer's ref early costs it nothing: its objects stay in the odb.
+fn prune_incoming(remote: &Repository) {
+    let Ok(refs) = remote.references_glob("refs/kedge/incoming/*") else {
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut stale = Vec::new();
+    for reference in refs.flatten() {
+        let Ok(name) = reference.name() else {
+            continue;
+        };
+        let mut parts = name.trim_start_matches("refs/kedge/incoming/").split('-');
+        let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+        let born = parts.next().and_then(|n| n.parse::<u128>().ok());
+        let dead = pid.is_some_and(|pid| {
+            pid != std::process::id()
+                && cfg!(target_os = "linux")
+                && !Path::new(&format!("/proc/{pid}")).exists()
+        });
+        let old = born.is_none_or(|born| now.saturating_sub(born) > INCOMING_MAX_AGE.as_nanos());
+        if dead || old {
+            stale.push(name.to_owned());
+        }
+    }
+    for name in stale {
+        if let Ok(mut reference) = remote.find_reference(&name) {
+            let _ = reference.delete();
+        }
+    }
+}
+
 /// Remote answers that mean "someone else pushed first".
 fn is_race(reason: &str) -> bool {
     let reason = reason.to_ascii_lowercase();
@@ -490,36 +538,9 @@ fn is_race(reason: &str) -> bool {
     .any(|s| reason.contains(s))
 }
 
-/// Removes the password from `scheme://user:password@host/…`, for logs and errors.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}/{path}")
-        }
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_removed_from_urls() {
-        assert_eq!(
-            redact_url("https://bot:ghp_secret@github.com/org/repo.git"),
-            "https://bot@github.com/org/repo.git"
-        );
-        assert_eq!(
-            redact_url("file:///srv/git/repo.git"),
-            "file:///srv/git/repo.git"
-        );
-    }
 
     #[test]
     fn lost_races_are_told_apart() {

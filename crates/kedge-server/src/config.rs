@@ -29,6 +29,38 @@ pub struct ServerConfig {
     pub queue: QueueSettings,
     /// Largest accepted request body in bytes; larger ones get 413.
     pub body_limit: usize,
+    /// Connections, header time, bodies in flight and shutdown drain.
+    pub limits: ConnectionLimits,
+}
+
+/// What one `kedge serve` holds for its clients at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionLimits {
+    /// Open connections on the webhook listener; beyond it, a 503 and close.
+    pub max_connections: usize,
+    /// Open connections from one address; beyond it, a 503 and close.
+    pub max_connections_per_ip: usize,
+    /// Longest time a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// Request bodies being read at once, in bytes, over all connections;
+    /// beyond it, a 503 with `Retry-After`.
+    pub max_in_flight_body_bytes: usize,
+    /// Longest wait on shutdown for requests still arriving.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    /// 1,024 connections, 64 per address, 10 s for headers, 64 MiB of bodies, 10 s drain.
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_connections_per_ip: 64,
+            header_timeout: Duration::from_secs(10),
+            max_in_flight_body_bytes: 64 * 1024 * 1024,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -40,6 +72,7 @@ impl Default for ServerConfig {
             repositories: Vec::new(),
             queue: QueueSettings::default(),
             body_limit: DEFAULT_BODY_LIMIT,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -147,6 +180,21 @@ pub(crate) struct Routing {
 impl ServerConfig {
     /// Checks the configuration and builds the handlers' lookup tables.
     pub(crate) fn validate(&self) -> Result<Routing, ServerError> {
+        if self.body_limit == 0 {
+            return Err(ServerError::InvalidLimit(
+                "body_limit must be at least 1 byte",
+            ));
+        }
+        if self.limits.max_in_flight_body_bytes < self.body_limit {
+            return Err(ServerError::InvalidLimit(
+                "max_in_flight_body_bytes must be at least body_limit",
+            ));
+        }
+        if self.limits.max_connections == 0 || self.limits.max_connections_per_ip == 0 {
+            return Err(ServerError::InvalidLimit(
+                "connection limits must be at least 1",
+            ));
+        }
         if self.queue.capacity == 0 {
             return Err(ServerError::InvalidQueueSettings(
                 "capacity must be at least 1",

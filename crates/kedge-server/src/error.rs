@@ -5,6 +5,10 @@ use std::io;
 /// What stops the server from starting or running.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// A body or connection limit that would refuse everything.
+    #[error("invalid server limit: {0}")]
+    InvalidLimit(&'static str),
+
     /// A receiver has no secret and is not marked insecure.
     #[error(
         "receiver {receiver:?} has no secret; configure one, or mark it insecure to accept unauthenticated deliveries"

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use kedge_webhook::{DeliveryAuth, EVENT_HEADER, ReceiverAuth, WebhookError};
 use serde_json::json;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::config::Receiver;
 use crate::metrics::EventOutcome;
@@ -95,8 +95,26 @@ pub(crate) struct RegistryDelivery {
     pub started: Instant,
 }
 
-/// Reads the body within the router's limit.
+/// Reads the body within the limit, holding its share of the in-flight body
+/// budget while it does. A declared `Content-Length` over the limit is refused
+/// at once, before any of the body is read.
 async fn read_body(request: Request, state: &AppState) -> Result<Bytes, Rejection> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.body_limit as u64) {
+        return Err(Rejection::TooLarge);
+    }
+    let reserve = declared.map_or(state.body_limit, |n| n as usize).max(1);
+    let reserve = u32::try_from(reserve).unwrap_or(u32::MAX);
+    let _permit = Arc::clone(&state.body_budget)
+        .try_acquire_many_owned(reserve)
+        .map_err(|_| Rejection::Busy {
+            retry_after: state.retry_after,
+            why: "receiving too many bodies at once",
+        })?;
     Bytes::from_request(request, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Rejection::TooLarge
@@ -104,6 +122,26 @@ async fn read_body(request: Request, state: &AppState) -> Result<Bytes, Rejectio
             Rejection::BadRequest(e.body_text())
         }
     })
+}
+
+/// The checks of [`verify`] that need no body; see [`ReceiverAuth::verify_before_body`].
+fn verify_before_body(
+    auth: Option<&ReceiverAuth>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    path_token: Option<&str>,
+) -> Result<(), Rejection> {
+    let Some(auth) = auth else {
+        return Ok(());
+    };
+    let request = DeliveryAuth {
+        headers,
+        query,
+        path_token,
+        body: &[],
+    };
+    auth.verify_before_body(&request)
+        .map_err(Rejection::Unauthorized)
 }
 
 fn verify(
@@ -137,7 +175,8 @@ fn refuse(
         .record_event(source, rejection.outcome(), started.elapsed());
     match &rejection {
         Rejection::Unauthorized(e) => warn!(source, error = %e, "delivery refused"),
-        other => info!(source, rejection = ?other, "delivery refused"),
+        // Counted in the metrics; at info, a flood of bad requests would flood the log too.
+        other => debug!(source, rejection = ?other, "delivery refused"),
     }
     rejection
 }
@@ -152,6 +191,7 @@ impl FromRequest<AppState> for GitHubDelivery {
             return Err(refuse(Rejection::UnknownReceiver("github".to_owned())));
         };
         let headers = request.headers().clone();
+        verify_before_body(auth.as_ref(), &headers, None, None).map_err(refuse)?;
         let body = read_body(request, state).await.map_err(refuse)?;
         verify(auth.as_ref(), &headers, None, None, &body).map_err(refuse)?;
         let event = headers
@@ -195,10 +235,12 @@ impl FromRequest<AppState> for RegistryDelivery {
             .await
             .unwrap_or(RawQuery(None));
         let headers = parts.headers.clone();
+        let token = params.get("token").map(String::as_str);
+        verify_before_body(receiver.auth.as_ref(), &headers, query.as_deref(), token)
+            .map_err(refuse)?;
         let body = read_body(Request::from_parts(parts, body), state)
             .await
             .map_err(refuse)?;
-        let token = params.get("token").map(String::as_str);
         verify(
             receiver.auth.as_ref(),
             &headers,

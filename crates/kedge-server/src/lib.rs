@@ -37,6 +37,7 @@ mod config;
 mod error;
 mod extract;
 mod handlers;
+mod listener;
 mod metrics;
 mod poll;
 mod queue;
@@ -46,8 +47,8 @@ mod server;
 mod state;
 
 pub use config::{
-    DEFAULT_BODY_LIMIT, DEFAULT_POLL_INTERVAL, GitHubReceiver, QueueSettings, RegistryReceiver,
-    ServerConfig, TrackedImage, TrackedRepository,
+    ConnectionLimits, DEFAULT_BODY_LIMIT, DEFAULT_POLL_INTERVAL, GitHubReceiver, QueueSettings,
+    RegistryReceiver, ServerConfig, TrackedImage, TrackedRepository,
 };
 pub use error::ServerError;
 pub use kedge_webhook::{ImageEvent, ReceiverAuth, RegistrySource, Secret};

@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 use kedge_webhook::ImageEvent;
 
@@ -68,4 +69,14 @@ pub trait JobRunner: Send + Sync + 'static {
         repo: &str,
         branch: &str,
     ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
+
+    /// How long the runner's oldest unfinished piece of blocking work (a git
+    /// fetch on a worker thread, say) has been going; `None` when there is none.
+    ///
+    /// A job abandoned at its timeout cannot stop a thread that is blocked; the
+    /// server reports itself not ready while this exceeds the job timeout, so a
+    /// wedged worker shows on `/readyz`.
+    fn busy_for(&self) -> Option<Duration> {
+        None
+    }
 }

@@ -5,13 +5,13 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::ServerError;
 use crate::config::{Routing, ServerConfig};
+use crate::listener::serve_connections;
 use crate::metrics::Metrics;
 use crate::poll::start_polling;
 use crate::queue::WorkQueue;
@@ -68,6 +68,15 @@ impl<R: JobRunner> Server<R> {
             queue: Arc::clone(&queue),
             metrics: self.metrics,
             retry_after: settings.retry_after,
+            busy_for: {
+                let runner = Arc::clone(&self.runner);
+                Arc::new(move || runner.busy_for())
+            },
+            job_timeout: settings.job_timeout,
+            body_limit: self.config.body_limit,
+            body_budget: Arc::new(tokio::sync::Semaphore::new(
+                self.config.limits.max_in_flight_body_bytes,
+            )),
         };
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
@@ -86,9 +95,7 @@ impl<R: JobRunner> Server<R> {
         let with_metrics = metrics_server.is_none();
         let app = router(state, self.config.body_limit, with_metrics);
         info!(address = ?listener.local_addr().ok(), "kedge serve listening");
-        let served = axum::serve(listener.tap_io(no_delay), app)
-            .with_graceful_shutdown(stopped(stop_rx))
-            .await;
+        serve_connections(listener, app, self.config.limits, stopped(stop_rx)).await;
         info!("stopped accepting; finishing queued jobs");
         queue.close();
         for poller in pollers {
@@ -104,17 +111,7 @@ impl<R: JobRunner> Server<R> {
                 Err(e) => warn!(error = %e, "metrics listener task failed"),
             }
         }
-        served.map_err(|source| ServerError::Serve {
-            what: "webhooks",
-            source,
-        })
-    }
-}
-
-/// Answers go out at once: webhook senders wait on them, so no Nagle delay.
-fn no_delay(stream: &mut tokio::net::TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        warn!(error = %e, "cannot set TCP_NODELAY");
+        Ok(())
     }
 }
 

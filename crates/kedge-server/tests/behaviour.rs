@@ -558,3 +558,76 @@ async fn a_hung_job_is_abandoned_and_its_key_runs_again() {
         2
     );
 }
+
+#[tokio::test]
+async fn issue_11_a_worker_blocked_past_the_job_timeout_makes_readyz_503_until_it_ends() {
+    let queue = QueueSettings {
+        job_timeout: Duration::from_millis(300),
+        ..fast_queue()
+    };
+    let runner = Arc::new(RecordingRunner::default());
+    *runner.blocking.lock().unwrap() = Duration::from_secs(3);
+    let server = start_with_runner(config(queue), Arc::clone(&runner)).await;
+    let client = common::client();
+    let readyz = || async {
+        let response = client.get(server.url("/readyz")).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    push(&server, distribution_push("team/web", "1"), Some(TOKEN)).await;
+    runner.wait_for_calls(1, Duration::from_secs(5)).await;
+    // The job is abandoned at 300 ms; its blocked thread goes on for 3 s.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (status, body) = readyz().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("past the job timeout"), "{body}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if readyz().await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again once the blocked thread ends");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn issue_11_hostile_names_tags_and_hosts_are_400_and_queue_nothing() {
+    let server = start(config(fast_queue())).await;
+    let long = "a".repeat(10 * 1024);
+    let cases: Vec<(&str, &str, &str)> = vec![
+        ("../../etc", "1.0.0", "registry.test:5000"),
+        (&long, "1.0.0", "registry.test:5000"),
+        ("team/web", "1.0.0\nforged", "registry.test:5000"),
+        ("team/web", "\u{1b}[31m1.0.0", "registry.test:5000"),
+        (
+            "team/web",
+            "1.0.0",
+            "registry.test:5000\nlevel=ERROR forged",
+        ),
+    ];
+    for (repository, tag, host) in cases {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "events": [{
+                "action": "push",
+                "target": {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "repository": repository,
+                    "tag": tag,
+                    "digest": "sha256:0123",
+                },
+                "request": {"host": host},
+            }]
+        }))
+        .unwrap();
+        let response = push(&server, body, Some(TOKEN)).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 400, "{repository:.40} {tag:?} {host:?}: {text}");
+        assert!(!text.contains('\n') && text.len() < 1024, "{text}");
+    }
+    settle().await;
+    assert!(server.runner.calls().is_empty());
+    server.stop().await.unwrap();
+}

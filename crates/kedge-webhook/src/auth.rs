@@ -147,6 +147,34 @@ impl ReceiverAuth {
     }
 }
 
+impl ReceiverAuth {
+    /// Checks what can be checked before the body is read, so an unauthenticated
+    /// sender costs no body buffer: every scheme but HMAC in full, and for HMAC
+    /// that the signature header is there and shaped as `prefix` + hex digest.
+    /// [`verify`](Self::verify) must still run once the body is in.
+    pub fn verify_before_body(&self, request: &DeliveryAuth<'_>) -> Result<(), WebhookError> {
+        match self {
+            Self::HmacSha256 { header, prefix, .. } => {
+                let value = header_value(request.headers, header)?;
+                let shaped = value
+                    .trim()
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|hex| {
+                        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                    });
+                if shaped {
+                    Ok(())
+                } else {
+                    Err(WebhookError::MalformedSignature {
+                        header: header.to_ascii_lowercase(),
+                    })
+                }
+            }
+            other => other.verify(request),
+        }
+    }
+}
+
 fn header_value<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, WebhookError> {
     headers
         .get(name)

@@ -40,12 +40,21 @@ pub enum WebhookError {
     },
 
     /// An image name in the payload is not a valid `registry/repository`.
-    #[error("invalid image name {input:?}: {reason}")]
+    #[error("invalid image name \"{input}\": {reason}")]
     InvalidImage {
-        /// What the payload said.
+        /// What the payload said, control characters escaped and cut short.
         input: String,
         /// Why it was refused.
         reason: &'static str,
+    },
+
+    /// A tag or digest in the payload is not one the OCI distribution spec allows.
+    #[error("invalid {what} \"{input}\" in the payload")]
+    InvalidValue {
+        /// `tag` or `digest`.
+        what: &'static str,
+        /// The value, control characters escaped and cut short.
+        input: String,
     },
 
     /// The request carries no signature or credentials where the receiver wants some.

@@ -5,6 +5,8 @@
 //! `registry/repository` in lower case, with Docker Hub as `docker.io` and its
 //! single-name images under `library/`.
 
+use crate::validate::{is_valid_digest, is_valid_host, is_valid_repository, is_valid_tag, shown};
+
 /// One image pushed to a registry, as a webhook reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageEvent {
@@ -24,10 +26,22 @@ impl ImageEvent {
         tag: Option<&str>,
         digest: Option<&str>,
     ) -> Result<Self, crate::WebhookError> {
+        let tag = non_empty(tag);
+        let digest = non_empty(digest);
+        let invalid = |what, value: &str| crate::WebhookError::InvalidValue {
+            what,
+            input: shown(value),
+        };
+        if let Some(tag) = tag.as_deref().filter(|t| !is_valid_tag(t)) {
+            return Err(invalid("tag", tag));
+        }
+        if let Some(digest) = digest.as_deref().filter(|d| !is_valid_digest(d)) {
+            return Err(invalid("digest", digest));
+        }
         Ok(Self {
             image: normalise_image(registry, repository)?,
-            tag: non_empty(tag),
-            digest: non_empty(digest),
+            tag,
+            digest,
         })
     }
 }
@@ -48,21 +62,23 @@ pub const DOCKER_HUB: &str = "docker.io";
 /// aliases become `docker.io`, and a one-segment Docker Hub repository gets `library/`.
 pub fn normalise_image(registry: &str, repository: &str) -> Result<String, crate::WebhookError> {
     let host = normalise_registry(registry).ok_or_else(|| crate::WebhookError::InvalidImage {
-        input: format!("{registry}/{repository}"),
+        input: shown(&format!("{registry}/{repository}")),
         reason: "empty registry host",
     })?;
     let repository = repository.trim().trim_matches('/').to_ascii_lowercase();
     let invalid = |reason| crate::WebhookError::InvalidImage {
-        input: format!("{host}/{repository}"),
+        input: shown(&format!("{host}/{repository}")),
         reason,
     };
+    if !is_valid_host(&host) {
+        return Err(invalid("the registry host is not a host name or address"));
+    }
     if repository.is_empty() {
         return Err(invalid("empty repository"));
     }
-    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c);
-    if !repository.chars().all(allowed) || repository.contains("//") {
+    if !is_valid_repository(&repository) {
         return Err(invalid(
-            "repository may hold only letters, digits, '.', '_', '-' and single '/'",
+            "repository must be '/'-separated components of letters and digits joined by '.', '_', '__' or '-', at most 255 characters",
         ));
     }
     if host == DOCKER_HUB && !repository.contains('/') {

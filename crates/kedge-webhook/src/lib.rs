@@ -37,6 +37,7 @@ mod error;
 mod github;
 mod image;
 mod registry;
+mod validate;
 
 pub use auth::{
     DeliveryAuth, GENERIC_SIGNATURE_HEADER, GITHUB_SIGNATURE_HEADER, ReceiverAuth, Secret,
@@ -50,3 +51,4 @@ pub use image::{
     DOCKER_HUB, ImageEvent, normalise_image, normalise_image_name, normalise_registry,
 };
 pub use registry::RegistrySource;
+pub use validate::{is_valid_digest, is_valid_host, is_valid_repository, is_valid_tag};

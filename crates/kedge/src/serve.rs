@@ -71,6 +71,12 @@ impl JobRunner for UpdateRunner {
             .map_err(JobError::new)?;
         Ok(outcome(&result))
     }
+
+    /// The git work of a run happens on a blocking thread holding the clone's
+    /// lock; a job abandoned at its timeout leaves that thread to finish alone.
+    fn busy_for(&self) -> Option<Duration> {
+        kedge_git::longest_held_lock()
+    }
 }
 
 /// Builds the server's configuration from `kedge.yaml`: tracked images and
@@ -156,6 +162,7 @@ pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, Confi
         body_limit: serve
             .body_limit_bytes
             .unwrap_or(kedge_server::DEFAULT_BODY_LIMIT),
+        ..ServerConfig::default()
     })
 }
 

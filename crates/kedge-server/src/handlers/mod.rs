@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kedge_webhook::ImageEvent;
 use serde_json::json;
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::extract::Rejection;
 use crate::metrics::EventOutcome;
@@ -105,9 +105,9 @@ pub(crate) fn respond(
     match &result {
         Ok(Accepted::Queued(jobs)) => info!(source, jobs = jobs.len(), "delivery queued"),
         Ok(Accepted::Ignored(reason) | Accepted::Untracked(reason)) => {
-            info!(source, reason = %reason, "delivery ignored");
+            debug!(source, reason = %reason, "delivery ignored");
         }
-        Err(rejection) => info!(source, rejection = ?rejection, "delivery refused"),
+        Err(rejection) => debug!(source, rejection = ?rejection, "delivery refused"),
     }
     match result {
         Ok(accepted) => accepted.into_response(),

@@ -31,6 +31,9 @@ pub struct RecordingRunner {
     pub delay: Mutex<Duration>,
     running: Mutex<usize>,
     pub max_parallel_same_key: Mutex<usize>,
+    /// Each call also blocks a worker thread this long (a hung git fetch).
+    pub blocking: Mutex<Duration>,
+    blocking_since: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 impl RecordingRunner {
@@ -71,6 +74,16 @@ impl RecordingRunner {
         }
         self.calls.lock().unwrap().push(call);
         self.called.notify_waiters();
+        let blocking = *self.blocking.lock().unwrap();
+        if !blocking.is_zero() {
+            let since = Arc::clone(&self.blocking_since);
+            let _ = tokio::task::spawn_blocking(move || {
+                *since.lock().unwrap() = Some(std::time::Instant::now());
+                std::thread::sleep(blocking);
+                *since.lock().unwrap() = None;
+            })
+            .await;
+        }
         let delay = *self.delay.lock().unwrap();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -99,6 +112,10 @@ impl JobRunner for RecordingRunner {
             branch: branch.to_owned(),
         })
         .await
+    }
+
+    fn busy_for(&self) -> Option<Duration> {
+        self.blocking_since.lock().unwrap().map(|t| t.elapsed())
     }
 }
 

@@ -492,10 +492,15 @@ impl Config {
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
         let config: Config = serde_saphyr::from_str(text).map_err(|e| {
             let message = syntax_message(&e.to_string());
+            let line = e.location().map(|l| l.line()).unwrap_or(0);
+            let key = unknown_field(&message)
+                .map(str::to_owned)
+                .or_else(|| key_at(text, line))
+                .unwrap_or_else(|| "(syntax)".to_owned());
             ConfigError {
                 file: path.to_owned(),
-                line: e.location().map(|l| l.line()).unwrap_or(0),
-                key: unknown_field(&message).unwrap_or("(syntax)").to_owned(),
+                line,
+                key,
                 message,
             }
         })?;
@@ -692,6 +697,40 @@ fn syntax_message(message: &str) -> String {
         Some((location, rest)) if location.starts_with("line ") => rest.to_owned(),
         _ => without_error.to_owned(),
     }
+}
+
+/// The dotted key path of the `key:` on 1-based `line` of `text` (or the
+/// nearest one above it), found by indentation: `serve.bodyLimitBytes`.
+/// Sequence items add no index; the line number tells which one.
+fn key_at(text: &str, line: u64) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let mut path: Vec<&str> = Vec::new();
+    let mut indent = usize::MAX;
+    for raw in lines.get(..=index)?.iter().rev() {
+        let content = raw.trim_start();
+        let here = raw.len() - content.len();
+        let item = content.strip_prefix("- ").map(str::trim_start);
+        let content = item.unwrap_or(content);
+        let here = here + if item.is_some() { 2 } else { 0 };
+        if content.is_empty() || content.starts_with('#') || here >= indent {
+            continue;
+        }
+        let Some((key, _)) = content.split_once(':') else {
+            continue;
+        };
+        let key = key.trim().trim_matches(['"', '\'', '{', ' ']);
+        if key.is_empty() || key.contains(' ') {
+            continue;
+        }
+        path.push(key);
+        indent = if item.is_some() { here - 2 } else { here };
+        if indent == 0 {
+            break;
+        }
+    }
+    path.reverse();
+    (!path.is_empty()).then(|| path.join("."))
 }
 
 /// The key named by an "unknown field `key`" message.

@@ -174,6 +174,13 @@ impl ServeConfig {
                 Err(e) => Err(error(line, key, format!("{text:?}: {e}"))),
             }
         };
+        if self.body_limit_bytes == Some(0) {
+            return Err(error(
+                0,
+                "serve.bodyLimitBytes".into(),
+                "must be at least 1: a limit of 0 refuses every delivery".into(),
+            ));
+        }
         duration(0, "serve.debounce".into(), &self.debounce, MAX_DEBOUNCE)?;
         duration(
             0,
@@ -206,6 +213,18 @@ impl ServeConfig {
                     ),
                 ));
             }
+            if let Some(header) = receiver.auth.as_ref().and_then(|a| a.header.as_deref())
+                && !is_header_name(header)
+            {
+                return Err(error(
+                    0,
+                    format!("serve.receivers[{i}].auth.header"),
+                    format!(
+                        "{:?} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                        header.escape_debug().to_string()
+                    ),
+                ));
+            }
             if let Some(auth) = &receiver.auth
                 && !AUTH_TYPES.contains(&auth.kind.as_str())
             {
@@ -222,4 +241,12 @@ impl ServeConfig {
         }
         Ok(())
     }
+}
+
+/// An HTTP header name: one or more RFC 9110 token characters.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
