@@ -222,44 +222,68 @@ pub fn escape_control(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
-/// `url` as kedge prints it: the user-info part (`user:password@`, `TOKEN@`)
-/// replaced by `***`, also in scp-style remotes (`user:pw@host:path`), and
-/// control characters escaped. A bare SSH user (`git@host:org/repo`,
-/// `ssh://git@host/…`) is kept: it names an account, not a secret.
+/// `url` as kedge prints it, credentials removed and control characters
+/// escaped:
+///
+/// - `scheme://user:password@host/…` keeps the user and drops the password,
+///   even one holding `/` (which ends the authority too early for a URL
+///   parser);
+/// - `scheme://TOKEN@host/…` hides the lone user part, often a token, except
+///   for `ssh://`, where it is only the login name;
+/// - scp-style `user:password@host:path` drops the password; `git@host:path`
+///   is kept.
 ///
 /// Use it for every URL in an error message or a log line.
 ///
 /// ```
 /// use kedge_policy::redact_url;
-/// assert_eq!(redact_url("https://x-access-token:ghs_abc@github.com/o/r.git"), "https://***@github.com/o/r.git");
+/// assert_eq!(redact_url("https://x-access-token:ghs_abc@github.com/o/r.git"), "https://x-access-token@github.com/o/r.git");
 /// assert_eq!(redact_url("http://TOKEN@127.0.0.1:5000/v2/"), "http://***@127.0.0.1:5000/v2/");
-/// assert_eq!(redact_url("https://bot:pa/ss@host/repo"), "https://***@host/repo");
-/// assert_eq!(redact_url("bot:pw@host:org/repo.git"), "***@host:org/repo.git");
+/// assert_eq!(redact_url("https://bot:pa/ss@host/repo"), "https://bot@host/repo");
+/// assert_eq!(redact_url("bot:pw@host:org/repo.git"), "bot@host:org/repo.git");
 /// assert_eq!(redact_url("git@github.com:org/repo.git"), "git@github.com:org/repo.git");
-/// assert_eq!(redact_url("https://ghcr.io/v2/org/app/tags/list"), "https://ghcr.io/v2/org/app/tags/list");
+/// assert_eq!(redact_url("ssh://git@github.com/org/repo.git"), "ssh://git@github.com/org/repo.git");
+/// assert_eq!(redact_url("https://github.com/org/repo@v1.git"), "https://github.com/org/repo@v1.git");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = match url.find("://") {
-        Some(at) => (&url[..at + 3], &url[at + 3..]),
-        None => ("", url),
-    };
-    // The user-info ends at the last '@' before the query or fragment: a
-    // password may itself hold '/' or '@', and redacting too much is safe.
-    let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    let redacted = match rest[..end].rfind('@') {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            let ssh =
-                scheme.is_empty() || scheme.starts_with("ssh") || scheme.starts_with("git+ssh");
-            if ssh && !userinfo.contains([':', '/']) {
-                Cow::Borrowed(url)
-            } else {
-                Cow::Owned(format!("{scheme}***{}", &rest[at..]))
+    let redacted = match url.split_once("://") {
+        Some((scheme, rest)) => match split_userinfo(rest) {
+            Some((userinfo, after)) => {
+                let user = match userinfo.split_once(':') {
+                    Some((user, _password)) => user,
+                    None if scheme.eq_ignore_ascii_case("ssh") => userinfo,
+                    None => "***",
+                };
+                Cow::Owned(format!("{scheme}://{user}@{after}"))
             }
-        }
-        None => Cow::Borrowed(url),
+            None => Cow::Borrowed(url),
+        },
+        None => match url.split_once('@') {
+            // scp-style: only a `user:password` before the `@` hides anything.
+            Some((userinfo, after)) if userinfo.contains(':') && !userinfo.contains('/') => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                Cow::Owned(format!("{user}@{after}"))
+            }
+            _ => Cow::Borrowed(url),
+        },
     };
     escape_control(&redacted).into_owned()
+}
+
+/// Splits `user:pass@host/path` at the `@` that ends the user information.
+fn split_userinfo(rest: &str) -> Option<(&str, &str)> {
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if let Some(at) = rest[..authority_end].rfind('@') {
+        return Some((&rest[..at], &rest[at + 1..]));
+    }
+    // A password with a `/` in it: `user:pa/ss@host/…`; the last `@` before
+    // a query, so that an unencoded `@` in the password is hidden too.
+    let at = rest[..rest.find(['?', '#']).unwrap_or(rest.len())].rfind('@')?;
+    let userinfo = &rest[..at];
+    userinfo
+        .split_once(':')
+        .is_some_and(|(user, _)| !user.contains('/'))
+        .then(|| (userinfo, &rest[at + 1..]))
 }
 
 /// `text` with every URL in it (`scheme://…` up to white space or a quote) passed
@@ -382,15 +406,15 @@ mod tests {
         assert_eq!(redact_url("http://TOKEN@host"), "http://***@host");
         assert_eq!(
             redact_url("https://u:p/a@ss@h/x?q=1@2"),
-            "https://***@h/x?q=1@2"
+            "https://u@h/x?q=1@2"
         );
-        assert_eq!(redact_url("user:pw@host:path"), "***@host:path");
+        assert_eq!(redact_url("user:pw@host:path"), "user@host:path");
         assert_eq!(redact_url("ssh://git@host/x"), "ssh://git@host/x");
-        assert_eq!(redact_url("ssh://git:pw@host/x"), "ssh://***@host/x");
+        assert_eq!(redact_url("ssh://git:pw@host/x"), "ssh://git@host/x");
         assert_eq!(redact_url("http://h/\x1b[31m"), "http://h/\\u{1b}[31m");
         assert_eq!(
             redact_urls_in("push to http://a:b@h/r failed\nand git+ssh://u:p@h2/x"),
-            "push to http://***@h/r failed\\nand git+ssh://***@h2/x"
+            "push to http://a@h/r failed\\nand git+ssh://u@h2/x"
         );
     }
 }
