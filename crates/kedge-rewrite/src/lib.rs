@@ -7,8 +7,8 @@
 //! Every other byte — comments, quoting, indentation, line endings, a missing final newline —
 //! stays as it was. The result is parsed again and each new value checked before it is returned.
 //!
-//! [`rewrite_tree`] applies updates to files and directories, writing nothing unless every file
-//! could be processed.
+//! [`rewrite_tree`] applies updates to files and directories, one file in memory at a time,
+//! writing nothing unless every file could be processed.
 //!
 //! ```
 //! use kedge_rewrite::{rewrite, Update};
@@ -26,6 +26,8 @@ mod locate;
 mod plan;
 mod scalar;
 mod setter;
+mod source;
+mod stage;
 mod tree;
 mod walk;
 
@@ -35,7 +37,7 @@ use std::path::Path;
 pub use edit::{Change, Field, Site};
 pub use error::RewriteError;
 pub use image_ref::{ImageRef, Part, PolicyRef, Target, Update, normalise_name};
-pub use walk::{FileOutcome, TreeOutcome, rewrite_tree};
+pub use walk::{ChangedFile, FileOutcome, Mode, TreeOutcome, rewrite_tree, rewrite_tree_each};
 
 use locate::Occurrence;
 
@@ -105,6 +107,10 @@ pub fn rewrite_with(
     let mut planner = plan::Planner::new(path, text);
     planner.plan(&occurrences, updates, options)?;
     let plan::Planner { edits, changes, .. } = planner;
+    // The input's tree is not needed any more: freed before the output is parsed to verify it,
+    // so a big file's two trees are never in memory at once.
+    drop(occurrences);
+    drop(stream);
     if edits.is_empty() {
         return Ok(Outcome {
             bytes: bytes.to_vec(),

@@ -1,5 +1,7 @@
 //! Turning occurrences and updates into byte edits.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use granit_parser::ScalarStyle;
@@ -25,6 +27,8 @@ pub(crate) struct Planner<'a> {
     pub text: &'a str,
     pub edits: Vec<Edit>,
     pub changes: Vec<Change>,
+    /// The first edit over each byte range (a lookup per value: a scan made big files quadratic).
+    by_range: HashMap<Range<usize>, usize>,
     /// Index of the occurrence being planned.
     current: usize,
     /// Scalars that would change but are reached through an alias.
@@ -38,6 +42,7 @@ impl<'a> Planner<'a> {
             text,
             edits: Vec::new(),
             changes: Vec::new(),
+            by_range: HashMap::new(),
             current: 0,
             alias_hits: Vec::new(),
         }
@@ -110,6 +115,13 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
+    fn push_edit(&mut self, edit: Edit) {
+        self.by_range
+            .entry(edit.range.clone())
+            .or_insert(self.edits.len());
+        self.edits.push(edit);
+    }
+
     fn error(&self, at: usize, reason: &str) -> RewriteError {
         let (line, column) = line_col(self.text, at);
         RewriteError::Unsupported {
@@ -137,7 +149,7 @@ impl<'a> Planner<'a> {
                 .push((scalar.span.start, alias.clone(), image.to_owned()));
             return Ok(());
         }
-        if let Some(planned) = self.edits.iter().find(|e| e.range == scalar.span) {
+        if let Some(planned) = self.by_range.get(&scalar.span).map(|&i| &self.edits[i]) {
             // Two updates (a setter and an image update, say) for one value must agree.
             if planned.expect.as_deref() != Some(value) {
                 return Err(self.error(
@@ -162,7 +174,7 @@ impl<'a> Planner<'a> {
                 }
             }
         };
-        self.edits.push(Edit {
+        self.push_edit(Edit {
             range: range.clone(),
             text,
             expect: Some(value.to_owned()),
@@ -211,7 +223,7 @@ impl<'a> Planner<'a> {
         let edit = edit.ok_or_else(|| self.error(at, "cannot add a key to this mapping"))?;
         let (line, column) = line_col(self.text, edit.range.start);
         let span = edit.range.clone();
-        self.edits.push(edit);
+        self.push_edit(edit);
         self.changes.push(Change {
             line,
             column,
@@ -388,7 +400,7 @@ impl<'a> Planner<'a> {
             let edit =
                 edit.ok_or_else(|| self.error(scalar.span.start, "cannot remove this key"))?;
             let span = edit.range.clone();
-            self.edits.push(edit);
+            self.push_edit(edit);
             self.changes.push(Change {
                 line: scalar.pos.line,
                 column: scalar.pos.col + 1,

@@ -130,7 +130,7 @@ fn a_tree_with_invalid_files_is_refused_and_left_untouched() {
         &[dir.path().to_owned()],
         &updates,
         &Options::default(),
-        false,
+        kedge_rewrite::Mode::Write,
     )
     .unwrap_err();
     let RewriteError::Files { errors } = err else {
@@ -154,8 +154,13 @@ fn a_tree_with_invalid_files_is_refused_and_left_untouched() {
     let json = dir
         .path()
         .join("scheduler-policy/scheduler-policy-config-with-extender.json");
-    let err =
-        kedge_rewrite::rewrite_tree(&[json], &updates, &Options::default(), false).unwrap_err();
+    let err = kedge_rewrite::rewrite_tree(
+        &[json],
+        &updates,
+        &Options::default(),
+        kedge_rewrite::Mode::Write,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("1 file(s)"));
 }
 
@@ -184,7 +189,7 @@ fn helm_templates_and_hidden_dirs_are_skipped() {
         &[dir.path().to_owned()],
         &updates,
         &Options::default(),
-        false,
+        kedge_rewrite::Mode::Write,
     )
     .unwrap();
     assert_eq!(out.files.len(), 1);
