@@ -226,7 +226,7 @@ fn issue12_more_changed_files_than_the_open_file_limit() {
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["written"], true);
     assert_eq!(json["files"].as_array().unwrap().len(), 3000);
-    assert!(read(dir.path(), "team-2/svc-999.yaml").contains("tag: 7.4 # tag"));
+    assert!(read(dir.path(), "team-2/svc-999.yaml").contains("tag: \"7.4\" # tag"));
 }
 
 /// Issue 11: one file that cannot be replaced (immutable, which stops root too) and one that can:
