@@ -113,6 +113,9 @@ fn copy_tree(from: &Path, to: &Path) {
         let dest = to.join(file.strip_prefix(from).unwrap());
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(&file, &dest).unwrap();
+        // Writable like a checkout (the shared fixtures are read-only, which kedge refuses).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
 }
 
