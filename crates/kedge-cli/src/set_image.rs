@@ -2,12 +2,13 @@
 //!
 //! Parses `PATH... NAME=NEWREF...` into typed updates, calls [`kedge_rewrite::rewrite_tree`] and
 //! reports per changed file. Exit status: 0 when it ran (changed or not), 1 when any file could
-//! not be processed (then nothing is written), 2 for usage errors.
+//! not be processed (then nothing is written, or, should a rename fail after others succeeded,
+//! the output lists exactly the files written), 2 for usage errors.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kedge_rewrite::{Options, RewriteError, TreeOutcome, Update};
+use kedge_rewrite::{ChangedFile, Mode, Options, RewriteError, TreeOutcome, Update};
 use serde_json::json;
 
 use crate::{OutputFormat, UsageError};
@@ -112,11 +113,23 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let result = kedge_rewrite::rewrite_tree(
+    let mode = if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Write
+    };
+    // Diffs are printed as files are read: no file's contents are kept.
+    let show_diff = args.dry_run && args.output == OutputFormat::Text;
+    let result = kedge_rewrite::rewrite_tree_each(
         &request.paths,
         &request.updates,
         &request.options,
-        args.dry_run,
+        mode,
+        |file| {
+            if show_diff {
+                print_diff(file);
+            }
+        },
     );
     match result {
         Ok(outcome) => {
@@ -130,52 +143,99 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
-            let errors = match error {
-                RewriteError::Files { errors } => errors,
-                other => vec![other],
-            };
             match args.output {
-                OutputFormat::Text => {
-                    for e in &errors {
-                        eprintln!("kedge: error: {e}");
-                    }
-                    eprintln!("kedge: no file was written");
-                }
-                OutputFormat::Json => {
-                    let list: Vec<_> = errors
-                        .iter()
-                        .map(|e| json!({"path": e.path(), "message": e.to_string()}))
-                        .collect();
-                    println!("{}", json!({"ok": false, "written": false, "errors": list}));
-                }
+                OutputFormat::Text => eprint!("{}", failure_text(&error)),
+                OutputFormat::Json => println!("{}", failure_json(&error)),
             }
             Ok(ExitCode::from(1))
         }
     }
 }
 
+/// The files written before a failure (only a failed rename after others leaves any).
+fn written_before(error: &RewriteError) -> &[PathBuf] {
+    match error {
+        RewriteError::PartialWrite { written, .. } => written,
+        _ => &[],
+    }
+}
+
+/// The errors a failure consists of, one per file.
+fn failures(error: &RewriteError) -> Vec<&RewriteError> {
+    match error {
+        RewriteError::Files { errors } => errors.iter().collect(),
+        RewriteError::PartialWrite { source, .. } => vec![source.as_ref()],
+        other => vec![other],
+    }
+}
+
+fn failure_text(error: &RewriteError) -> String {
+    let mut out = String::new();
+    for e in failures(error) {
+        out.push_str(&format!("kedge: error: {e}\n"));
+    }
+    let written = written_before(error);
+    if written.is_empty() {
+        out.push_str("kedge: no file was written\n");
+    } else {
+        out.push_str(&format!(
+            "kedge: {} file(s) were written before the failure:\n",
+            written.len()
+        ));
+        for path in written {
+            out.push_str(&format!("  {}\n", path.display()));
+        }
+    }
+    if let RewriteError::PartialWrite { not_written, .. } = error {
+        out.push_str(&format!(
+            "kedge: {} file(s) keep their old content\n",
+            not_written.len()
+        ));
+    }
+    out
+}
+
+fn failure_json(error: &RewriteError) -> serde_json::Value {
+    let list: Vec<_> = failures(error)
+        .iter()
+        .map(|e| json!({"path": e.path().map(|p| p.to_string_lossy()), "message": e.to_string()}))
+        .collect();
+    let written: Vec<_> = written_before(error)
+        .iter()
+        .map(|p| p.to_string_lossy())
+        .collect();
+    json!({
+        "ok": false,
+        "written": !written.is_empty(),
+        "written_files": written,
+        "errors": list,
+    })
+}
+
+fn print_diff(file: &ChangedFile<'_>) {
+    let old = String::from_utf8_lossy(file.original);
+    let new = String::from_utf8_lossy(&file.outcome.bytes);
+    let name = file.path.display().to_string();
+    let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+    print!(
+        "{}",
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+    );
+}
+
 /// How many references a file's changes touched.
 fn references(file: &kedge_rewrite::FileOutcome) -> usize {
-    let mut ids: Vec<usize> = file.outcome.changes.iter().map(|c| c.reference).collect();
+    let mut ids: Vec<usize> = file.changes.iter().map(|c| c.reference).collect();
     ids.sort_unstable();
     ids.dedup();
     ids.len()
 }
 
 fn print_text(outcome: &TreeOutcome, dry_run: bool) {
-    for file in &outcome.files {
-        if dry_run {
-            let old = String::from_utf8_lossy(&file.original);
-            let new = String::from_utf8_lossy(&file.outcome.bytes);
-            let name = file.path.display().to_string();
-            let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
-            print!(
-                "{}",
-                diff.unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{name}"), &format!("b/{name}"))
-            );
-        } else {
+    if !dry_run {
+        for file in &outcome.files {
             let n = references(file);
             let noun = if n == 1 { "reference" } else { "references" };
             println!("{}: {n} {noun} changed", file.path.display());
@@ -209,7 +269,6 @@ fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
         .iter()
         .map(|file| {
             let changes: Vec<_> = file
-                .outcome
                 .changes
                 .iter()
                 .map(|c| {
@@ -224,7 +283,7 @@ fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
                     })
                 })
                 .collect();
-            json!({"path": file.path, "references": references(file), "changes": changes})
+            json!({"path": file.path.to_string_lossy(), "references": references(file), "changes": changes})
         })
         .collect();
     let skipped: Vec<_> = outcome
@@ -250,4 +309,47 @@ fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
         "scanned": outcome.scanned,
         "files": files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 11: a rename failing after another succeeded is reported with the files written,
+    /// never as "no file was written".
+    #[test]
+    fn partial_write_names_the_files_written() {
+        let error = RewriteError::PartialWrite {
+            written: vec![PathBuf::from("app/a.yaml")],
+            not_written: vec![PathBuf::from("app/b.yaml"), PathBuf::from("app/c.yaml")],
+            source: Box::new(RewriteError::Io {
+                path: PathBuf::from("app/b.yaml"),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            }),
+        };
+        let text = failure_text(&error);
+        assert!(
+            text.starts_with("kedge: error: app/b.yaml: permission denied\n"),
+            "{text}"
+        );
+        assert!(text.contains("1 file(s) were written before the failure:\n  app/a.yaml\n"));
+        assert!(text.contains("2 file(s) keep their old content"));
+        assert!(!text.contains("no file was written"));
+        let json = failure_json(&error);
+        assert_eq!(json["written"], true);
+        assert_eq!(json["written_files"], json!(["app/a.yaml"]));
+        assert_eq!(json["errors"][0]["path"], "app/b.yaml");
+    }
+
+    #[test]
+    fn failure_before_any_rename_says_nothing_was_written() {
+        let error = RewriteError::Files {
+            errors: vec![RewriteError::NotRegular {
+                path: PathBuf::from("fifo.yaml"),
+                kind: "a FIFO",
+            }],
+        };
+        assert!(failure_text(&error).ends_with("kedge: no file was written\n"));
+        assert_eq!(failure_json(&error)["written"], false);
+    }
 }

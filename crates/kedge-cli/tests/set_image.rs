@@ -238,3 +238,69 @@ fn references_left_alone_are_reported_with_the_option_that_includes_them() {
         cr.replace("1.25", "1.28")
     );
 }
+
+/// Issue 12: staging held every changed file open, so a tree larger than the open-file limit
+/// failed with "Too many open files". 3,000 files under a limit of 256.
+#[test]
+fn issue12_more_changed_files_than_the_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in 0..3 {
+        let sub = dir.path().join(format!("team-{d}"));
+        std::fs::create_dir(&sub).unwrap();
+        for i in 0..1000 {
+            std::fs::write(sub.join(format!("svc-{i}.yaml")), VALUES).unwrap();
+        }
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 256 && exec \"$0\" set-image . bitnami/redis=*:7.4 -o json")
+        .arg(env!("CARGO_BIN_EXE_kedge"))
+        .current_dir(dir.path())
+        .output()
+        .expect("run kedge under sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["written"], true);
+    assert_eq!(json["files"].as_array().unwrap().len(), 3000);
+    assert!(read(dir.path(), "team-2/svc-999.yaml").contains("tag: \"7.4\" # tag"));
+}
+
+/// Issue 11: one file that cannot be replaced (immutable, which stops root too) and one that can:
+/// nothing is written and the output says so.
+#[test]
+fn issue11_unreplaceable_file_means_nothing_written() {
+    let dir = setup();
+    let target = dir.path().join("app/values.yaml");
+    let chattr = |flag: &str| Command::new("chattr").arg(flag).arg(&target).output();
+    if !chattr("+i").is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: this filesystem (or user) cannot set the immutable attribute");
+        return;
+    }
+    let out = kedge(
+        &[
+            "app",
+            "nginx=nginx:1.27",
+            "bitnami/redis=*:7.4",
+            "-o",
+            "json",
+        ],
+        dir.path(),
+    );
+    let _ = chattr("-i");
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["written"], false);
+    assert_eq!(json["written_files"], serde_json::json!([]));
+    let message = json["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("values.yaml: not replaced: the file is immutable"),
+        "{message}"
+    );
+    assert_eq!(read(dir.path(), "app/deploy.yaml"), DEPLOY);
+}

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kedge_rewrite::{Options, Update, rewrite, rewrite_tree};
+use kedge_rewrite::{Mode, Options, Update, rewrite, rewrite_tree};
 
 fn main() {
     divan::main();
@@ -82,7 +82,7 @@ fn kube_prometheus_in_memory() -> usize {
 #[divan::bench(sample_count = 20)]
 fn kube_prometheus_tree() -> usize {
     let dir = fixtures().join("manifests/prometheus-operator__kube-prometheus");
-    let out = rewrite_tree(&[dir], &update(), &Options::default(), true).unwrap();
+    let out = rewrite_tree(&[dir], &update(), &Options::default(), Mode::DryRun).unwrap();
     out.files.len()
 }
 
@@ -93,7 +93,7 @@ fn generated_10k_tree() -> usize {
         &[generated_repo().to_owned()],
         &update(),
         &Options::default(),
-        true,
+        Mode::DryRun,
     )
     .unwrap();
     assert_eq!(out.files.len(), 10_000);

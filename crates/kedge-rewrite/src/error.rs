@@ -107,6 +107,41 @@ pub enum RewriteError {
         /// One error per failing file, in path order.
         errors: Vec<RewriteError>,
     },
+    /// The file is not a regular file (a FIFO, a device, a socket, or a symlink to one), so it is
+    /// not read.
+    #[error("{path}: {kind}, not a regular file; only regular files are read")]
+    NotRegular {
+        /// The file as named.
+        path: PathBuf,
+        /// What it is (`a FIFO`, `a character device`, …).
+        kind: &'static str,
+    },
+    /// The file would change but replacing it would lose something (its owner, its other hard
+    /// links) or is not allowed (read-only, immutable), so nothing is written.
+    #[error("{path}: not replaced: {reason}")]
+    NotReplaceable {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be replaced.
+        reason: String,
+    },
+    /// Renaming a staged file into place failed after other files had been renamed: the listed
+    /// files hold their new content, the others their old one.
+    #[error(
+        "{source}; {} file(s) were written before this failure ({}), {} were not",
+        written.len(),
+        written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        not_written.len()
+    )]
+    PartialWrite {
+        /// Files renamed into place, in order.
+        written: Vec<PathBuf>,
+        /// Files left with their old content, the failing one first.
+        not_written: Vec<PathBuf>,
+        /// The failed rename.
+        #[source]
+        source: Box<RewriteError>,
+    },
     /// Reading, writing or renaming a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -128,7 +163,10 @@ impl RewriteError {
             | Self::SharedAnchor { path, .. }
             | Self::Unsupported { path, .. }
             | Self::Verification { path, .. }
+            | Self::NotRegular { path, .. }
+            | Self::NotReplaceable { path, .. }
             | Self::Io { path, .. } => Some(path),
+            Self::PartialWrite { not_written, .. } => not_written.first().map(PathBuf::as_path),
             Self::InvalidReference { .. } | Self::Files { .. } => None,
         }
     }

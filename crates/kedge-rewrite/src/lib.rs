@@ -10,8 +10,8 @@
 //! Every other byte — comments, quoting, indentation, line endings, a missing final newline —
 //! stays as it was. The result is parsed again and each new value checked before it is returned.
 //!
-//! [`rewrite_tree`] applies updates to files and directories, writing nothing unless every file
-//! could be processed.
+//! [`rewrite_tree`] applies updates to files and directories, one file in memory at a time,
+//! writing nothing unless every file could be processed.
 //!
 //! ```
 //! use kedge_rewrite::{rewrite, Update};
@@ -30,6 +30,8 @@ mod locate;
 mod plan;
 mod scalar;
 mod setter;
+mod source;
+mod stage;
 mod tree;
 mod walk;
 
@@ -39,7 +41,7 @@ use std::path::Path;
 pub use edit::{Change, Field, Site, Skipped};
 pub use error::RewriteError;
 pub use image_ref::{ImageRef, Part, PolicyRef, Target, Update, normalise_name};
-pub use walk::{FileOutcome, TreeOutcome, rewrite_tree};
+pub use walk::{ChangedFile, FileOutcome, Mode, TreeOutcome, rewrite_tree, rewrite_tree_each};
 
 use locate::Occurrence;
 
@@ -138,6 +140,10 @@ pub(crate) fn rewrite_file(
         skipped,
         ..
     } = planner;
+    // The input's tree is not needed any more: freed before the output is parsed to verify it,
+    // so a big file's two trees are never in memory at once.
+    drop(occurrences);
+    drop(stream);
     if edits.is_empty() {
         return Ok(Outcome {
             bytes: bytes.to_vec(),

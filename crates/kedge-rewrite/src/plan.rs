@@ -1,6 +1,7 @@
 //! Turning occurrences and updates into byte edits.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::Path;
 
 use granit_parser::ScalarStyle;
@@ -26,6 +27,8 @@ pub(crate) struct Planner<'a> {
     pub text: &'a str,
     pub edits: Vec<Edit>,
     pub changes: Vec<Change>,
+    /// The first edit over each byte range (a lookup per value: a scan made big files quadratic).
+    by_range: HashMap<Range<usize>, usize>,
     /// Index of the occurrence being planned.
     current: usize,
     /// References to an updated image that no rule rewrites.
@@ -43,6 +46,7 @@ impl<'a> Planner<'a> {
             text,
             edits: Vec::new(),
             changes: Vec::new(),
+            by_range: HashMap::new(),
             current: 0,
             skipped: Vec::new(),
             alias_hits: Vec::new(),
@@ -195,8 +199,7 @@ impl<'a> Planner<'a> {
         let Some(update) = images.iter().find(|u| u.normalised == name) else {
             return;
         };
-        if update.target.apply(&current) == current
-            || self.edits.iter().any(|e| e.range == seen.scalar.span)
+        if update.target.apply(&current) == current || self.by_range.contains_key(&seen.scalar.span)
         {
             return;
         }
@@ -218,6 +221,13 @@ impl<'a> Planner<'a> {
             value: seen.scalar.value.clone(),
             option: format!("{flag} {key}"),
         });
+    }
+
+    fn push_edit(&mut self, edit: Edit) {
+        self.by_range
+            .entry(edit.range.clone())
+            .or_insert(self.edits.len());
+        self.edits.push(edit);
     }
 
     fn error(&self, at: usize, reason: &str) -> RewriteError {
@@ -252,7 +262,7 @@ impl<'a> Planner<'a> {
             self.alias_hits.push(hit);
             return Ok(());
         }
-        if let Some(planned) = self.edits.iter().find(|e| e.range == scalar.span) {
+        if let Some(planned) = self.by_range.get(&scalar.span).map(|&i| &self.edits[i]) {
             // Two updates (a setter and an image update, say) for one value must agree.
             if planned.expect.as_deref() != Some(value) {
                 return Err(self.error(
@@ -277,7 +287,7 @@ impl<'a> Planner<'a> {
                 }
             }
         };
-        self.edits.push(Edit {
+        self.push_edit(Edit {
             range: range.clone(),
             text,
             expect: Some(value.to_owned()),
@@ -326,7 +336,7 @@ impl<'a> Planner<'a> {
         let edit = edit.ok_or_else(|| self.error(at, "cannot add a key to this mapping"))?;
         let (line, column) = line_col(self.text, edit.range.start);
         let span = edit.range.clone();
-        self.edits.push(edit);
+        self.push_edit(edit);
         self.changes.push(Change {
             line,
             column,
@@ -565,7 +575,7 @@ impl<'a> Planner<'a> {
             let edit =
                 edit.ok_or_else(|| self.error(scalar.span.start, "cannot remove this key"))?;
             let span = edit.range.clone();
-            self.edits.push(edit);
+            self.push_edit(edit);
             self.changes.push(Change {
                 line: scalar.pos.line,
                 column: scalar.pos.col + 1,

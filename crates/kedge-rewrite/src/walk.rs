@@ -1,48 +1,126 @@
-//! Rewriting files and directory trees: everything is processed in memory first, and nothing is
-//! written unless every file succeeded. Writes are atomic (temporary file in the same directory,
-//! then rename) and keep the file's permissions.
+//! Rewriting files and directory trees, one file at a time: each file is read, rewritten and,
+//! when it changed, staged beside its target before the next is read, so memory and open
+//! descriptors stay bounded whatever the number of files. Nothing is renamed into place unless
+//! every file succeeded (see [`crate::stage`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::{Options, Outcome, RewriteError, Skipped, Update, rewrite_file};
+use crate::source::Source;
+use crate::stage::{self, Staged};
+use crate::{Change, Options, Outcome, RewriteError, Skipped, Update};
+
+/// What [`rewrite_tree`] does with the changed files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Look only: nothing is written, not even a temporary file.
+    DryRun,
+    /// Write every changed file beside its target, and rename them into place only when
+    /// [`TreeOutcome::write`] is called (after the caller has looked at the changes).
+    Stage,
+    /// Stage, then rename into place when every file succeeded.
+    Write,
+}
 
 /// One file that changed (or would change, in a dry run).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileOutcome {
     /// The file.
     pub path: PathBuf,
+    /// Every value changed, in file order.
+    pub changes: Vec<Change>,
+}
+
+/// A changed file while its contents are in memory, as [`rewrite_tree_each`] shows it.
+#[derive(Debug)]
+pub struct ChangedFile<'a> {
+    /// The file.
+    pub path: &'a Path,
     /// Its content before the rewrite.
-    pub original: Vec<u8>,
+    pub original: &'a [u8],
     /// The new content and the changes.
-    pub outcome: Outcome,
+    pub outcome: &'a Outcome,
 }
 
 /// The result of [`rewrite_tree`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
 pub struct TreeOutcome {
     /// Files that changed, in path order.
     pub files: Vec<FileOutcome>,
     /// How many files were examined.
     pub scanned: usize,
-    /// Whether the changed files were written (false for a dry run).
+    /// Whether the changed files were written (false for a dry run or before
+    /// [`TreeOutcome::write`] in [`Mode::Stage`]).
     pub written: bool,
     /// References to an updated image that were seen but not changed, by file, in path order.
     pub skipped: Vec<(PathBuf, Skipped)>,
+    /// New contents waiting beside their targets.
+    staged: Vec<Staged>,
 }
 
 /// Rewrites every manifest under `paths` (files, or directories walked recursively).
 ///
 /// Directories yield `*.yaml`, `*.yml` and extension-less `Kustomization` files; hidden
 /// directories, `.git` and a Helm chart's `templates/` (a directory with `Chart.yaml` beside it)
-/// are skipped. A file named explicitly is always processed. With `dry_run`, nothing is written.
+/// are skipped. A file named explicitly is always processed. Only regular files are read (a
+/// FIFO, a device or a symlink to one is refused). A changed file is replaced only if it can be
+/// without losing anything: read-only files, files with several hard links, immutable files and
+/// files whose owner kedge cannot keep are refused.
 /// If any file fails, nothing is written and [`RewriteError::Files`] lists every failure.
 pub fn rewrite_tree(
     paths: &[PathBuf],
     updates: &[Update],
     options: &Options,
-    dry_run: bool,
+    mode: Mode,
 ) -> Result<TreeOutcome, RewriteError> {
+    rewrite_tree_each(paths, updates, options, mode, |_| {})
+}
+
+/// Like [`rewrite_tree`], and calls `each` with every changed file, in path order, while its old
+/// and new contents are in memory (they are not kept afterwards).
+pub fn rewrite_tree_each(
+    paths: &[PathBuf],
+    updates: &[Update],
+    options: &Options,
+    mode: Mode,
+    mut each: impl FnMut(&ChangedFile<'_>),
+) -> Result<TreeOutcome, RewriteError> {
+    let files = manifests(paths)?;
+    let mut outcome = TreeOutcome {
+        scanned: files.len(),
+        ..TreeOutcome::default()
+    };
+    let mut errors = Vec::new();
+    for path in &files {
+        match rewrite_file(
+            path,
+            updates,
+            options,
+            mode,
+            &mut outcome.skipped,
+            &mut each,
+        ) {
+            Ok(Some((file, staged))) => {
+                outcome.files.push(file);
+                outcome.staged.extend(staged);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        // Dropping `outcome` removes every staged file.
+        return Err(RewriteError::Files { errors });
+    }
+    if mode == Mode::Write {
+        outcome.write()?;
+    }
+    Ok(outcome)
+}
+
+/// The files `paths` name: files as given, directories walked; sorted, without duplicates.
+fn manifests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RewriteError> {
     let mut files = Vec::new();
     for path in paths {
         let meta = fs::metadata(path).map_err(|source| io(path, source))?;
@@ -54,70 +132,65 @@ pub fn rewrite_tree(
     }
     files.sort();
     files.dedup();
-    let mut changed = Vec::new();
-    let mut skipped = Vec::new();
-    let mut errors = Vec::new();
-    for path in &files {
-        let result = fs::read(path)
-            .map_err(|source| io(path, source))
-            .and_then(|original| {
-                // `--add-missing`: an entry only where the kustomization's resources use the image.
-                let addable = (options.add_kustomize_entries && is_kustomization(path))
-                    .then(|| crate::kustomize::images_used(path, options));
-                let outcome = rewrite_file(path, &original, updates, options, addable.as_ref())?;
-                Ok((original, outcome))
-            });
-        if let Ok((_, outcome)) = &result {
-            skipped.extend(outcome.skipped.iter().map(|s| (path.clone(), s.clone())));
-        }
-        match result {
-            Ok((original, outcome)) if outcome.bytes != original => changed.push(FileOutcome {
-                path: path.clone(),
-                original,
-                outcome,
-            }),
-            Ok(_) => {}
-            Err(e) => errors.push(e),
-        }
+    Ok(files)
+}
+
+/// Reads, rewrites and (unless a dry run) stages one file; `None` when it does not change.
+/// References it sees but leaves alone are added to `skipped`.
+fn rewrite_file(
+    path: &Path,
+    updates: &[Update],
+    options: &Options,
+    mode: Mode,
+    skipped: &mut Vec<(PathBuf, Skipped)>,
+    each: &mut impl FnMut(&ChangedFile<'_>),
+) -> Result<Option<(FileOutcome, Option<Staged>)>, RewriteError> {
+    let mut source = Source::open(path)?;
+    let original = source.read(path)?;
+    // `--add-missing`: an entry only where the kustomization's resources use the image.
+    let addable = (options.add_kustomize_entries && is_kustomization(path))
+        .then(|| crate::kustomize::images_used(path, options));
+    let outcome = crate::rewrite_file(path, &original, updates, options, addable.as_ref())?;
+    skipped.extend(outcome.skipped.iter().map(|s| (path.to_owned(), s.clone())));
+    if outcome.bytes == original {
+        return Ok(None);
     }
-    if !errors.is_empty() {
-        return Err(RewriteError::Files { errors });
-    }
-    let mut outcome = TreeOutcome {
-        files: changed,
-        scanned: files.len(),
-        written: false,
-        skipped,
+    source.check_replaceable(path)?;
+    let staged = match mode {
+        Mode::DryRun => None,
+        Mode::Stage | Mode::Write => Some(stage::stage(path, &outcome.bytes, &source.meta)?),
     };
-    if !dry_run {
-        outcome.write()?;
-    }
-    Ok(outcome)
+    each(&ChangedFile {
+        path,
+        original: &original,
+        outcome: &outcome,
+    });
+    let file = FileOutcome {
+        path: path.to_owned(),
+        changes: outcome.changes,
+    };
+    Ok(Some((file, staged)))
 }
 
 impl TreeOutcome {
-    /// Writes the changed files of a dry run, after the caller has looked at them.
+    /// Renames the staged files into place ([`Mode::Stage`]); does nothing after a dry run or
+    /// when already written.
     ///
-    /// Every new file is written beside its target before any is renamed into
-    /// place, so a full disk or a read-only directory leaves everything as it was.
+    /// Every new file was written beside its target before any is renamed into place, so a full
+    /// disk or a read-only directory leaves everything as it was. Should a rename still fail
+    /// (a file swapped for a directory meanwhile, say), [`RewriteError::PartialWrite`] names the
+    /// files that were written and those that were not.
     pub fn write(&mut self) -> Result<(), RewriteError> {
-        if self.written {
+        if self.written || self.staged.is_empty() {
             return Ok(());
         }
-        let staged = self
-            .files
-            .iter()
-            .map(|file| stage(&file.path, &file.outcome.bytes))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (path, (temp, target)) in self.files.iter().map(|f| &f.path).zip(staged) {
-            temp.persist(&target).map_err(|e| io(path, e.error))?;
-        }
+        stage::commit(std::mem::take(&mut self.staged))?;
         self.written = true;
         Ok(())
     }
 }
 
-fn io(path: &Path, source: std::io::Error) -> RewriteError {
+pub(crate) fn io(path: &Path, source: std::io::Error) -> RewriteError {
     RewriteError::Io {
         path: path.to_owned(),
         source,
@@ -125,15 +198,14 @@ fn io(path: &Path, source: std::io::Error) -> RewriteError {
 }
 
 fn is_kustomization(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    matches!(
-        name,
-        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-    )
+    path.file_name().is_some_and(|name| {
+        let name = name.as_encoded_bytes();
+        name == b"kustomization.yaml" || name == b"kustomization.yml" || name == b"Kustomization"
+    })
 }
 
-fn is_manifest(name: &str) -> bool {
-    name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization"
+fn is_manifest(name: &[u8]) -> bool {
+    name.ends_with(b".yaml") || name.ends_with(b".yml") || name == b"Kustomization"
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RewriteError> {
@@ -141,13 +213,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RewriteError> {
     let entries = fs::read_dir(dir).map_err(|source| io(dir, source))?;
     for entry in entries {
         let entry = entry.map_err(|source| io(dir, source))?;
+        // Names need not be UTF-8: compared as bytes, so no file is skipped for its name.
         let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
+        let name = name.as_encoded_bytes();
         let kind = entry
             .file_type()
             .map_err(|source| io(&entry.path(), source))?;
         if kind.is_dir() {
-            if name.starts_with('.') || (chart && name == "templates") {
+            if name.starts_with(b".") || (chart && name == b"templates") {
                 continue;
             }
             collect(&entry.path(), out)?;
@@ -156,22 +229,4 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RewriteError> {
         }
     }
     Ok(())
-}
-
-/// Replaces `path` with `bytes` through a temporary file in the same directory.
-/// Writes `bytes` to a temporary file beside `path` with its permissions; the
-/// caller renames it over the (symlink-resolved) target.
-fn stage(path: &Path, bytes: &[u8]) -> Result<(tempfile::NamedTempFile, PathBuf), RewriteError> {
-    use std::io::Write;
-    let target = fs::canonicalize(path).map_err(|source| io(path, source))?;
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let permissions = fs::metadata(&target)
-        .map_err(|source| io(path, source))?
-        .permissions();
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|source| io(dir, source))?;
-    temp.write_all(bytes).map_err(|source| io(path, source))?;
-    temp.as_file()
-        .set_permissions(permissions)
-        .map_err(|source| io(path, source))?;
-    Ok((temp, target))
 }

@@ -116,6 +116,9 @@ fn copy_tree(from: &Path, to: &Path) {
         let dest = to.join(file.strip_prefix(from).unwrap());
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(&file, &dest).unwrap();
+        // Writable like a checkout (the shared fixtures are read-only, which kedge refuses).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
 }
 
@@ -133,7 +136,7 @@ fn a_tree_with_invalid_files_is_refused_and_left_untouched() {
         &[dir.path().to_owned()],
         &updates,
         &Options::default(),
-        false,
+        kedge_rewrite::Mode::Write,
     )
     .unwrap_err();
     let RewriteError::Files { errors } = err else {
@@ -157,8 +160,13 @@ fn a_tree_with_invalid_files_is_refused_and_left_untouched() {
     let json = dir
         .path()
         .join("scheduler-policy/scheduler-policy-config-with-extender.json");
-    let err =
-        kedge_rewrite::rewrite_tree(&[json], &updates, &Options::default(), false).unwrap_err();
+    let err = kedge_rewrite::rewrite_tree(
+        &[json],
+        &updates,
+        &Options::default(),
+        kedge_rewrite::Mode::Write,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("1 file(s)"));
 }
 
@@ -187,7 +195,7 @@ fn helm_templates_and_hidden_dirs_are_skipped() {
         &[dir.path().to_owned()],
         &updates,
         &Options::default(),
-        false,
+        kedge_rewrite::Mode::Write,
     )
     .unwrap();
     assert_eq!(out.files.len(), 1);

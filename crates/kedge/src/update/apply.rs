@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use kedge_policy::TagPolicy;
-use kedge_rewrite::{Change, Field, ImageRef, Options, Part, Target, Update, rewrite_tree};
+use kedge_rewrite::{Change, Field, ImageRef, Mode, Options, Part, Target, Update, rewrite_tree};
 
 use super::UpdateError;
 use super::result::ImageUpdate;
@@ -44,6 +44,11 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
     let mut updates = Vec::new();
     for plan in planned {
         let paths = target_paths(workdir, plan)?;
+        // A symlink in the repository must not make kedge read or write outside its clone
+        // (the walk below does not follow symlinks inside directories).
+        for path in &paths {
+            inside(workdir, path, &plan.alias)?;
+        }
         let update = Update::Image {
             name: plan.image.clone(),
             // The name stays as each manifest spells it; only tag and digest change.
@@ -57,26 +62,23 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
             alias: plan.alias.clone(),
             source,
         };
-        // Looked at before anything is written, then written as it is: parsed once.
+        // Staged and looked at before anything is renamed into place: parsed once.
         let options = Options {
             object_image_paths: plan.object_image_paths.clone(),
             ..Options::default()
         };
         let mut outcome =
-            rewrite_tree(&paths, std::slice::from_ref(&update), &options, true).map_err(fail)?;
+            rewrite_tree(&paths, std::slice::from_ref(&update), &options, Mode::Stage)
+                .map_err(fail)?;
         for (path, skipped) in &outcome.skipped {
             tracing::warn!(alias = %plan.alias, file = %path.display(), line = skipped.line,
                 key = %skipped.key, value = %skipped.value,
                 "reference to the image left unchanged: not an image field kedge rewrites \
                  (images[].objectImagePaths would include an object's field)");
         }
-        // A symlink in the repository must not make kedge write outside its clone.
-        for file in &outcome.files {
-            inside(workdir, &file.path, &plan.alias)?;
-        }
         // The plan was made before this checkout: another writer may have moved the
         // manifests past it since. Never move an image back.
-        let old_changes = outcome.files.iter().flat_map(|f| &f.outcome.changes);
+        let old_changes = outcome.files.iter().flat_map(|f| &f.changes);
         if let Some(newer) = preferred_old_tag(plan, old_changes) {
             tracing::warn!(alias = %plan.alias, manifest = %newer, chosen = %plan.tag,
                 "manifests already have a tag the policy prefers; leaving them");
@@ -86,11 +88,7 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpda
         if outcome.files.is_empty() {
             continue;
         }
-        let changes: Vec<_> = outcome
-            .files
-            .iter()
-            .flat_map(|f| &f.outcome.changes)
-            .collect();
+        let changes: Vec<_> = outcome.files.iter().flat_map(|f| &f.changes).collect();
         let first = changes.first();
         let old_reference = first.and_then(|c| c.old.clone()).unwrap_or_default();
         let old_tag = first.and_then(|c| old_tag(c));
