@@ -459,7 +459,13 @@ fn add_missing_only_where_resources_use_the_image() {
         ..Options::default()
     };
     let update = Update::parse("app=app:2").unwrap();
-    kedge_rewrite::rewrite_tree(&[dir.path().to_owned()], &[update], &options, false).unwrap();
+    kedge_rewrite::rewrite_tree(
+        &[dir.path().to_owned()],
+        &[update],
+        &options,
+        kedge_rewrite::Mode::Write,
+    )
+    .unwrap();
     let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
     let entry = "images:\n- name: app\n  newTag: \"2\"\n";
     assert_eq!(
