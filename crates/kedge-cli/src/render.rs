@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kedge::render::{HelmOptions, KustomizeOptions, RenderedObject, Renderer, render};
@@ -58,54 +58,40 @@ pub struct RenderFlags {
 impl RenderFlags {
     /// The renderer these flags ask for, detecting it from the path when
     /// neither `--kustomize` nor `--helm` is given.
-    pub fn renderer(&self, path: &std::path::Path) -> Result<Renderer, UsageError> {
-        let helm_only = !self.values.is_empty() || !self.set.is_empty() || self.release.is_some();
-        let detected = match (self.kustomize, self.helm) {
-            (true, _) => Renderer::Kustomize(KustomizeOptions::default()),
-            (_, true) => Renderer::Helm(HelmOptions::new("")),
-            _ => Renderer::detect(path),
-        };
-        match detected {
-            Renderer::Helm(_) => {
-                let release = match &self.release {
-                    Some(release) => release.clone(),
-                    None => match Renderer::detect(path) {
-                        Renderer::Helm(options) => options.release,
-                        _ => path_name(path),
-                    },
-                };
-                let mut options = HelmOptions::new(release);
-                options.binary = self.helm_binary.clone();
-                options.namespace = self.namespace.clone();
-                options.values_files = self.values.clone();
-                options.set = self.set.clone();
-                Ok(Renderer::Helm(options))
-            }
-            _ if helm_only => Err(UsageError(format!(
+    pub fn renderer(&self, path: &Path) -> Result<Renderer, UsageError> {
+        let detected = Renderer::detect(path);
+        if self.helm || !self.kustomize && matches!(detected, Renderer::Helm(_)) {
+            let release = match (&self.release, detected) {
+                (Some(release), _) => release.clone(),
+                (None, Renderer::Helm(options)) => options.release,
+                (None, _) => "release".into(),
+            };
+            let mut options = HelmOptions::new(release);
+            options.binary = self.helm_binary.clone();
+            options.namespace = self.namespace.clone();
+            options.values_files = self.values.clone();
+            options.set = self.set.clone();
+            return Ok(Renderer::Helm(options));
+        }
+        if !self.values.is_empty() || !self.set.is_empty() || self.release.is_some() {
+            return Err(UsageError(format!(
                 "--values, --set and --release are Helm flags, but {} is not a Helm chart (no Chart.yaml; pass --helm to insist)",
                 path.display()
-            ))),
-            Renderer::Kustomize(_) => {
-                let command: Vec<OsString> = self
-                    .kustomize_command
-                    .split_whitespace()
-                    .map(Into::into)
-                    .collect();
-                if command.is_empty() {
-                    return Err(UsageError("--kustomize-command is empty".into()));
-                }
-                Ok(Renderer::Kustomize(KustomizeOptions::new(command)))
-            }
-            other => Ok(other),
+            )));
         }
+        if self.kustomize || matches!(detected, Renderer::Kustomize(_)) {
+            let command: Vec<OsString> = self
+                .kustomize_command
+                .split_whitespace()
+                .map(Into::into)
+                .collect();
+            if command.is_empty() {
+                return Err(UsageError("--kustomize-command is empty".into()));
+            }
+            return Ok(Renderer::Kustomize(KustomizeOptions::new(command)));
+        }
+        Ok(Renderer::Plain)
     }
-}
-
-fn path_name(path: &std::path::Path) -> String {
-    path.canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "release".into())
 }
 
 /// Arguments of `kedge render`.
