@@ -36,7 +36,7 @@ impl fmt::Display for Source {
 /// An object's identity: API group, kind, namespace and name, the key that
 /// sync, diff and prune use (the version is not part of it: one object is
 /// served at several versions).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct ObjectKey {
     /// API group, empty for the core group.
     pub group: String,
