@@ -64,20 +64,6 @@ pub enum PolicyError {
     /// The digest strategy was given an empty tag to follow.
     #[error("the digest strategy needs a tag to follow (e.g. \"latest\"), got an empty string")]
     EmptyDigestTag,
-
-    /// A tag, repository name, registry host or digest breaks the OCI rules
-    /// (see [`validate_tag`](crate::validate_tag) and its siblings).
-    #[error("invalid {kind} {value:?} ({length} bytes): expected {rule}")]
-    InvalidName {
-        /// What kind of name it is.
-        kind: crate::NameKind,
-        /// The start of the value (at most 80 characters); `Display` escapes it.
-        value: String,
-        /// The value's full length in bytes.
-        length: usize,
-        /// The rule it breaks.
-        rule: &'static str,
-    },
 }
 
 /// The field of a [`PolicySpec`](crate::PolicySpec) that holds a regex, named in

@@ -79,8 +79,8 @@
 mod constraint;
 mod error;
 mod filter;
-mod names;
 mod policy;
+mod redact;
 mod report;
 mod spec;
 mod strategy;
@@ -89,10 +89,7 @@ mod version;
 
 pub use error::{ConstraintProblem, PolicyError, RegexField};
 pub use filter::Filtered;
-pub use names::{
-    MAX_TAG_LEN, NameKind, escape_control, redact_url, redact_urls_in, validate_digest,
-    validate_registry_host, validate_repository, validate_tag,
-};
 pub use policy::{Selected, TagPolicy};
+pub use redact::{escape_control, redact_url, redact_urls_in};
 pub use report::{FilterReport, NoMatch};
 pub use spec::{Order, PolicySpec, StrategySpec};

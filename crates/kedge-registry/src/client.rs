@@ -408,14 +408,21 @@ fn content_digest(response: &Response) -> Option<String> {
         .headers()
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| kedge_policy::validate_digest(v).is_ok())
+        .filter(|v| kedge_image::validate_digest(v).is_ok())
         .map(str::to_owned)
 }
 
 /// `prefix` names `registry` itself, or a host it extends at a boundary:
 /// `127.0.0.1` covers `127.0.0.1:5000`, `127.0.0.1:5000` does not cover `127.0.0.1:50001`.
+/// Whether `registry` (canonical) is `prefix` or starts with it at a boundary.
+/// A prefix that is a whole host is compared in canonical form too
+/// (`GHCR.IO`, `registry-1.docker.io`); any other prefix case-insensitively.
 fn host_matches(registry: &str, prefix: &str) -> bool {
-    match registry.strip_prefix(prefix) {
+    let prefix = match kedge_image::RegistryHost::parse(prefix) {
+        Ok(host) => host.to_string(),
+        Err(_) => prefix.to_ascii_lowercase(),
+    };
+    match registry.strip_prefix(prefix.as_str()) {
         Some("") => true,
         Some(rest) => rest.starts_with([':', '/']) || prefix.ends_with(['.', ':', '/']),
         None => false,
@@ -513,5 +520,33 @@ mod tests {
         assert!(!host_matches("127.0.0.1:50001", "127.0.0.1:5000"));
         assert!(!host_matches("ghcr.io.evil.example", "ghcr.io"));
         assert!(host_matches("eu.gcr.io", "eu."));
+        assert!(host_matches("eu.gcr.io", "EU."));
+    }
+
+    #[test]
+    fn registry_settings_are_found_for_any_spelling_of_the_host() {
+        // Regression (issue 9): `GHCR.IO/org/app` missed the settings of a `ghcr.io` prefix.
+        let insecure = RegistrySettings {
+            insecure: true,
+            ..RegistrySettings::default()
+        };
+        let client = RegistryClient::new(ClientConfig {
+            registries: vec![
+                ("ghcr.io".to_owned(), insecure.clone()),
+                ("Registry-1.Docker.IO".to_owned(), insecure),
+            ],
+            ..ClientConfig::default()
+        });
+        for image in [
+            "GHCR.IO/org/app",
+            "ghcr.io/org/app",
+            "nginx",
+            "registry.hub.docker.com/library/nginx",
+        ] {
+            let image: ImageName = image.parse().unwrap();
+            assert!(client.settings_for(image.registry()).insecure, "{image}");
+        }
+        let other: ImageName = "quay.io/org/app".parse().unwrap();
+        assert!(!client.settings_for(other.registry()).insecure);
     }
 }

@@ -244,16 +244,13 @@ impl AuthEntry {
     }
 }
 
-/// Reduces `https://index.docker.io/v1/`, `docker.io` and `ghcr.io/` style keys to a bare host.
+/// The key a server is stored and looked up under: its canonical host
+/// (`https://index.docker.io/v1/`, `registry-1.docker.io` and `DOCKER.IO` are all
+/// `docker.io`). A key that is not a host is only lower-cased, so it still finds itself.
 fn normalise_server(server: &str) -> String {
-    let without_scheme = server
-        .strip_prefix("https://")
-        .or_else(|| server.strip_prefix("http://"))
-        .unwrap_or(server);
-    let host = without_scheme.split('/').next().unwrap_or(without_scheme);
-    match host {
-        "index.docker.io" | "registry-1.docker.io" | "docker.io" => "docker.io".to_owned(),
-        other => other.to_ascii_lowercase(),
+    match kedge_image::RegistryHost::parse_server(server) {
+        Ok(host) => host.to_string(),
+        Err(_) => server.trim().to_ascii_lowercase(),
     }
 }
 
@@ -279,7 +276,7 @@ fn run_helper_program(
         reason,
     };
     // Docker stores Docker Hub credentials under its legacy index URL.
-    let server = if normalise_server(registry) == "docker.io" {
+    let server = if normalise_server(registry) == kedge_image::DOCKER_HUB {
         "https://index.docker.io/v1/"
     } else {
         registry
@@ -366,6 +363,35 @@ mod tests {
             Credentials::Bearer("tok".into())
         );
         assert_eq!(store.lookup("quay.io").unwrap(), Credentials::Anonymous);
+    }
+
+    #[test]
+    fn docker_hub_credentials_are_found_under_every_alias() {
+        // Regression (issue 9): `registry.hub.docker.com` and a `DOCKER.IO` key were
+        // registries of their own, so Docker Hub was pulled anonymously.
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "config.json",
+            r#"{"auths": {"DOCKER.IO": {"auth": "aHViOnNlY3JldA=="}}}"#,
+        );
+        let store = CredentialStore::from_docker_config(&path).unwrap();
+        for registry in [
+            "docker.io",
+            "index.docker.io",
+            "registry-1.docker.io",
+            "registry.hub.docker.com",
+            "Registry.Hub.Docker.Com",
+        ] {
+            assert_eq!(
+                store.lookup(registry).unwrap(),
+                basic("hub", "secret"),
+                "{registry}"
+            );
+        }
+        let mut store = CredentialStore::new();
+        store.insert("https://registry-1.docker.io/v2/", basic("bot", "pw"));
+        assert_eq!(store.lookup("docker.io").unwrap(), basic("bot", "pw"));
     }
 
     #[test]

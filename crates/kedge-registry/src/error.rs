@@ -12,14 +12,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
-    /// The image name could not be parsed as an OCI reference.
-    #[error("invalid image name {input:?}: {reason}")]
-    InvalidImage {
-        /// What the user gave.
-        input: String,
-        /// Why it was refused.
-        reason: String,
-    },
+    /// The image name is not a valid `registry/repository` (see `kedge-image`).
+    #[error(transparent)]
+    InvalidImage(#[from] kedge_image::ImageError),
 
     /// A `--platform` value was not `OS/ARCH[/VARIANT]`.
     #[error("invalid platform {0:?}: expected OS/ARCH or OS/ARCH/VARIANT, for example linux/arm64")]

@@ -1,37 +1,59 @@
 //! Image names (a repository in a registry, without tag) and platforms.
 
 use std::fmt;
+use std::ops::Deref;
 use std::str::FromStr;
 
 use crate::RegistryError;
 
-/// Docker Hub as users write it, and the host its API answers on.
-const DOCKER_HUB: &str = "docker.io";
-const DOCKER_HUB_API: &str = "index.docker.io";
-
 /// A repository in a registry, named without tag or digest:
-/// `127.0.0.1:5000/team/app`, `ghcr.io/org/app`, or `nginx` (Docker Hub's `library/nginx`).
+/// `127.0.0.1:5000/team/app`, `ghcr.io/org/app`, or `nginx` (Docker Hub's
+/// `library/nginx`).
+///
+/// [`kedge_image::ImageName`] (which owns parsing and normalisation) with the
+/// registry client's error type; it derefs to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ImageName {
-    registry: String,
-    api_host: String,
-    repository: String,
-}
+pub struct ImageName(kedge_image::ImageName);
 
 impl ImageName {
-    /// The registry as users write it (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
+    /// The registry in canonical form (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
     pub fn registry(&self) -> &str {
-        &self.registry
+        self.0.registry()
     }
 
     /// The host kedge sends API requests to (`index.docker.io` for Docker Hub).
     pub fn api_host(&self) -> &str {
-        &self.api_host
+        self.0.api_host()
     }
 
     /// The repository path inside the registry (`library/nginx`).
     pub fn repository(&self) -> &str {
-        &self.repository
+        self.0.repository()
+    }
+
+    /// The name as `kedge-image` types it.
+    pub fn as_image_name(&self) -> &kedge_image::ImageName {
+        &self.0
+    }
+}
+
+impl Deref for ImageName {
+    type Target = kedge_image::ImageName;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl From<kedge_image::ImageName> for ImageName {
+    fn from(name: kedge_image::ImageName) -> Self {
+        Self(name)
+    }
+}
+
+impl From<ImageName> for kedge_image::ImageName {
+    fn from(name: ImageName) -> Self {
+        name.0
     }
 }
 
@@ -39,58 +61,13 @@ impl FromStr for ImageName {
     type Err = RegistryError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let invalid = |reason: &str| RegistryError::InvalidImage {
-            input: input.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if input.contains('@') {
-            return Err(invalid("expected an image name without digest"));
-        }
-        // A ':' after the last '/' is a tag; one before it belongs to a registry port.
-        let last_segment = input.rsplit('/').next().unwrap_or(input);
-        if last_segment.contains(':') {
-            return Err(invalid(
-                "expected an image name without tag (kedge finds the tag)",
-            ));
-        }
-        // Docker's normalisation: a first component with '.' or ':' (or
-        // `localhost`) names the registry, anything else is on Docker Hub, where
-        // one-component names live under `library/`. Checked by hand, not by the
-        // reference regex, whose first compilation costs more than a request.
-        let (registry, repository) = match input.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
-                (first, rest.to_owned())
-            }
-            _ => (DOCKER_HUB, input.to_owned()),
-        };
-        let registry = if registry == DOCKER_HUB_API {
-            DOCKER_HUB
-        } else {
-            registry
-        };
-        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
-            format!("library/{repository}")
-        } else {
-            repository
-        };
-        kedge_policy::validate_registry_host(registry).map_err(|e| invalid(&e.to_string()))?;
-        kedge_policy::validate_repository(&repository).map_err(|e| invalid(&e.to_string()))?;
-        let api_host = if registry == DOCKER_HUB {
-            DOCKER_HUB_API
-        } else {
-            registry
-        };
-        Ok(Self {
-            registry: registry.to_owned(),
-            api_host: api_host.to_owned(),
-            repository,
-        })
+        Ok(Self(kedge_image::ImageName::parse(input)?))
     }
 }
 
 impl fmt::Display for ImageName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.registry, self.repository)
+        self.0.fmt(f)
     }
 }
 
@@ -164,6 +141,22 @@ mod tests {
         assert_eq!(image.api_host(), "index.docker.io");
         assert_eq!(image.repository(), "library/nginx");
         assert_eq!(image.to_string(), "docker.io/library/nginx");
+    }
+
+    #[test]
+    fn docker_hub_aliases_and_host_case_name_one_registry() {
+        // Regression (issue 9): `registry.hub.docker.com` and `GHCR.IO` were registries
+        // of their own here, with no credentials or settings of docker.io and ghcr.io.
+        let image: ImageName = "registry.hub.docker.com/library/nginx".parse().unwrap();
+        assert_eq!(image, "nginx".parse().unwrap());
+        assert_eq!(image.api_host(), "index.docker.io");
+        let image: ImageName = "GHCR.IO/org/app".parse().unwrap();
+        assert_eq!((image.registry(), image.api_host()), ("ghcr.io", "ghcr.io"));
+        let err = "ghcr.io/Org/App".parse::<ImageName>().unwrap_err();
+        assert!(
+            err.to_string().contains("write \"ghcr.io/org/app\""),
+            "{err}"
+        );
     }
 
     #[test]

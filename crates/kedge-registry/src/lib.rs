@@ -35,12 +35,12 @@ pub use client::{ClientConfig, RegistryClient};
 pub use credentials::{CredentialStore, Credentials};
 pub use error::RegistryError;
 pub use image::{ImageName, Platform};
-/// Name checks and printing rules, owned by `kedge-policy` (pure, so the webhook
-/// crate can use them without a network stack) and re-exported here beside the client.
-pub use kedge_policy::{
-    NameKind, escape_control, redact_url, redact_urls_in, validate_digest, validate_registry_host,
-    validate_repository, validate_tag,
+/// Name checks, owned by `kedge-image` and re-exported here beside the client.
+pub use kedge_image::{
+    NameKind, validate_digest, validate_registry_host, validate_repository, validate_tag,
 };
+/// Printing rules, owned by `kedge-policy` and re-exported here beside the client.
+pub use kedge_policy::{escape_control, redact_url, redact_urls_in};
 pub use transport::RegistrySettings;
 
 /// What kedge knows about one tagged image.

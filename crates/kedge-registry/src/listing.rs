@@ -146,7 +146,7 @@ fn keep_valid(tags: Vec<String>, registry: &str, repository: &str) -> Vec<String
     let valid: Vec<String> = tags
         .into_iter()
         .filter(|tag| {
-            let ok = kedge_policy::validate_tag(tag).is_ok();
+            let ok = kedge_image::validate_tag(tag).is_ok();
             if !ok && first_invalid.is_none() {
                 first_invalid = Some(kedge_policy::escape_control(tag).into_owned());
             }
