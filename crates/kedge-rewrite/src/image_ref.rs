@@ -1,7 +1,10 @@
 //! Image references: parsing, name normalisation and the "what to change to" of an update.
 //!
 //! Parsing is deliberately lenient (the Docker grammar is not enforced) because existing manifests
-//! hold references such as `app:{GENERATED_TAG}` that must still be matched by name.
+//! hold references such as `app:{GENERATED_TAG}` that must still be matched by name, and a
+//! reference is kept exactly as written. Names are compared through `kedge-image`, which owns
+//! normalisation: a manifest's `nginx` and a configured `registry.hub.docker.com/library/nginx`
+//! are the same image.
 
 use std::fmt;
 use std::str::FromStr;
@@ -94,39 +97,28 @@ impl fmt::Display for ImageRef {
     }
 }
 
-/// Splits a name into its registry host (if it has one) and its path.
+/// Splits a name into its registry host (if it has one) and its path, by `kedge-image`'s rule.
 pub(crate) fn split_registry(name: &str) -> (Option<&str>, &str) {
-    match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
-            (Some(first), rest)
-        }
-        _ => (None, name),
-    }
+    kedge_image::split_host(name)
 }
 
-/// Normalises an image name the way container runtimes do: `nginx` and
-/// `index.docker.io/library/nginx` both become `docker.io/library/nginx`.
+/// Normalises an image name the way `kedge-image` does: `nginx`,
+/// `registry.hub.docker.com/library/nginx` and `index.docker.io/nginx` all become
+/// `docker.io/library/nginx`. A name `kedge-image` refuses (a template, upper case in the
+/// path) is returned as written, so it only ever equals itself.
 ///
 /// ```
 /// use kedge_rewrite::normalise_name;
 /// assert_eq!(normalise_name("nginx"), "docker.io/library/nginx");
+/// assert_eq!(normalise_name("registry.hub.docker.com/library/nginx"), "docker.io/library/nginx");
 /// assert_eq!(normalise_name("bitnami/redis"), "docker.io/bitnami/redis");
 /// assert_eq!(normalise_name("Quay.IO/org/app"), "quay.io/org/app");
+/// assert_eq!(normalise_name("ghcr.io/Org/App"), "ghcr.io/Org/App");
 /// ```
 pub fn normalise_name(name: &str) -> String {
-    let (registry, path) = split_registry(name);
-    let registry = registry.map(str::to_ascii_lowercase);
-    match registry.as_deref() {
-        None | Some("docker.io" | "index.docker.io" | "registry-1.docker.io") => {
-            if path.contains('/') {
-                format!("docker.io/{path}")
-            } else {
-                format!("docker.io/library/{path}")
-            }
-        }
-        Some(host) => format!("{host}/{path}"),
+    match kedge_image::ImageName::parse(name) {
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => name.to_owned(),
     }
 }
 
@@ -276,6 +268,10 @@ impl Update {
     }
 
     /// An image update: references named `name` become `new_ref` (`*` keeps a part).
+    ///
+    /// `name` is a match key, as for `kustomize edit set image`: a valid image name matches
+    /// every spelling of it (see [`normalise_name`]); anything else (a placeholder such as
+    /// `<YOUR-IMAGE>`) matches only references that spell it the same.
     pub fn image(name: &str, new_ref: &str) -> Result<Self, RewriteError> {
         let parsed = ImageRef::parse(name)?;
         if parsed.tag.is_some() || parsed.digest.is_some() {
@@ -333,6 +329,10 @@ mod tests {
         assert_eq!(
             normalise_name("index.docker.io/nginx"),
             "docker.io/library/nginx"
+        );
+        assert_eq!(
+            normalise_name("registry.hub.docker.com/library/nginx"),
+            normalise_name("nginx")
         );
         assert_eq!(normalise_name("localhost:5000/x"), "localhost:5000/x");
         assert_eq!(normalise_name("gcr.io/p/x"), "gcr.io/p/x");
