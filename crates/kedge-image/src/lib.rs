@@ -68,4 +68,4 @@ pub use grammar::{
 };
 pub use host::{DOCKER_HUB, DOCKER_HUB_ALIASES, DOCKER_HUB_API, RegistryHost};
 pub use name::{ImageName, split_host};
-pub use reference::ImageRef;
+pub use reference::{ImageRef, split_reference};

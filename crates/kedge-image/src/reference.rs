@@ -51,22 +51,10 @@ impl ImageRef {
         if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(fail(Problem::WhiteSpace));
         }
-        let (rest, digest) = match input.split_once('@') {
-            Some((rest, digest)) => (rest, Some(digest)),
-            None => (input, None),
-        };
+        let (written_name, tag, digest) = split_reference(input);
         if digest.is_some_and(|d| !is_digest(d)) {
             return Err(fail(Problem::Digest));
         }
-        // A ':' after the last '/' starts the tag; one before it belongs to a port.
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (written_name, tag) = match rest[last_slash..].find(':') {
-            Some(colon) => (
-                &rest[..last_slash + colon],
-                Some(&rest[last_slash + colon + 1..]),
-            ),
-            None => (rest, None),
-        };
         if tag.is_some_and(|t| !is_tag(t)) {
             return Err(fail(Problem::Tag));
         }
@@ -149,6 +137,32 @@ impl ImageRef {
             written.push_str(digest);
         }
         written
+    }
+}
+
+/// Splits `name[:tag][@digest]` into its three parts without checking any of
+/// them: the digest starts at the first `@`, the tag at the first `:` after the
+/// name's last `/` (a `:` before it belongs to a port).
+///
+/// ```
+/// use kedge_image::split_reference;
+/// assert_eq!(split_reference("localhost:5000/app:1.2@sha256:ab"), ("localhost:5000/app", Some("1.2"), Some("sha256:ab")));
+/// assert_eq!(split_reference("ghcr.io/Codertocat/hello-world:"), ("ghcr.io/Codertocat/hello-world", Some(""), None));
+/// assert_eq!(split_reference("nginx"), ("nginx", None, None));
+/// ```
+pub fn split_reference(reference: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match reference.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (reference, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].find(':') {
+        Some(colon) => (
+            &rest[..last_slash + colon],
+            Some(&rest[last_slash + colon + 1..]),
+            digest,
+        ),
+        None => (rest, None, digest),
     }
 }
 

@@ -39,14 +39,10 @@ pub enum WebhookError {
         repository: String,
     },
 
-    /// An image name in the payload is not a valid `registry/repository`.
-    #[error("invalid image name \"{input}\": {reason}")]
-    InvalidImage {
-        /// What the payload said, control characters escaped and cut short.
-        input: String,
-        /// Why it was refused.
-        reason: &'static str,
-    },
+    /// An image name in the payload is not a valid `registry/repository`
+    /// (the rules are `kedge-image`'s).
+    #[error(transparent)]
+    InvalidImage(#[from] kedge_image::ImageError),
 
     /// A tag or digest in the payload is not one the OCI distribution spec allows.
     #[error("invalid {what} \"{input}\" in the payload")]

@@ -5,7 +5,6 @@
 use serde::Deserialize;
 
 use crate::error::from_json;
-use crate::image::split_reference;
 use crate::{ImageEvent, WebhookError};
 
 /// The header naming the event type.
@@ -293,11 +292,9 @@ fn package_image(package: Package) -> Result<ImageEvent, WebhookError> {
     if tag.is_none() && digest.as_deref().is_none_or(str::is_empty) {
         return Err(missing("package_version.container_metadata.tag"));
     }
-    let repository = match version.package_url.as_deref().map(split_reference) {
-        Some(url) if url.host == Some(GHCR) && !url.repository.is_empty() => {
-            url.repository.to_owned()
-        }
-        _ => {
+    let repository = match version.package_url.as_deref().and_then(ghcr_repository) {
+        Some(repository) => repository.to_owned(),
+        None => {
             let owner = package
                 .owner
                 .and_then(|o| o.login)
@@ -311,5 +308,17 @@ fn package_image(package: Package) -> Result<ImageEvent, WebhookError> {
             format!("{owner}/{name}")
         }
     };
+    // GitHub names the owner as it is displayed (`Codertocat`); on ghcr.io every
+    // image is the owner and package in lower case, so that is the image pushed.
+    let repository = repository.to_ascii_lowercase();
     ImageEvent::new(GHCR, &repository, tag.as_deref(), digest.as_deref())
+}
+
+/// The repository of a `package_url` on ghcr.io (`ghcr.io/Codertocat/hello-world:`).
+fn ghcr_repository(url: &str) -> Option<&str> {
+    let (name, _, _) = kedge_image::split_reference(url.trim());
+    match kedge_image::split_host(name) {
+        (Some(host), path) if host.eq_ignore_ascii_case(GHCR) && !path.is_empty() => Some(path),
+        _ => None,
+    }
 }

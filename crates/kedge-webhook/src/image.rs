@@ -1,11 +1,19 @@
-//! Normalised image events and the name normalisation every parser shares.
+//! Normalised image events. Names are parsed, checked and normalised by
+//! `kedge-image`, the one owner of image names in kedge, so an event's image
+//! equals the name the registry client and the rewriter use for it.
 //!
 //! Registries and vendors name the same image in many ways (`https://quay.io/ns/app`,
-//! `index.docker.io/library/nginx`, `MyOrg/MyApp`); kedge compares them as
-//! `registry/repository` in lower case, with Docker Hub as `docker.io` and its
-//! single-name images under `library/`.
+//! `registry.hub.docker.com/library/nginx`, `GHCR.IO/org/app`); kedge compares
+//! them as `registry/repository` with the host in lower case, Docker Hub as
+//! `docker.io` and its single-name images under `library/`. Upper case in a
+//! repository path is refused, as the distribution spec says.
 
-use crate::validate::{is_valid_digest, is_valid_host, is_valid_repository, is_valid_tag, shown};
+use kedge_image::{ImageName, ImageRef, RegistryHost};
+
+use crate::WebhookError;
+
+/// Docker Hub's canonical registry name.
+pub use kedge_image::DOCKER_HUB;
 
 /// One image pushed to a registry, as a webhook reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -25,21 +33,37 @@ impl ImageEvent {
         repository: &str,
         tag: Option<&str>,
         digest: Option<&str>,
-    ) -> Result<Self, crate::WebhookError> {
+    ) -> Result<Self, WebhookError> {
+        let name = ImageName::from_parts(registry, repository)?;
+        Self::of(&name, tag, digest)
+    }
+
+    /// An event for `name`; empty tag and digest become `None`.
+    pub fn of(
+        name: &ImageName,
+        tag: Option<&str>,
+        digest: Option<&str>,
+    ) -> Result<Self, WebhookError> {
         let tag = non_empty(tag);
         let digest = non_empty(digest);
-        let invalid = |what, value: &str| crate::WebhookError::InvalidValue {
+        let invalid = |what, value: &str| WebhookError::InvalidValue {
             what,
             input: shown(value),
         };
-        if let Some(tag) = tag.as_deref().filter(|t| !is_valid_tag(t)) {
+        if let Some(tag) = tag
+            .as_deref()
+            .filter(|t| kedge_image::validate_tag(t).is_err())
+        {
             return Err(invalid("tag", tag));
         }
-        if let Some(digest) = digest.as_deref().filter(|d| !is_valid_digest(d)) {
+        if let Some(digest) = digest
+            .as_deref()
+            .filter(|d| kedge_image::validate_digest(d).is_err())
+        {
             return Err(invalid("digest", digest));
         }
         Ok(Self {
-            image: normalise_image(registry, repository)?,
+            image: name.to_string(),
             tag,
             digest,
         })
@@ -53,114 +77,52 @@ fn non_empty(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Docker Hub's canonical registry name.
-pub const DOCKER_HUB: &str = "docker.io";
-
-/// Normalises a registry host and a repository path into `registry/repository`.
+/// Normalises a registry host and a repository path into `registry/repository`
+/// ([`ImageName::from_parts`]).
 ///
 /// The registry may carry a scheme or a path (`https://quay.io/`); Docker Hub's
 /// aliases become `docker.io`, and a one-segment Docker Hub repository gets `library/`.
-pub fn normalise_image(registry: &str, repository: &str) -> Result<String, crate::WebhookError> {
-    let host = normalise_registry(registry).ok_or_else(|| crate::WebhookError::InvalidImage {
-        input: shown(&format!("{registry}/{repository}")),
-        reason: "empty registry host",
-    })?;
-    let repository = repository.trim().trim_matches('/').to_ascii_lowercase();
-    let invalid = |reason| crate::WebhookError::InvalidImage {
-        input: shown(&format!("{host}/{repository}")),
-        reason,
-    };
-    if !is_valid_host(&host) {
-        return Err(invalid("the registry host is not a host name or address"));
-    }
-    if repository.is_empty() {
-        return Err(invalid("empty repository"));
-    }
-    if !is_valid_repository(&repository) {
-        return Err(invalid(
-            "repository must be '/'-separated components of letters and digits joined by '.', '_', '__' or '-', at most 255 characters",
-        ));
-    }
-    if host == DOCKER_HUB && !repository.contains('/') {
-        return Ok(format!("{host}/library/{repository}"));
-    }
-    Ok(format!("{host}/{repository}"))
+pub fn normalise_image(registry: &str, repository: &str) -> Result<String, WebhookError> {
+    Ok(ImageName::from_parts(registry, repository)?.to_string())
 }
 
-/// The registry host of `registry` without scheme, path or case; Docker Hub aliases become `docker.io`.
+/// The registry host of `registry` without scheme, path or case; Docker Hub
+/// aliases become `docker.io`. `None` when it is not a host.
 pub fn normalise_registry(registry: &str) -> Option<String> {
-    let trimmed = registry.trim();
-    let without_scheme = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"))
-        .unwrap_or(trimmed);
-    let host = without_scheme
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match host.as_str() {
-        "" => None,
-        "index.docker.io"
-        | "registry-1.docker.io"
-        | "registry.hub.docker.com"
-        | "hub.docker.com" => Some(DOCKER_HUB.to_owned()),
-        _ => Some(host),
-    }
+    RegistryHost::parse_server(registry)
+        .ok()
+        .map(|host| host.to_string())
 }
 
-/// Normalises an image name as users write it (`nginx`, `ghcr.io/Org/App`,
+/// Normalises an image name as users write it (`nginx`, `GHCR.IO/org/app`,
 /// `127.0.0.1:5000/team/web`): no host means Docker Hub. A tag or digest is ignored.
-pub fn normalise_image_name(name: &str) -> Result<String, crate::WebhookError> {
-    let reference = split_reference(name);
-    normalise_image(reference.host.unwrap_or(DOCKER_HUB), reference.repository)
+pub fn normalise_image_name(name: &str) -> Result<String, WebhookError> {
+    Ok(ImageRef::parse_payload(name)?.into_name().to_string())
 }
 
-/// An image reference split into host (when it has one), repository, tag and digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SplitReference<'a> {
-    pub host: Option<&'a str>,
-    pub repository: &'a str,
-    pub tag: Option<&'a str>,
-    pub digest: Option<&'a str>,
-}
-
-/// Splits `[scheme://][host/]repository[:tag][@digest]`.
-///
-/// The first segment is a host only when it looks like one (holds `.` or `:`,
-/// or is `localhost`), as Docker's reference grammar decides.
-pub(crate) fn split_reference(reference: &str) -> SplitReference<'_> {
-    let reference = reference.trim();
-    let reference = reference
-        .strip_prefix("https://")
-        .or_else(|| reference.strip_prefix("http://"))
-        .unwrap_or(reference);
-    let (rest, digest) = match reference.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest)),
-        None => (reference, None),
-    };
-    let (host, path) = match rest.split_once('/') {
-        Some((first, path))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
-            (Some(first), path)
-        }
-        _ => (None, rest),
-    };
-    let last_slash = path.rfind('/').map_or(0, |i| i + 1);
-    let (repository, tag) = match path[last_slash..].find(':') {
-        Some(colon) => (
-            &path[..last_slash + colon],
-            Some(&path[last_slash + colon + 1..]),
-        ),
-        None => (path, None),
-    };
-    SplitReference {
-        host,
-        repository,
-        tag,
-        digest,
+/// The registry host a payload's URL or reference starts with, if it names one:
+/// the authority of `https://registry.test:5000/v2/…`, or the first component
+/// of `harbor.example.com/library/app:v1` when `kedge-image` reads it as a host.
+pub(crate) fn payload_host(text: &str) -> Option<&str> {
+    let text = text.trim();
+    match text.split_once("://") {
+        Some((_, rest)) => rest.split('/').next().filter(|host| !host.is_empty()),
+        None => kedge_image::split_host(text).0,
     }
+}
+
+/// `value` as it may appear in an error or a log: control characters escaped,
+/// cut after 64 characters.
+pub(crate) fn shown(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .take(64)
+        .flat_map(char::escape_debug)
+        .collect();
+    if value.chars().count() > 64 {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -174,7 +136,7 @@ mod tests {
             "docker.io/library/nginx"
         );
         assert_eq!(
-            normalise_image("https://registry.hub.docker.com/", "Me/App").unwrap(),
+            normalise_image("https://registry.hub.docker.com/", "me/app").unwrap(),
             "docker.io/me/app"
         );
     }
@@ -192,6 +154,11 @@ mod tests {
         assert!(normalise_image("ghcr.io", "a b").is_err());
         assert!(normalise_image("ghcr.io", "").is_err());
         assert!(normalise_image("", "x").is_err());
+        let upper = normalise_image("ghcr.io", "Org/App").unwrap_err();
+        assert!(
+            upper.to_string().contains("write \"ghcr.io/org/app\""),
+            "{upper}"
+        );
     }
 
     #[test]
@@ -204,19 +171,29 @@ mod tests {
             normalise_image_name("127.0.0.1:5000/team/web:1").unwrap(),
             "127.0.0.1:5000/team/web"
         );
+        assert_eq!(
+            normalise_image_name("registry.hub.docker.com/library/nginx").unwrap(),
+            "docker.io/library/nginx"
+        );
     }
 
     #[test]
-    fn references_split_into_parts() {
-        let split = split_reference("https://harbor.example.com/library/app:v1.0.0");
-        assert_eq!(split.host, Some("harbor.example.com"));
-        assert_eq!(split.repository, "library/app");
-        assert_eq!(split.tag, Some("v1.0.0"));
-        let split = split_reference("localhost:5000/app@sha256:abc");
-        assert_eq!(split.host, Some("localhost:5000"));
-        assert_eq!(split.repository, "app");
-        assert_eq!((split.tag, split.digest), (None, Some("sha256:abc")));
-        let split = split_reference("team/app:1");
-        assert_eq!((split.host, split.repository), (None, "team/app"));
+    fn payload_hosts_come_from_urls_and_references() {
+        assert_eq!(
+            payload_host("https://harbor.example.com/library/app:v1.0.0"),
+            Some("harbor.example.com")
+        );
+        assert_eq!(
+            payload_host("http://127.0.0.1:5000/v2/team/web/manifests/sha256:ab"),
+            Some("127.0.0.1:5000")
+        );
+        assert_eq!(payload_host("localhost:5000/app"), Some("localhost:5000"));
+        assert_eq!(payload_host("team/app:1"), None);
+    }
+
+    #[test]
+    fn shown_values_carry_no_control_characters() {
+        assert_eq!(shown("a\nb\u{1b}"), "a\\nb\\u{1b}");
+        assert_eq!(shown(&"x".repeat(100)).chars().count(), 65);
     }
 }

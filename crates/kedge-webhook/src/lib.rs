@@ -21,13 +21,14 @@
 //!
 //! let body = br#"{"events":[{"action":"push","target":{
 //!     "mediaType":"application/vnd.oci.image.index.v1+json",
-//!     "repository":"team/web","tag":"1.2.3","digest":"sha256:ab"},
+//!     "repository":"team/web","tag":"1.2.3",
+//!     "digest":"sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2"},
 //!     "request":{"host":"127.0.0.1:5000"}}]}"#;
 //! let events = RegistrySource::Distribution.parse(body, None)?;
 //! assert_eq!(events, vec![ImageEvent {
 //!     image: "127.0.0.1:5000/team/web".into(),
 //!     tag: Some("1.2.3".into()),
-//!     digest: Some("sha256:ab".into()),
+//!     digest: Some("sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2".into()),
 //! }]);
 //! # Ok::<(), kedge_webhook::WebhookError>(())
 //! ```
@@ -37,7 +38,6 @@ mod error;
 mod github;
 mod image;
 mod registry;
-mod validate;
 
 pub use auth::{
     DeliveryAuth, GENERIC_SIGNATURE_HEADER, GITHUB_SIGNATURE_HEADER, ReceiverAuth, Secret,
@@ -50,5 +50,6 @@ pub use github::{
 pub use image::{
     DOCKER_HUB, ImageEvent, normalise_image, normalise_image_name, normalise_registry,
 };
+/// Name checks, owned by `kedge-image`.
+pub use kedge_image::{validate_digest, validate_registry_host, validate_repository, validate_tag};
 pub use registry::RegistrySource;
-pub use validate::{is_valid_digest, is_valid_host, is_valid_repository, is_valid_tag};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{pick_registry, present};
 use crate::error::from_json;
-use crate::image::split_reference;
+use crate::image::payload_host;
 use crate::{ImageEvent, WebhookError};
 
 #[derive(Deserialize)]
@@ -95,7 +95,7 @@ pub(super) fn to_image_event(
     let missing = |field| WebhookError::MissingField { payload, field };
     let target = event.target.as_ref().ok_or(missing("target"))?;
     let repository = present(&target.repository).ok_or(missing("target.repository"))?;
-    let url_host = target.url.as_deref().and_then(|u| split_reference(u).host);
+    let url_host = target.url.as_deref().and_then(payload_host);
     let request_host = event.request.as_ref().and_then(|r| present(&r.host));
     let host = pick_registry(payload, request_host.or(url_host), registry, repository)?;
     ImageEvent::new(

@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::present;
 use crate::error::from_json;
-use crate::image::{DOCKER_HUB, split_reference};
 use crate::{ImageEvent, WebhookError};
+use kedge_image::ImageRef;
 
 const PAYLOAD: &str = "generic";
 
@@ -25,17 +25,11 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<ImageEvent>, WebhookError> {
         field,
     };
     let image = present(&payload.image).ok_or(missing("image"))?;
-    let reference = split_reference(image);
-    let tag = present(&payload.tag).or(reference.tag);
-    let digest = present(&payload.digest).or(reference.digest);
+    let reference = ImageRef::parse_payload(image)?;
+    let tag = present(&payload.tag).or(reference.tag());
+    let digest = present(&payload.digest).or(reference.digest());
     if tag.is_none() && digest.is_none() {
         return Err(missing("tag"));
     }
-    let host = reference.host.unwrap_or(DOCKER_HUB);
-    Ok(vec![ImageEvent::new(
-        host,
-        reference.repository,
-        tag,
-        digest,
-    )?])
+    Ok(vec![ImageEvent::of(reference.name(), tag, digest)?])
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{pick_registry, present};
 use crate::error::from_json;
-use crate::image::split_reference;
+use crate::image::payload_host;
 use crate::{ImageEvent, WebhookError};
 
 const PAYLOAD: &str = "harbor";
@@ -65,10 +65,7 @@ pub(super) fn parse(body: &[u8], registry: Option<&str>) -> Result<Vec<ImageEven
     data.resources
         .iter()
         .map(|resource| {
-            let url_host = resource
-                .resource_url
-                .as_deref()
-                .and_then(|u| split_reference(u).host);
+            let url_host = resource.resource_url.as_deref().and_then(payload_host);
             let host = pick_registry(PAYLOAD, url_host, registry, &name)?;
             ImageEvent::new(
                 host,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::present;
 use crate::error::from_json;
-use crate::image::split_reference;
+use crate::image::payload_host;
 use crate::{ImageEvent, WebhookError};
 
 const PAYLOAD: &str = "jfrog";
@@ -52,8 +52,7 @@ pub(super) fn parse(body: &[u8], registry: Option<&str>) -> Result<Vec<ImageEven
                 payload: PAYLOAD,
                 repository: image_name.to_owned(),
             })?;
-            let host = split_reference(&format!("{origin}/x"))
-                .host
+            let host = payload_host(&format!("{origin}/x"))
                 .unwrap_or(origin)
                 .to_owned();
             let repo_key = present(&data.repo_key).ok_or(missing("data.repo_key"))?;

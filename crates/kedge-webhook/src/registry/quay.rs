@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::present;
 use crate::error::from_json;
-use crate::image::split_reference;
+use crate::image::payload_host;
 use crate::{ImageEvent, WebhookError};
 
 const PAYLOAD: &str = "quay";
@@ -27,7 +27,7 @@ pub(super) fn parse(body: &[u8], registry: Option<&str>) -> Result<Vec<ImageEven
         field,
     };
     let repository = present(&payload.repository).ok_or(missing("repository"))?;
-    let url_host = present(&payload.docker_url).and_then(|url| split_reference(url).host);
+    let url_host = present(&payload.docker_url).and_then(payload_host);
     let host = url_host.or(registry).unwrap_or(QUAY_IO);
     if payload.updated_tags.iter().all(|t| t.trim().is_empty()) {
         return Err(missing("updated_tags"));
