@@ -67,7 +67,7 @@ fn one_plain_line_per_accepted_delivery() {
     let before = std::fs::read_to_string(&log).unwrap().lines().count();
     for i in 0..DELIVERIES {
         let body = format!(
-            r#"{{"events":[{{"action":"push","target":{{"repository":"team/web","tag":"1.0.{i}","digest":"sha256:0123"}},"request":{{"host":"registry.test:5000"}}}}]}}"#
+            r#"{{"events":[{{"action":"push","target":{{"repository":"team/web","tag":"1.0.{i}","digest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}},"request":{{"host":"registry.test:5000"}}}}]}}"#
         );
         let request = format!(
             "POST /webhooks/registry/local HTTP/1.1\r\nHost: kedge\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

@@ -23,7 +23,7 @@ fn distribution_push(repository: &str, tag: &str) -> Vec<u8> {
             "action": "push",
             "target": {
                 "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": "sha256:0123",
+                "digest": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                 "repository": repository,
                 "tag": tag,
             },
@@ -615,7 +615,7 @@ async fn issue_11_hostile_names_tags_and_hosts_are_400_and_queue_nothing() {
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
                     "repository": repository,
                     "tag": tag,
-                    "digest": "sha256:0123",
+                    "digest": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                 },
                 "request": {"host": host},
             }]
