@@ -45,29 +45,21 @@ impl ImageRef {
         {
             return Err(invalid("contains whitespace"));
         }
-        let (rest, digest) = match reference.split_once('@') {
-            Some((rest, digest)) if !digest.is_empty() => (rest, Some(digest.to_owned())),
-            Some(_) => return Err(invalid("empty digest after `@`")),
-            None => (reference, None),
-        };
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => {
-                let (name, tag) = rest.split_at(last_slash + i);
-                (name, Some(tag[1..].to_owned()))
-            }
-            None => (rest, None),
-        };
+        // Where the tag and digest start is kedge-image's rule; their content is not checked.
+        let (name, tag, digest) = kedge_image::split_reference(reference);
+        if digest == Some("") {
+            return Err(invalid("empty digest after `@`"));
+        }
         if name.is_empty() || name.ends_with('/') || name.starts_with('/') {
             return Err(invalid("empty name"));
         }
-        if tag.as_deref() == Some("") {
+        if tag == Some("") {
             return Err(invalid("empty tag after `:`"));
         }
         Ok(Self {
             name: name.to_owned(),
-            tag,
-            digest,
+            tag: tag.map(str::to_owned),
+            digest: digest.map(str::to_owned),
         })
     }
 
