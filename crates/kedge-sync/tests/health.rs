@@ -581,7 +581,7 @@ fn has_built_in_rule(object: &Object) -> bool {
 }
 
 #[test]
-fn every_testdata_file_is_accounted_for() {
+fn health_testdata_files_are_all_accounted_for() {
     let root = testdata_root();
     let mut on_disk = BTreeSet::new();
     let mut pending = vec![root.clone()];
@@ -615,7 +615,7 @@ fn every_testdata_file_is_accounted_for() {
 }
 
 #[test]
-fn files_without_an_argo_expectation_get_the_listed_verdict() {
+fn health_without_an_argo_expectation_is_as_listed() {
     let root = testdata_root();
     for (path, expected, reason) in NO_ARGO_EXPECTATION {
         let health = assess(&first_object(&root.join(path)));
@@ -624,7 +624,7 @@ fn files_without_an_argo_expectation_get_the_listed_verdict() {
 }
 
 #[test]
-fn verdicts_agree_with_argo_cd_except_where_listed() {
+fn health_agrees_with_argo_cd_except_where_listed() {
     let root = testdata_root();
     let mut disagreements = Vec::new();
     let (mut built_in, mut signal, mut no_signal) = (0, 0, 0);
@@ -664,7 +664,7 @@ fn verdicts_agree_with_argo_cd_except_where_listed() {
 }
 
 #[test]
-fn every_verdict_but_healthy_names_its_object() {
+fn health_messages_name_their_object() {
     let root = testdata_root();
     let paths = ARGO_EXPECTED
         .iter()
@@ -690,7 +690,7 @@ fn every_verdict_but_healthy_names_its_object() {
 }
 
 #[test]
-fn generic_verdicts_read_as_a_user_sees_them() {
+fn health_of_generic_kinds_reads_as_a_user_sees_it() {
     let root = testdata_root();
     let cases = [
         (
