@@ -174,12 +174,12 @@ pub enum OrderError {
     /// A wave, hook or delete-policy annotation with a bad value.
     #[error("{source_file}: {key}: annotation {annotation}: {problem}")]
     Annotation {
-        /// The object.
-        key: crate::ObjectKey,
+        /// The object (boxed: errors stay small for `Result`s).
+        key: Box<crate::ObjectKey>,
         /// Where it came from.
         source_file: kedge_render::Source,
         /// The annotation.
-        annotation: String,
+        annotation: &'static str,
         /// What is wrong with its value.
         #[source]
         problem: AnnotationProblem,
@@ -244,9 +244,9 @@ pub fn plan(objects: &[RenderedObject]) -> Result<Plan, OrderError> {
     for (index, rendered) in objects.iter().enumerate() {
         let placement =
             annotations::placement(&rendered.object).map_err(|bad| OrderError::Annotation {
-                key: rendered.key(),
+                key: Box::new(rendered.key()),
                 source_file: rendered.source.clone(),
-                annotation: bad.annotation.to_owned(),
+                annotation: bad.annotation,
                 problem: bad.problem,
             })?;
         match placement {
