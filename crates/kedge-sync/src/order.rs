@@ -250,18 +250,12 @@ pub fn plan(objects: &[RenderedObject]) -> Result<Plan, OrderError> {
                 problem: bad.problem,
             })?;
         match placement {
+            // Waves do not order prerequisites (but a bad one is still an error).
+            Placement::Object { wave: _ } if is_prerequisite(rendered) => {
+                entries.push(Entry::new(rendered, index, Phase::Prerequisites, 0, None));
+            }
             Placement::Object { wave } => {
-                let phase = if is_prerequisite(rendered) {
-                    Phase::Prerequisites
-                } else {
-                    Phase::Sync
-                };
-                let wave = if phase == Phase::Prerequisites {
-                    0
-                } else {
-                    wave
-                };
-                entries.push(Entry::new(rendered, index, phase, wave, None));
+                entries.push(Entry::new(rendered, index, Phase::Sync, wave, None));
             }
             Placement::Hook {
                 phases,
