@@ -135,7 +135,7 @@ fn set_at(target: &mut Value, tokens: &[String], value: Value) {
     }
 }
 
-fn remove_at(target: &mut Value, tokens: &[String]) {
+pub(crate) fn remove_at(target: &mut Value, tokens: &[String]) {
     let Some((last, parents)) = tokens.split_last() else {
         return;
     };

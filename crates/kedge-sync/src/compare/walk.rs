@@ -46,7 +46,7 @@ pub(crate) enum Match {
 
 /// How a list merges.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum ListKind {
+pub(crate) enum ListKind {
     /// A map keyed by these fields of its items.
     Keyed(Vec<String>),
     /// A set of values.
@@ -350,7 +350,7 @@ fn is_empty_container(value: &Value) -> bool {
 /// How the list at this place merges: `managedFields` know; otherwise
 /// items that all have a `name` (containers, env, volumes), a
 /// `containerPort` or a `port` are keyed by it, and the rest is atomic.
-fn list_kind(desired: &[Value], live: &[Value], members: Members<'_>) -> ListKind {
+pub(crate) fn list_kind(desired: &[Value], live: &[Value], members: Members<'_>) -> ListKind {
     for set in members.present() {
         if let Some(keys) = set.list_keys() {
             return ListKind::Keyed(keys);
@@ -381,7 +381,7 @@ fn list_kind(desired: &[Value], live: &[Value], members: Members<'_>) -> ListKin
 }
 
 /// The key of one item (`None` when it lacks a key field).
-fn item_key(item: &Value, keys: &[String]) -> Option<Vec<Value>> {
+pub(crate) fn item_key(item: &Value, keys: &[String]) -> Option<Vec<Value>> {
     keys.iter().map(|field| key_field(item, field)).collect()
 }
 
