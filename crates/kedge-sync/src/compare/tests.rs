@@ -566,3 +566,22 @@ fn sync_applies_git_without_the_fields_ignore_rules_cover() {
         "a new object is created as Git has it"
     );
 }
+
+#[test]
+fn git_items_in_another_order_change_the_list_as_a_whole() {
+    let live = live_deployment(
+        json!({"template": {"spec": {"containers": [{"name": "web", "env": [
+            {"name": "A", "value": "1"}, {"name": "B", "value": "$(A)"}]}]}}}),
+        json!({}),
+        json!({}),
+    );
+    let desired = deployment(
+        json!({"template": {"spec": {"containers": [{"name": "web", "env": [
+        {"name": "B", "value": "$(A)"}, {"name": "A", "value": "1"}]}]}}}),
+    );
+    let comparison = compared(desired, &live);
+    assert_eq!(
+        pointers(&comparison),
+        ["/spec/template/spec/containers/0/env"]
+    );
+}

@@ -188,13 +188,28 @@ impl<'a> Walk<'a> {
         members: Members<'_>,
     ) {
         let mut matched = vec![false; live.len()];
-        for (item, key) in desired.iter().zip(desired_keys) {
-            let found = live.iter().enumerate().position(|(index, live_item)| {
-                !matched[index] && item_key(live_item, keys).as_ref() == Some(key)
-            });
+        let found: Vec<Option<usize>> = desired_keys
+            .iter()
+            .map(|key| {
+                let index = (0..live.len()).find(|&index| {
+                    !matched[index] && item_key(&live[index], keys).as_ref() == Some(key)
+                })?;
+                matched[index] = true;
+                Some(index)
+            })
+            .collect();
+        let positions: Vec<usize> = found.iter().flatten().copied().collect();
+        if positions.windows(2).any(|pair| pair[0] > pair[1]) {
+            // Apply puts Git's items in Git's order: the list changes as a whole.
+            self.differs(
+                Some(&Value::Array(desired.to_vec())),
+                Some(&Value::Array(live.to_vec())),
+            );
+            return;
+        }
+        for (item, found) in desired.iter().zip(found) {
             match found {
                 Some(index) => {
-                    matched[index] = true;
                     self.path.push(index.to_string());
                     self.value(item, &live[index], members.item(&live[index], index));
                 }
