@@ -12,6 +12,10 @@
 //! sets are sets; other lists are compared whole. Quantities are compared by
 //! value (`1000m` is `1`), a Secret's `stringData` as the `data` it becomes.
 //! What only the server can decide sets [`Comparison::needs_dry_run`].
+//!
+//! The live object must carry its `metadata.managedFields` (a watcher that
+//! strips them to save memory makes every field Git dropped invisible, and
+//! lists fall back to guessing their keys).
 
 mod diff;
 mod fields;

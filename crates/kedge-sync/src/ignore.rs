@@ -5,6 +5,9 @@
 //! are validated once ([`IgnoreRules::new`]) and an invalid pointer is an
 //! error naming the rule. Argo CD's `jqPathExpressions` is refused when the
 //! rule is read, with a message saying what to use instead.
+//!
+//! Diff honours the rules in [`crate::compare::compare`]; sync applies
+//! [`crate::compare::without_ignored`], so it never fights over them.
 
 use serde::Deserializer;
 

@@ -329,4 +329,33 @@ mod compare_recorded_objects {
             "{diff}"
         );
     }
+
+    #[test]
+    fn env_vars_git_reorders_are_drift_of_the_list() {
+        let live = recorded("frontend.deployment.json");
+        let mut desired = frontend();
+        let env = &mut desired["spec"]["template"]["spec"]["containers"][0]["env"];
+        env.as_array_mut().unwrap().rotate_right(1);
+        let comparison = compared(desired.clone(), &live, &CompareOptions::default());
+        assert_eq!(
+            pointers(&comparison),
+            ["/spec/template/spec/containers/0/env"]
+        );
+        let diff = unified_diff(&comparison, Some(&object(desired)), Some(&live));
+        let changed: Vec<&str> = diff
+            .lines()
+            .filter(|l| l.starts_with(['-', '+']))
+            .skip(2)
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "+        - name: ENABLE_PROFILER",
+                "+          value: \"0\"",
+                "-        - name: ENABLE_PROFILER",
+                "-          value: \"0\"",
+            ],
+            "{diff}"
+        );
+    }
 }

@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 
 use super::Drift;
+use super::diff::apply_drift;
 use super::fields::{Members, key_field};
 use super::quantity::{is_quantity_path, same_quantity};
 use crate::ignore::pointer_from_tokens;
@@ -223,6 +224,39 @@ impl<'a> Walk<'a> {
             self.path.pop();
         }
         self.unmatched_live(live, &matched, members);
+    }
+
+    /// The list apply makes of a keyed list Git reorders: Git's items in
+    /// Git's order, each merged into its live item, then the items of other
+    /// managers.
+    fn merged_in_git_order(
+        &mut self,
+        desired: &[Value],
+        found: &[Option<usize>],
+        live: &[Value],
+        members: Members<'_>,
+    ) -> Value {
+        let mut items = Vec::with_capacity(live.len().max(desired.len()));
+        for (item, found) in desired.iter().zip(found) {
+            let Some(index) = *found else {
+                items.push(item.clone());
+                continue;
+            };
+            let mut item_walk = Walk::new(self.ignored_pointers);
+            item_walk.path = self.path.clone();
+            item_walk.path.push(index.to_string());
+            item_walk.value(item, &live[index], members.item(&live[index], index));
+            self.undecided |= item_walk.undecided;
+            let prefix = item_walk.path.len();
+            items.push(apply_drift(live[index].clone(), &item_walk.drift, prefix));
+        }
+        for (index, item) in live.iter().enumerate() {
+            let others_item = members.item(item, index).applied.is_none();
+            if others_item && !found.contains(&Some(index)) {
+                items.push(item.clone());
+            }
+        }
+        Value::Array(items)
     }
 
     fn set_list(&mut self, desired: &[Value], live: &[Value], members: Members<'_>) {
