@@ -570,18 +570,29 @@ fn sync_applies_git_without_the_fields_ignore_rules_cover() {
 #[test]
 fn git_items_in_another_order_change_the_list_as_a_whole() {
     let live = live_deployment(
-        json!({"template": {"spec": {"containers": [{"name": "web", "env": [
-            {"name": "A", "value": "1"}, {"name": "B", "value": "$(A)"}]}]}}}),
-        json!({}),
-        json!({}),
+        json!({"template": {"spec": {"containers": [
+            {"name": "istio-proxy", "image": "proxy:1"},
+            {"name": "web", "image": "web:1", "imagePullPolicy": "IfNotPresent"},
+            {"name": "log", "image": "log:1", "imagePullPolicy": "IfNotPresent"}
+        ]}}}),
+        json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {
+            "k:{\"name\":\"web\"}": {".": {}, "f:image": {}},
+            "k:{\"name\":\"log\"}": {".": {}, "f:image": {}}}}}}}),
+        json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {
+            "k:{\"name\":\"istio-proxy\"}": {".": {}, "f:image": {}}}}}}}),
     );
-    let desired = deployment(
-        json!({"template": {"spec": {"containers": [{"name": "web", "env": [
-        {"name": "B", "value": "$(A)"}, {"name": "A", "value": "1"}]}]}}}),
-    );
+    let desired = deployment(json!({"template": {"spec": {"containers": [
+        {"name": "log", "image": "log:2"}, {"name": "web", "image": "web:1"}]}}}));
     let comparison = compared(desired, &live);
+    assert_eq!(pointers(&comparison), ["/spec/template/spec/containers"]);
+    let merged = json!([
+        {"name": "log", "image": "log:2", "imagePullPolicy": "IfNotPresent"},
+        {"name": "web", "image": "web:1", "imagePullPolicy": "IfNotPresent"},
+        {"name": "istio-proxy", "image": "proxy:1"}
+    ]);
     assert_eq!(
-        pointers(&comparison),
-        ["/spec/template/spec/containers/0/env"]
+        comparison.drift[0].desired,
+        Some(merged),
+        "defaults and other managers' items stay"
     );
 }

@@ -202,10 +202,8 @@ impl<'a> Walk<'a> {
         let positions: Vec<usize> = found.iter().flatten().copied().collect();
         if positions.windows(2).any(|pair| pair[0] > pair[1]) {
             // Apply puts Git's items in Git's order: the list changes as a whole.
-            self.differs(
-                Some(&Value::Array(desired.to_vec())),
-                Some(&Value::Array(live.to_vec())),
-            );
+            let merged = self.merged_in_git_order(desired, &found, live, members);
+            self.differs(Some(&merged), Some(&Value::Array(live.to_vec())));
             return;
         }
         for (item, found) in desired.iter().zip(found) {
