@@ -38,7 +38,7 @@ pub struct UpdateArgs {
 pub async fn run(args: &UpdateArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config).map_err(|e| UsageError(e.to_string()))?;
     for alias in &args.images {
-        if !config.images.iter().any(|i| &i.value.alias == alias) {
+        if !config.images.iter().any(|i| &i.alias == alias) {
             return Err(UsageError(format!(
                 "--image {alias}: no such alias in {}",
                 args.config.display()

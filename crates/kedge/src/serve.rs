@@ -108,7 +108,6 @@ pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, Confi
     let default_poll = duration("serve.pollInterval", &serve.poll_interval)?;
     let mut images = Vec::new();
     for (i, image) in config.images.iter().enumerate() {
-        let image = &image.value;
         let poll = duration(&format!("images[{i}].pollInterval"), &image.poll_interval)?;
         images.push(TrackedImage {
             alias: image.alias.clone(),

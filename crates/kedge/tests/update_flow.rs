@@ -330,7 +330,7 @@ fn updater_new_refuses_an_invalid_config_built_in_code() {
     let valid = Config::parse(Path::new("kedge.yaml"), &text).unwrap();
 
     let mut escaping = valid.clone();
-    escaping.images[0].value.targets = vec!["../../etc".into()];
+    escaping.images[0].targets = vec!["../../etc".into()];
     let err = Updater::new(escaping).err().expect("refused");
     assert!(
         err.to_string()

@@ -224,7 +224,7 @@ impl Updater {
             .images
             .iter()
             .enumerate()
-            .map(|(i, image)| Tracked::new(i, &image.value))
+            .map(|(i, image)| Tracked::new(i, image))
             .collect::<Result<_, _>>()?;
         let registry = RegistryClient::new(registry_config(&config)?);
         let forge = publish::forge(&config)?.map(Arc::new);
