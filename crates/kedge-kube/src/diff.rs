@@ -1,0 +1,94 @@
+//! Diff: the app's live state read as sync reads it, compared with Git as
+//! the API server would merge it, without writing anything.
+
+use std::collections::BTreeSet;
+
+use kedge_render::RenderedObject;
+use kedge_sync::compare::{SyncStatus, compare, unified_diff};
+use kedge_sync::{Object, ObjectKey};
+use kube::Client;
+
+use crate::apply::prepare;
+use crate::live::LiveState;
+use crate::report::{DiffReport, ObjectDiff};
+use crate::resources::{Resources, Target, resolve_all};
+use crate::{KubeError, SyncOptions};
+
+/// Compares `objects` with the cluster for `options.app`: each object in
+/// sync, out of sync (with a unified diff) or missing, then the app's live
+/// objects that left Git (extra).
+#[tracing::instrument(skip_all, fields(app = %options.app, namespace = %options.namespace))]
+pub async fn diff(
+    client: &Client,
+    objects: &[RenderedObject],
+    options: &SyncOptions,
+) -> Result<DiffReport, KubeError> {
+    let resources = Resources::discover(client).await?;
+    let targets = resolve_all(&resources, objects, &options.namespace)?;
+    let mut types: Vec<_> = targets.iter().flatten().map(|t| t.kind.clone()).collect();
+    types.extend(resources.prunable());
+    let mut live = LiveState::default();
+    live.list(client, types, &options.app, options.concurrency)
+        .await?;
+    let resolved: Vec<&Target> = targets.iter().flatten().collect();
+    live.fetch_missing(client, &resolved, options.concurrency)
+        .await?;
+
+    let compare_options = options.compare_options();
+    let mut report = DiffReport {
+        app: options.app.clone(),
+        objects: Vec::with_capacity(objects.len()),
+    };
+    let mut desired_keys = BTreeSet::new();
+    for (index, target) in targets.iter().enumerate() {
+        let (key, desired, live_object) = match target {
+            Some(target) => {
+                let live_object = live.get(&target.key);
+                let desired = prepare(target, &options.app, &options.ignore, live_object);
+                (target.key.clone(), desired, live_object)
+            }
+            None => {
+                // Its CRD is in this sync and not in the cluster yet.
+                let mut desired = objects[index].object.clone();
+                kedge_sync::inventory::label(&mut desired, &options.app);
+                (objects[index].key(), desired, None)
+            }
+        };
+        let comparison = compare(&desired, live_object, &compare_options);
+        let text = match comparison.status {
+            SyncStatus::InSync => String::new(),
+            _ => unified_diff(&comparison, Some(&desired), live_object),
+        };
+        desired_keys.insert(key.clone());
+        report.objects.push(ObjectDiff {
+            key,
+            status: comparison.status,
+            drift: comparison.drift,
+            diff: text,
+        });
+    }
+    report.objects.extend(extras(&live, &options.app, &desired_keys));
+    Ok(report)
+}
+
+/// The app's live objects that Git no longer has.
+fn extras(live: &LiveState, app: &str, desired: &BTreeSet<ObjectKey>) -> Vec<ObjectDiff> {
+    let inventory: Vec<Object> = live
+        .inventory()
+        .into_iter()
+        .filter(|object| !crate::engine::controlled_by_another_object(object))
+        .collect();
+    kedge_sync::inventory::prune_candidates(app, &inventory, desired)
+        .into_iter()
+        .map(|(object, _)| {
+            let key = kedge_sync::object_key(object);
+            let diff = format!("--- {key} (live)\n+++ {key} (not in Git: kedge sync --prune deletes it)\n");
+            ObjectDiff {
+                key,
+                status: SyncStatus::Extra,
+                drift: Vec::new(),
+                diff,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,149 @@
+//! The app's live objects, read with few requests: one LIST per resource type
+//! with the inventory label selector (concurrently, bounded), and a GET only
+//! for desired objects no LIST returned (a first sync, or adopting an object
+//! kedge did not label yet).
+
+use std::collections::{BTreeMap, HashSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use kedge_sync::inventory::APP_LABEL;
+use kedge_sync::{Object, ObjectKey};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams};
+use serde_json::Value;
+
+use crate::KubeError;
+use crate::resources::{ResourceType, Target};
+
+/// What the cluster holds for an app.
+#[derive(Debug, Default)]
+pub(crate) struct LiveState {
+    /// Objects carrying the app's label, from the LISTs.
+    inventory: BTreeMap<ObjectKey, Object>,
+    /// Desired objects found by GET, without the app's label.
+    unlabelled: BTreeMap<ObjectKey, Object>,
+    /// Resource types already listed.
+    listed: HashSet<ResourceType>,
+}
+
+/// The typed API for one resource type, in `namespace` or cluster-wide.
+pub(crate) fn api_for(client: &Client, kind: &ResourceType, namespace: Option<&str>) -> Api<DynamicObject> {
+    match namespace.filter(|_| kind.namespaced) {
+        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &kind.resource),
+        None => Api::all_with(client.clone(), &kind.resource),
+    }
+}
+
+/// A live object as JSON, with the apiVersion and kind that list items lack.
+pub(crate) fn to_object(object: DynamicObject, kind: &ResourceType) -> Object {
+    let mut map = match serde_json::to_value(object) {
+        Ok(Value::Object(map)) => map,
+        _ => Object::new(),
+    };
+    map.insert("apiVersion".into(), kind.resource.api_version.clone().into());
+    map.insert("kind".into(), kind.resource.kind.clone().into());
+    map
+}
+
+/// The label selector of an app's inventory.
+pub(crate) fn selector(app: &str) -> String {
+    format!("{APP_LABEL}={app}")
+}
+
+impl LiveState {
+    /// The live object with this key, if read.
+    pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
+        self.inventory.get(key).or_else(|| self.unlabelled.get(key))
+    }
+
+    /// Every object that carries the app's label.
+    pub fn inventory(&self) -> Vec<Object> {
+        self.inventory.values().cloned().collect()
+    }
+
+    /// Records an object as it is now (after an apply).
+    pub fn record(&mut self, object: Object) {
+        let key = kedge_sync::object_key(&object);
+        self.unlabelled.remove(&key);
+        self.inventory.insert(key, object);
+    }
+
+    /// Forgets an object (after a delete).
+    pub fn forget(&mut self, key: &ObjectKey) {
+        self.inventory.remove(key);
+        self.unlabelled.remove(key);
+    }
+
+    /// LISTs the app's objects of each type not listed yet.
+    pub async fn list(
+        &mut self,
+        client: &Client,
+        types: impl IntoIterator<Item = ResourceType>,
+        app: &str,
+        concurrency: usize,
+    ) -> Result<(), KubeError> {
+        let todo: Vec<ResourceType> = types
+            .into_iter()
+            .filter(|kind| self.listed.insert(kind.clone()))
+            .collect();
+        let selector = selector(app);
+        let lists: Vec<Vec<Object>> = stream::iter(todo)
+            .map(|kind| list_one(client, kind, &selector))
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for object in lists.into_iter().flatten() {
+            self.inventory.insert(kedge_sync::object_key(&object), object);
+        }
+        Ok(())
+    }
+
+    /// GETs the targets no LIST returned (they may exist without the label).
+    pub async fn fetch_missing(
+        &mut self,
+        client: &Client,
+        targets: &[&Target],
+        concurrency: usize,
+    ) -> Result<(), KubeError> {
+        let missing: Vec<&Target> = targets
+            .iter()
+            .copied()
+            .filter(|target| self.get(&target.key).is_none())
+            .collect();
+        let found: Vec<Option<Object>> = stream::iter(missing)
+            .map(|target| async move {
+                let api = api_for(client, &target.kind, target.key.namespace.as_deref());
+                let found = api.get_opt(&target.key.name).await.map_err(|source| {
+                    KubeError::Get {
+                        key: target.key.clone(),
+                        source,
+                    }
+                })?;
+                Ok::<_, KubeError>(found.map(|object| to_object(object, &target.kind)))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for object in found.into_iter().flatten() {
+            self.unlabelled.insert(kedge_sync::object_key(&object), object);
+        }
+        Ok(())
+    }
+}
+
+async fn list_one(client: &Client, kind: ResourceType, selector: &str) -> Result<Vec<Object>, KubeError> {
+    let api = api_for(client, &kind, None);
+    let list = api
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|source| KubeError::List {
+            resource: kind.describe(),
+            selector: selector.to_owned(),
+            source,
+        })?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|object| to_object(object, &kind))
+        .collect())
+}
