@@ -144,7 +144,7 @@ pub(crate) fn resolve_all(
     destination: &str,
 ) -> Result<Vec<Option<Target>>, KubeError> {
     let mut targets = Vec::with_capacity(rendered.len());
-    for (index, object) in rendered.iter().enumerate() {
+    for object in rendered {
         let target = resources.resolve(object, destination)?;
         if target.is_none() && !defined_by_crd_in(rendered, object) {
             return Err(KubeError::UnknownKind {
