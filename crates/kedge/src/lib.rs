@@ -4,6 +4,9 @@
 //! - [`rewrite`] changes image references in manifests, byte for byte.
 //! - [`render`] turns a path (plain manifests, Kustomize, Helm) into the
 //!   objects sync applies, each with its source file.
+//! - [`kube`] syncs rendered objects to a cluster (server-side apply, waves,
+//!   hooks, health, prune, self-heal) and diffs them; [`sync`] is its pure
+//!   core (ordering, inventory, comparison, health rules).
 //!
 //! The building blocks are re-exported whole: [`policy`] (pure tag selection),
 //! [`registry`] (the OCI client) and [`rewrite`] (lossless YAML edits).
@@ -37,7 +40,9 @@ pub mod update;
 
 pub use kedge_forge as forge;
 pub use kedge_git as git;
+pub use kedge_kube as kube;
 pub use kedge_policy as policy;
 pub use kedge_registry as registry;
 pub use kedge_render as render;
 pub use kedge_rewrite as rewrite;
+pub use kedge_sync as sync;
