@@ -15,6 +15,7 @@ use kedge::kube::report::action_name;
 use kedge::kube::{Action, ObjectResult, SyncOptions, SyncReport};
 use kedge::render::{RenderedObject, render};
 use kedge::sync::ignore::{IgnoreDifferences, IgnoreRules};
+use kedge::sync::inventory::AppName;
 
 use crate::OutputFormat;
 use crate::UsageError;
@@ -25,7 +26,7 @@ use crate::render::RenderFlags;
 pub struct AppFlags {
     /// The app: every object applied carries the label `kedge.dev/app=NAME`.
     #[arg(long, value_name = "NAME")]
-    pub app: String,
+    pub app: AppName,
 
     /// A YAML or JSON list of ignoreDifferences rules (Argo CD's shape):
     /// fields neither compared nor applied.

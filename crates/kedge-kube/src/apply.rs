@@ -2,6 +2,7 @@
 //! that `ignoreDifferences` gives away taken off) and how a refusal reads.
 
 use kedge_sync::ignore::IgnoreRules;
+use kedge_sync::inventory::AppName;
 use kedge_sync::{FIELD_MANAGER, Object};
 use kube::Client;
 use k8s_openapi::api::core::v1::Namespace;
@@ -31,7 +32,7 @@ pub(crate) enum ApplyRefusal {
 /// fights over it.
 pub(crate) fn prepare(
     target: &Target,
-    app: &str,
+    app: &AppName,
     ignore: &IgnoreRules,
     live: Option<&Object>,
 ) -> Object {
@@ -89,6 +90,29 @@ pub(crate) async fn apply(
         ))),
         Err(error) => Err(ApplyRefusal::Failed(error.to_string())),
     }
+}
+
+/// Whether `live` already is what applying `desired` makes it, decided by
+/// the API server (a dry-run apply), for differences a local comparison
+/// cannot settle (quantities the server normalises, lists without merge keys).
+pub(crate) async fn server_sees_no_change(
+    client: &Client,
+    target: &Target,
+    desired: &Object,
+    live: &Object,
+) -> bool {
+    match apply(client, target, desired, false, true).await {
+        Ok(applied) => without_server_metadata(&applied) == without_server_metadata(live),
+        Err(_) => false,
+    }
+}
+
+fn without_server_metadata(object: &Object) -> Object {
+    let mut object = object.clone();
+    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+        metadata.remove("managedFields");
+    }
+    object
 }
 
 /// Creates the destination namespace unless it exists (not labelled with

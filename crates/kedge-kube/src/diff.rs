@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 
 use kedge_render::RenderedObject;
 use kedge_sync::compare::{SyncStatus, compare, unified_diff};
+use kedge_sync::compare::Comparison;
+use kedge_sync::inventory::AppName;
 use kedge_sync::{Object, ObjectKey};
 use kube::Client;
 
@@ -16,13 +18,21 @@ use crate::{KubeError, SyncOptions};
 
 /// Compares `objects` with the cluster for `options.app`: each object in
 /// sync, out of sync (with a unified diff) or missing, then the app's live
-/// objects that left Git (extra).
+/// objects that left Git (extra). Hooks are left out: a sync runs them
+/// anew, they are never "in sync".
 #[tracing::instrument(skip_all, fields(app = %options.app, namespace = %options.namespace))]
 pub async fn diff(
     client: &Client,
     objects: &[RenderedObject],
     options: &SyncOptions,
 ) -> Result<DiffReport, KubeError> {
+    let plan = kedge_sync::order::plan(objects)?;
+    let not_compared: BTreeSet<usize> = plan
+        .steps
+        .iter()
+        .flat_map(|step| step.hooks.iter().map(|(index, _)| *index))
+        .chain(plan.skipped.iter().map(|skipped| skipped.object))
+        .collect();
     let resources = Resources::discover(client).await?;
     let targets = resolve_all(&resources, objects, &options.namespace)?;
     let mut types: Vec<_> = targets.iter().flatten().map(|t| t.kind.clone()).collect();
@@ -41,6 +51,12 @@ pub async fn diff(
     };
     let mut desired_keys = BTreeSet::new();
     for (index, target) in targets.iter().enumerate() {
+        if not_compared.contains(&index) {
+            if let Some(target) = target {
+                desired_keys.insert(target.key.clone());
+            }
+            continue;
+        }
         let (key, desired, live_object) = match target {
             Some(target) => {
                 let live_object = live.get(&target.key);
@@ -72,22 +88,17 @@ pub async fn diff(
 }
 
 /// The app's live objects that Git no longer has.
-fn extras(live: &LiveState, app: &str, desired: &BTreeSet<ObjectKey>) -> Vec<ObjectDiff> {
-    let inventory: Vec<Object> = live
-        .inventory()
-        .into_iter()
-        .filter(|object| !crate::engine::controlled_by_another_object(object))
-        .collect();
+fn extras(live: &LiveState, app: &AppName, desired: &BTreeSet<ObjectKey>) -> Vec<ObjectDiff> {
+    let inventory: Vec<Object> = live.inventory();
     kedge_sync::inventory::prune_candidates(app, &inventory, desired)
         .into_iter()
         .map(|(object, _)| {
-            let key = kedge_sync::object_key(object);
-            let diff = format!("--- {key} (live)\n+++ {key} (not in Git: kedge sync --prune deletes it)\n");
+            let comparison = Comparison::extra(object);
             ObjectDiff {
-                key,
-                status: SyncStatus::Extra,
+                diff: unified_diff(&comparison, None, Some(object)),
+                key: comparison.key,
+                status: comparison.status,
                 drift: Vec::new(),
-                diff,
             }
         })
         .collect()

@@ -11,7 +11,7 @@ use kedge_sync::{Object, ObjectKey};
 use kube::Client;
 use tokio::time::Instant;
 
-use crate::apply::{ApplyRefusal, apply, prepare};
+use crate::apply::{ApplyRefusal, apply, prepare, server_sees_no_change};
 use crate::live::LiveState;
 use crate::report::{Action, ObjectResult, SyncReport};
 use crate::resources::{Resources, Target, resolve_all};
@@ -31,6 +31,11 @@ pub async fn sync(
 ) -> Result<SyncReport, KubeError> {
     let plan = kedge_sync::order::plan(objects)?;
     let mut run = Run::start(client, objects, options).await?;
+    for skipped_object in &plan.skipped {
+        let reason = format!("not applied by a sync: {}", skipped_object.reason);
+        let result = run.result(skipped_object.object, skipped(&reason), None);
+        run.report.objects.push(result);
+    }
     let mut failed = false;
     for step in plan.steps.iter().filter(|s| s.phase != Phase::SyncFail) {
         if failed {
@@ -146,7 +151,7 @@ impl<'a> Run<'a> {
             .iter()
             .map(|(index, policies)| (*index, policies.as_slice()))
             .collect();
-        let is_hook = |index: usize| step.phase != Phase::Sync || hooks.contains_key(&index);
+        let is_hook = |index: usize| hooks.contains_key(&index);
         for &index in &step.objects {
             if is_hook(index) && deletes_before_creation(hooks.get(&index).copied()) {
                 self.delete_old_hook(index).await;
@@ -214,7 +219,14 @@ impl<'a> Run<'a> {
         let live = self.live.get(&target.key);
         let desired = prepare(target, &self.options.app, &self.options.ignore, live);
         let comparison = compare(&desired, live, &self.options.compare_options());
-        if comparison.status == SyncStatus::InSync
+        let unchanged = match (comparison.status, live) {
+            (SyncStatus::InSync, Some(_)) => true,
+            (SyncStatus::OutOfSync, Some(live)) if comparison.needs_dry_run => {
+                server_sees_no_change(self.client, target, &desired, live).await
+            }
+            _ => false,
+        };
+        if unchanged
             && !hook
             && let Some(live) = live
         {
@@ -335,12 +347,7 @@ impl<'a> Run<'a> {
                 None => self.rendered[index].key(),
             })
             .collect();
-        let inventory: Vec<Object> = self
-            .live
-            .inventory()
-            .into_iter()
-            .filter(|object| !controlled_by_another_object(object))
-            .collect();
+        let inventory: Vec<Object> = self.live.inventory();
         let candidates = kedge_sync::inventory::prune_candidates(&self.options.app, &inventory, &desired);
         let results = crate::prune::prune_objects(self, candidates).await;
         self.report.objects.extend(results);
@@ -354,18 +361,6 @@ fn deletes_before_creation(policies: Option<&[HookDeletePolicy]>) -> bool {
         None | Some([]) => true,
         Some(policies) => policies.contains(&HookDeletePolicy::BeforeHookCreation),
     }
-}
-
-/// An object a controller made (a ReplicaSet of a Deployment) is its owner's
-/// business, even if it copied the app's label.
-pub(crate) fn controlled_by_another_object(object: &Object) -> bool {
-    object
-        .get("metadata")
-        .and_then(|m| m.get("ownerReferences"))
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|owner| owner.get("controller").and_then(serde_json::Value::as_bool) == Some(true))
 }
 
 pub(crate) fn skipped(reason: &str) -> Action {

@@ -10,12 +10,13 @@ use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 use kedge_render::RenderedObject;
 use kedge_sync::ObjectKey;
+use kedge_sync::inventory::AppName;
 use kedge_sync::compare::{SyncStatus, compare};
 use kube::Client;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 
-use crate::apply::{ApplyRefusal, apply, prepare};
+use crate::apply::{ApplyRefusal, apply, prepare, server_sees_no_change};
 use crate::live::{api_for, selector, to_object};
 use crate::report::{Action, ObjectResult};
 use crate::resources::{ResourceType, Resources, Target, resolve_all};
@@ -94,7 +95,7 @@ pub async fn heal(
     }
 }
 
-fn watch_all(client: &Client, kinds: HashSet<ResourceType>, app: &str) -> Events {
+fn watch_all(client: &Client, kinds: HashSet<ResourceType>, app: &AppName) -> Events {
     let selector = selector(app);
     let streams = kinds.into_iter().map(|kind| {
         let api = api_for(client, &kind, None);
@@ -116,7 +117,14 @@ async fn restore(
 ) -> Option<ObjectResult> {
     let desired = prepare(target, &options.app, &options.ignore, live);
     let comparison = compare(&desired, live, &options.compare_options());
-    if comparison.status == SyncStatus::InSync {
+    let unchanged = match (comparison.status, live) {
+        (SyncStatus::InSync, _) => true,
+        (SyncStatus::OutOfSync, Some(live)) if comparison.needs_dry_run => {
+            server_sees_no_change(client, target, &desired, live).await
+        }
+        _ => false,
+    };
+    if unchanged {
         return None;
     }
     tracing::info!(key = %target.key, status = ?comparison.status, "healing");

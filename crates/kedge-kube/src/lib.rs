@@ -19,7 +19,8 @@
 //! let path = std::path::Path::new("apps/shop");
 //! let objects = kedge_render::render(path, &kedge_render::Renderer::detect(path))?;
 //! let client = kube::Client::try_default().await?;
-//! let report = sync(&client, &objects, &SyncOptions::new("shop", "shop")).await?;
+//! let app = kedge_sync::inventory::AppName::new("shop")?;
+//! let report = sync(&client, &objects, &SyncOptions::new(app, "shop")).await?;
 //! for object in report.failures() {
 //!     eprintln!("{}: {:?}", object.key, object.action);
 //! }
@@ -41,6 +42,7 @@ mod wait;
 use std::time::Duration;
 
 use kedge_sync::ignore::IgnoreRules;
+use kedge_sync::inventory::AppName;
 
 pub use diff::diff;
 pub use engine::sync;
@@ -54,7 +56,7 @@ pub use report::{Action, DiffReport, ObjectDiff, ObjectResult, SyncReport};
 #[non_exhaustive]
 pub struct SyncOptions {
     /// The app: the value of the inventory label on everything applied.
-    pub app: String,
+    pub app: AppName,
     /// The destination namespace of namespaced objects that name none.
     pub namespace: String,
     /// Delete the app's objects that left Git, after a successful apply.
@@ -76,9 +78,9 @@ pub struct SyncOptions {
 impl SyncOptions {
     /// Options for app `app` into namespace `namespace`: no prune, no dry
     /// run, a 5 minute timeout, 16 requests in flight.
-    pub fn new(app: impl Into<String>, namespace: impl Into<String>) -> Self {
+    pub fn new(app: AppName, namespace: impl Into<String>) -> Self {
         Self {
-            app: app.into(),
+            app,
             namespace: namespace.into(),
             prune: false,
             dry_run: false,
@@ -91,8 +93,6 @@ impl SyncOptions {
     }
 
     pub(crate) fn compare_options(&self) -> kedge_sync::compare::CompareOptions {
-        let mut options = kedge_sync::compare::CompareOptions::default();
-        options.ignore = self.ignore.clone();
-        options
+        kedge_sync::compare::CompareOptions::with_ignore(self.ignore.clone())
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
-use kedge_sync::inventory::APP_LABEL;
+use kedge_sync::inventory::{APP_LABEL, AppName};
 use kedge_sync::{Object, ObjectKey};
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
@@ -46,7 +46,7 @@ pub(crate) fn to_object(object: DynamicObject, kind: &ResourceType) -> Object {
 }
 
 /// The label selector of an app's inventory.
-pub(crate) fn selector(app: &str) -> String {
+pub(crate) fn selector(app: &AppName) -> String {
     format!("{APP_LABEL}={app}")
 }
 
@@ -79,7 +79,7 @@ impl LiveState {
         &mut self,
         client: &Client,
         types: impl IntoIterator<Item = ResourceType>,
-        app: &str,
+        app: &AppName,
         concurrency: usize,
     ) -> Result<(), KubeError> {
         let todo: Vec<ResourceType> = types

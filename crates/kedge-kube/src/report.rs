@@ -51,10 +51,10 @@ pub struct ObjectResult {
 }
 
 /// The result of a sync.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SyncReport {
     /// The app.
-    pub app: String,
+    pub app: kedge_sync::inventory::AppName,
     /// Whether this was a server-side dry run (nothing changed).
     pub dry_run: bool,
     /// Every object, in the order the sync handled them.
@@ -119,10 +119,10 @@ pub struct ObjectDiff {
 }
 
 /// The result of a diff.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DiffReport {
     /// The app.
-    pub app: String,
+    pub app: kedge_sync::inventory::AppName,
     /// Every desired object, then the app's objects that left Git.
     pub objects: Vec<ObjectDiff>,
 }

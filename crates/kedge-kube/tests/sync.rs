@@ -17,6 +17,7 @@ use kedge_kube::{Action, KubeError, SyncOptions, SyncReport, sync};
 use kedge_render::{RenderedObject, Renderer, render};
 use kedge_sync::health::HealthStatus;
 use kedge_sync::ignore::{IgnoreDifferences, IgnoreRules};
+use kedge_sync::inventory::AppName;
 use kedge_testkit::kube::TestCluster;
 use kube::api::{Api, Patch, PatchParams};
 use support::{config_map, deployment, kubelet, recording_client, write_manifests};
@@ -31,7 +32,7 @@ fn rendered(dir: &std::path::Path) -> Vec<RenderedObject> {
 }
 
 fn options(app: &str, namespace: &str) -> SyncOptions {
-    let mut options = SyncOptions::new(app, namespace);
+    let mut options = SyncOptions::new(AppName::new(app).unwrap(), namespace);
     options.timeout = Duration::from_secs(60);
     options
 }
