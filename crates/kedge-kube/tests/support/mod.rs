@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kedge_testkit::kube::TestCluster;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -27,13 +27,16 @@ impl Drop for Kubelet {
 /// Does a kubelet's part for Pods in `namespaces`: every Pod is reported
 /// Running and Ready through `/status` (a Job's Pods Succeeded), so the
 /// controller-manager's ReplicaSet, Deployment and Job controllers see
-/// ready replicas and completions, as on a real node.
+/// ready replicas and completions, as on a real node; and a cloud
+/// controller's part for LoadBalancer Services (an ingress address from
+/// TEST-NET-1).
 pub fn kubelet(client: Client, namespaces: &[&str]) -> Kubelet {
     let namespaces: Vec<String> = namespaces.iter().map(|n| (*n).to_owned()).collect();
     Kubelet(tokio::spawn(async move {
         loop {
             for namespace in &namespaces {
                 mark_pods(&client, namespace).await;
+                mark_load_balancers(&client, namespace).await;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -89,6 +92,29 @@ async fn mark_pods(client: &Client, namespace: &str) {
             .await
         {
             eprintln!("kubelet stand-in: pod {namespace}/{name}: {error}");
+        }
+    }
+}
+
+async fn mark_load_balancers(client: &Client, namespace: &str) {
+    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
+    let Ok(list) = services.list(&ListParams::default()).await else {
+        return;
+    };
+    for service in list.items {
+        let is_load_balancer = service.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
+        let has_address = service
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|lb| lb.ingress.as_ref())
+            .is_some_and(|ingress| !ingress.is_empty());
+        if is_load_balancer && !has_address {
+            let status = json!({"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}});
+            let name = service.metadata.name.unwrap_or_default();
+            let _ = services
+                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+                .await;
         }
     }
 }
