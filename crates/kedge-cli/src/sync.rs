@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use kedge::kube::report::action_name;
 use kedge::kube::{Action, ObjectResult, SyncOptions, SyncReport};
-use kedge::render::{RenderedObject, render};
+use kedge::render::{RenderedObject, Renderer, render};
 use kedge::sync::ignore::{IgnoreDifferences, IgnoreRules};
 use kedge::sync::inventory::AppName;
 
@@ -56,9 +56,13 @@ impl AppFlags {
         Ok(options)
     }
 
-    /// Renders `path`; `Err` with the message for a failed render.
+    /// Renders `path`; `Err` with the message for a failed render. A Helm
+    /// release is named after the app unless `--release` says otherwise.
     pub fn render(&self, path: &Path) -> anyhow::Result<Vec<RenderedObject>> {
-        let renderer = self.render.renderer(path)?;
+        let mut renderer = self.render.renderer(path)?;
+        if let (Renderer::Helm(options), None) = (&mut renderer, &self.render.release) {
+            options.release = self.app.to_string();
+        }
         render(path, &renderer).map_err(|error| anyhow::anyhow!("render failed, nothing applied: {error}"))
     }
 }

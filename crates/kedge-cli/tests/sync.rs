@@ -54,7 +54,8 @@ async fn diff_shows_a_live_edit_and_sync_restores_it_leaving_foreign_fields() {
     let namespace = cluster.namespace("cli-drift").await;
     let dir = tempfile::tempdir().unwrap();
     write_manifests(dir.path(), &[("settings.yaml", config_map("settings", ""))]);
-    let app = ["--app", "drift", "--namespace", namespace.as_str()];
+    // App names are cluster-wide: one per test run.
+    let app = ["--app", namespace.as_str(), "--namespace", namespace.as_str()];
 
     expect(&kedge("diff", dir.path(), &app), 1, "diff before the first sync");
     let out = expect(&kedge("sync", dir.path(), &app), 0, "first sync");
@@ -121,7 +122,7 @@ async fn a_bad_manifest_or_a_failing_helm_render_applies_nothing() {
             ("b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: [broken\n".into()),
         ],
     );
-    let out = kedge("sync", dir.path(), &["--app", "bad", "-n", &namespace]);
+    let out = kedge("sync", dir.path(), &["--app", &namespace, "-n", &namespace]);
     expect(&out, 2, "sync of a bad manifest");
     let stderr = text(&out.stderr);
     assert!(stderr.contains("b.yaml") && stderr.contains("nothing applied"), "{stderr}");
@@ -137,13 +138,14 @@ async fn a_bad_manifest_or_a_failing_helm_render_applies_nothing() {
         "{{ fail \"no database configured\" }}\n",
     )
     .unwrap();
-    let out = kedge("sync", chart.path(), &["--app", "bad", "-n", &namespace]);
+    let out = kedge("sync", chart.path(), &["--app", &namespace, "-n", &namespace]);
     expect(&out, 2, "sync of a failing chart");
     assert!(text(&out.stderr).contains("no database configured"), "{}", text(&out.stderr));
     assert!(maps.get_opt("from-chart").await.unwrap().is_none());
 }
 
-#[tokio::test]
+// The stand-in kubelet runs on another worker while the CLI blocks this one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fixture_chart_and_overlay_sync_and_become_healthy() {
     let test = "the_fixture_chart_and_overlay_sync_and_become_healthy";
     let Some(cluster) = TestCluster::connect(test).await else {
@@ -157,7 +159,7 @@ async fn the_fixture_chart_and_overlay_sync_and_become_healthy() {
     let _kubelet = kubelet(cluster.client(), &[&shop, &pods]);
 
     let chart = fixtures_dir().join("charts/GoogleCloudPlatform__microservices-demo");
-    let args = ["--app", "shop", "-n", &shop, "--timeout", "2m", "-o", "json"];
+    let args = ["--app", &shop, "-n", &shop, "--timeout", "2m", "-o", "json"];
     let out = expect(&kedge("sync", &chart, &args), 0, "chart sync");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let objects = report["objects"].as_array().unwrap();
@@ -177,7 +179,7 @@ async fn the_fixture_chart_and_overlay_sync_and_become_healthy() {
     let overlay =
         fixtures_dir().join("manifests/kubernetes-sigs__kustomize/examples/multibases/dev");
     let out = expect(
-        &kedge("sync", &overlay, &["--app", "overlay", "-n", &pods, "--timeout", "1m"]),
+        &kedge("sync", &overlay, &["--app", &pods, "-n", &pods, "--timeout", "1m"]),
         0,
         "overlay sync",
     );
@@ -196,7 +198,7 @@ async fn watch_brings_back_a_deleted_object() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kedge"))
         .arg("sync")
         .arg(dir.path())
-        .args(["--app", "watched", "-n", &namespace, "--watch"])
+        .args(["--app", &namespace, "-n", &namespace, "--watch"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -31,8 +31,10 @@ fn rendered(dir: &std::path::Path) -> Vec<RenderedObject> {
     render(dir, &Renderer::Plain).expect("manifests render")
 }
 
-fn options(app: &str, namespace: &str) -> SyncOptions {
-    let mut options = SyncOptions::new(AppName::new(app).unwrap(), namespace);
+/// Options for an app named after its namespace: app names are
+/// cluster-wide, so each test run has its own.
+fn options(namespace: &str) -> SyncOptions {
+    let mut options = SyncOptions::new(AppName::new(namespace).unwrap(), namespace);
     options.timeout = Duration::from_secs(60);
     options
 }
@@ -110,7 +112,7 @@ async fn two_waves_apply_in_order_and_a_resync_writes_nothing() {
     let _kubelet = kubelet(cluster.client(), &[&namespace]);
     let objects = rendered(dir.path());
 
-    let first = sync(&cluster.client(), &objects, &options("waves", &namespace))
+    let first = sync(&cluster.client(), &objects, &options(&namespace))
         .await
         .unwrap();
     assert!(first.succeeded(), "{first:#?}");
@@ -131,12 +133,12 @@ async fn two_waves_apply_in_order_and_a_resync_writes_nothing() {
         .unwrap();
     assert_eq!(
         live.metadata.labels.unwrap()["kedge.dev/app"],
-        "waves",
+        namespace,
         "applied objects carry the inventory label"
     );
 
     let (client, requests) = recording_client(&cluster).await;
-    let again = sync(&client, &objects, &options("waves", &namespace))
+    let again = sync(&client, &objects, &options(&namespace))
         .await
         .unwrap();
     let sent = requests.take();
@@ -176,7 +178,7 @@ async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
         ("secret.yaml", secret.to_owned()),
     ];
     write_manifests(dir.path(), &all);
-    let mut options = options("prune", &namespace);
+    let mut options = options(&namespace);
     options.prune = true;
     let first = sync(&cluster.client(), &rendered(dir.path()), &options)
         .await
@@ -216,7 +218,7 @@ async fn a_field_another_manager_owns_is_a_conflict_unless_ignored() {
     write_manifests(dir.path(), &[("web.yaml", deployment("web", ""))]);
     let _kubelet = kubelet(cluster.client(), &[&namespace]);
     let objects = rendered(dir.path());
-    let options = options("owners", &namespace);
+    let options = options(&namespace);
     let first = sync(&cluster.client(), &objects, &options).await.unwrap();
     assert!(first.succeeded(), "{first:#?}");
 
@@ -269,7 +271,7 @@ async fn an_unknown_kind_names_its_file_and_nothing_is_applied() {
         dir.path(),
         &[("a.yaml", config_map("first", "")), ("gizmo.yaml", gizmo.into())],
     );
-    let error = sync(&cluster.client(), &rendered(dir.path()), &options("unknown", &namespace))
+    let error = sync(&cluster.client(), &rendered(dir.path()), &options(&namespace))
         .await
         .unwrap_err();
     assert!(matches!(error, KubeError::UnknownKind { .. }), "{error:?}");
