@@ -41,10 +41,9 @@ pub struct AppFlags {
 impl AppFlags {
     /// The destination namespace (`--namespace`, required).
     pub fn namespace(&self) -> Result<&str, UsageError> {
-        self.render
-            .namespace
-            .as_deref()
-            .ok_or_else(|| UsageError("--namespace NS is required: the destination namespace".into()))
+        self.render.namespace.as_deref().ok_or_else(|| {
+            UsageError("--namespace NS is required: the destination namespace".into())
+        })
     }
 
     /// Sync options for this app, before the command's own flags.
@@ -63,7 +62,8 @@ impl AppFlags {
         if let (Renderer::Helm(options), None) = (&mut renderer, &self.render.release) {
             options.release = self.app.to_string();
         }
-        render(path, &renderer).map_err(|error| anyhow::anyhow!("render failed, nothing applied: {error}"))
+        render(path, &renderer)
+            .map_err(|error| anyhow::anyhow!("render failed, nothing applied: {error}"))
     }
 }
 

@@ -55,11 +55,23 @@ async fn diff_shows_a_live_edit_and_sync_restores_it_leaving_foreign_fields() {
     let dir = tempfile::tempdir().unwrap();
     write_manifests(dir.path(), &[("settings.yaml", config_map("settings", ""))]);
     // App names are cluster-wide: one per test run.
-    let app = ["--app", namespace.as_str(), "--namespace", namespace.as_str()];
+    let app = [
+        "--app",
+        namespace.as_str(),
+        "--namespace",
+        namespace.as_str(),
+    ];
 
-    expect(&kedge("diff", dir.path(), &app), 1, "diff before the first sync");
+    expect(
+        &kedge("diff", dir.path(), &app),
+        1,
+        "diff before the first sync",
+    );
     let out = expect(&kedge("sync", dir.path(), &app), 0, "first sync");
-    assert!(out.contains(&format!("applied   ConfigMap {namespace}/settings")), "{out}");
+    assert!(
+        out.contains(&format!("applied   ConfigMap {namespace}/settings")),
+        "{out}"
+    );
     let out = expect(&kedge("diff", dir.path(), &app), 0, "diff right after sync");
     assert_eq!(out, "");
 
@@ -73,21 +85,31 @@ async fn diff_shows_a_live_edit_and_sync_restores_it_leaving_foreign_fields() {
         field_manager: Some("kubectl-edit".into()),
         ..PatchParams::default()
     };
-    maps.patch("settings", &params, &Patch::Merge(&edit)).await.unwrap();
+    maps.patch("settings", &params, &Patch::Merge(&edit))
+        .await
+        .unwrap();
 
     let out = expect(&kedge("diff", dir.path(), &app), 1, "diff after the edit");
     assert!(out.contains("settings"), "{out}");
     assert!(
-        out.lines().any(|l| l.starts_with('-') && l.contains("edited by hand"))
-            && out.lines().any(|l| l.starts_with('+') && l.contains("greeting: hello")),
+        out.lines()
+            .any(|l| l.starts_with('-') && l.contains("edited by hand"))
+            && out
+                .lines()
+                .any(|l| l.starts_with('+') && l.contains("greeting: hello")),
         "{out}"
     );
-    assert!(!out.contains("payments"), "a field Git never set is not drift: {out}");
+    assert!(
+        !out.contains("payments"),
+        "a field Git never set is not drift: {out}"
+    );
 
     // The editor now owns the field: a plain sync reports the conflict...
     let out = expect(&kedge("sync", dir.path(), &app), 1, "sync into a conflict");
     assert!(
-        out.contains("skipped") && out.contains("kubectl-edit") && out.contains("--force-conflicts"),
+        out.contains("skipped")
+            && out.contains("kubectl-edit")
+            && out.contains("--force-conflicts"),
         "{out}"
     );
     // ...and --force-conflicts restores Git's value.
@@ -119,28 +141,50 @@ async fn a_bad_manifest_or_a_failing_helm_render_applies_nothing() {
         dir.path(),
         &[
             ("a.yaml", config_map("good", "")),
-            ("b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: [broken\n".into()),
+            (
+                "b.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: [broken\n".into(),
+            ),
         ],
     );
     let out = kedge("sync", dir.path(), &["--app", &namespace, "-n", &namespace]);
     expect(&out, 2, "sync of a bad manifest");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("b.yaml") && stderr.contains("nothing applied"), "{stderr}");
+    assert!(
+        stderr.contains("b.yaml") && stderr.contains("nothing applied"),
+        "{stderr}"
+    );
     assert!(maps.get_opt("good").await.unwrap().is_none());
 
     let Some(_) = cli(test, "helm") else { return };
     let chart = tempfile::tempdir().unwrap();
-    std::fs::write(chart.path().join("Chart.yaml"), "apiVersion: v2\nname: broken\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+    )
+    .unwrap();
     std::fs::create_dir(chart.path().join("templates")).unwrap();
-    std::fs::write(chart.path().join("templates/cm.yaml"), config_map("from-chart", "")).unwrap();
+    std::fs::write(
+        chart.path().join("templates/cm.yaml"),
+        config_map("from-chart", ""),
+    )
+    .unwrap();
     std::fs::write(
         chart.path().join("templates/fail.yaml"),
         "{{ fail \"no database configured\" }}\n",
     )
     .unwrap();
-    let out = kedge("sync", chart.path(), &["--app", &namespace, "-n", &namespace]);
+    let out = kedge(
+        "sync",
+        chart.path(),
+        &["--app", &namespace, "-n", &namespace],
+    );
     expect(&out, 2, "sync of a failing chart");
-    assert!(text(&out.stderr).contains("no database configured"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no database configured"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(maps.get_opt("from-chart").await.unwrap().is_none());
 }
 
@@ -168,7 +212,10 @@ async fn the_fixture_chart_and_overlay_sync_and_become_healthy() {
         assert_eq!(object["action"], "applied", "{object}");
         assert_eq!(object["health"]["status"], "Healthy", "{object}");
     }
-    let deployments = objects.iter().filter(|o| o["key"]["kind"] == "Deployment").count();
+    let deployments = objects
+        .iter()
+        .filter(|o| o["key"]["kind"] == "Deployment")
+        .count();
     assert!(deployments >= 10, "{report}");
     let out = expect(&kedge("sync", &chart, &args), 0, "chart re-sync");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -179,11 +226,18 @@ async fn the_fixture_chart_and_overlay_sync_and_become_healthy() {
     let overlay =
         fixtures_dir().join("manifests/kubernetes-sigs__kustomize/examples/multibases/dev");
     let out = expect(
-        &kedge("sync", &overlay, &["--app", &pods, "-n", &pods, "--timeout", "1m"]),
+        &kedge(
+            "sync",
+            &overlay,
+            &["--app", &pods, "-n", &pods, "--timeout", "1m"],
+        ),
         0,
         "overlay sync",
     );
-    assert!(out.contains(&format!("applied   Pod {pods}/dev-myapp-pod (Healthy)")), "{out}");
+    assert!(
+        out.contains(&format!("applied   Pod {pods}/dev-myapp-pod (Healthy)")),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -215,7 +269,9 @@ async fn watch_brings_back_a_deleted_object() {
     .await;
     // Give the watch a moment to start, then delete the object.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    maps.delete("settings", &DeleteParams::default()).await.unwrap();
+    maps.delete("settings", &DeleteParams::default())
+        .await
+        .unwrap();
     eventually("deleted ConfigMap back", wait, || async {
         match maps.get_opt("settings").await.map_err(|e| e.to_string())? {
             Some(map) if map.metadata.uid.as_ref() != Some(&uid) => Ok(()),
@@ -232,7 +288,11 @@ fn sync_without_a_namespace_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = kedge("sync", dir.path(), &["--app", "x"]);
     expect(&out, 2, "missing --namespace");
-    assert!(text(&out.stderr).contains("--namespace"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--namespace"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = kedge("diff", dir.path(), &["--app", "Not A Label!", "-n", "x"]);
     expect(&out, 2, "bad app name");
 }

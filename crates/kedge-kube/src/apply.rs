@@ -1,11 +1,11 @@
 //! Server-side apply of one object: what is sent (the app's label on, fields
 //! that `ignoreDifferences` gives away taken off) and how a refusal reads.
 
+use k8s_openapi::api::core::v1::Namespace;
 use kedge_sync::ignore::IgnoreRules;
 use kedge_sync::inventory::AppName;
 use kedge_sync::{FIELD_MANAGER, Object};
 use kube::Client;
-use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
 
@@ -127,7 +127,12 @@ pub(crate) async fn ensure_namespace(
         namespace: namespace.to_owned(),
         source,
     };
-    if namespaces.get_opt(namespace).await.map_err(failed)?.is_some() {
+    if namespaces
+        .get_opt(namespace)
+        .await
+        .map_err(failed)?
+        .is_some()
+    {
         return Ok(());
     }
     let mut params = PatchParams::apply(FIELD_MANAGER);
@@ -189,7 +194,8 @@ pub(crate) fn remove_pointer(value: &mut Value, pointer: &str) {
                 Some(next) => next,
                 None => return,
             },
-            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i))
+            {
                 Some(next) => next,
                 None => return,
             },

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use kedge_render::RenderedObject;
-use kedge_sync::compare::{SyncStatus, compare, unified_diff};
 use kedge_sync::compare::Comparison;
+use kedge_sync::compare::{SyncStatus, compare, unified_diff};
 use kedge_sync::inventory::AppName;
 use kedge_sync::{Object, ObjectKey};
 use kube::Client;
@@ -83,7 +83,9 @@ pub async fn diff(
             diff: text,
         });
     }
-    report.objects.extend(extras(&live, &options.app, &desired_keys));
+    report
+        .objects
+        .extend(extras(&live, &options.app, &desired_keys));
     Ok(report)
 }
 

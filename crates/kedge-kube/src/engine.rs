@@ -189,11 +189,16 @@ impl<'a> Run<'a> {
             .buffer_unordered(self.options.concurrency.max(1))
             .collect()
             .await;
-        let order: HashMap<usize, usize> = indices.iter().enumerate().map(|(i, &x)| (x, i)).collect();
+        let order: HashMap<usize, usize> =
+            indices.iter().enumerate().map(|(i, &x)| (x, i)).collect();
         outcomes.sort_by_key(|(index, _)| order[index]);
         if !self.options.dry_run {
             for (_, outcome) in &outcomes {
-                if let Outcome::Current { action: Action::Applied, object } = outcome {
+                if let Outcome::Current {
+                    action: Action::Applied,
+                    object,
+                } = outcome
+                {
                     self.live.record(object.clone());
                 }
             }
@@ -262,7 +267,8 @@ impl<'a> Run<'a> {
                 self.targets[*index].as_ref().map(|t| (t, object.clone()))
             })
             .collect();
-        let waited = wait_healthy(self.client, pairs, self.deadline, self.options.concurrency).await;
+        let waited =
+            wait_healthy(self.client, pairs, self.deadline, self.options.concurrency).await;
         let mut ok = true;
         let mut results = Vec::new();
         for ((index, action, _), (outcome, _)) in waiting.into_iter().zip(waited) {
@@ -272,9 +278,12 @@ impl<'a> Run<'a> {
                 Some(_) => policies.contains(&HookDeletePolicy::HookFailed),
             };
             if delete_now && let Some(target) = &self.targets[index] {
-                let _ = delete_and_wait(self.client, &target.kind, &target.key, self.deadline, false)
-                    .await
-                    .inspect_err(|error| tracing::warn!(key = %target.key, %error, "hook not deleted"));
+                let _ =
+                    delete_and_wait(self.client, &target.kind, &target.key, self.deadline, false)
+                        .await
+                        .inspect_err(
+                            |error| tracing::warn!(key = %target.key, %error, "hook not deleted"),
+                        );
                 self.live.forget(&target.key);
             }
             let action = match outcome.failure {
@@ -298,9 +307,14 @@ impl<'a> Run<'a> {
         if self.live.get(&target.key).is_none() {
             return;
         }
-        let deleted =
-            delete_and_wait(self.client, &target.kind, &target.key, self.deadline, self.options.dry_run)
-                .await;
+        let deleted = delete_and_wait(
+            self.client,
+            &target.kind,
+            &target.key,
+            self.deadline,
+            self.options.dry_run,
+        )
+        .await;
         if let Err(error) = deleted {
             tracing::warn!(key = %target.key, %error, "previous hook not deleted");
         }
@@ -319,9 +333,9 @@ impl<'a> Run<'a> {
             self.resources = Resources::discover(self.client).await?;
             for &index in indices {
                 if self.targets[index].is_none() {
-                    self.targets[index] =
-                        self.resources
-                            .resolve(&self.rendered[index], &self.options.namespace)?;
+                    self.targets[index] = self
+                        .resources
+                        .resolve(&self.rendered[index], &self.options.namespace)?;
                 }
             }
             if !pending(&self.targets) || Instant::now() >= self.deadline {
@@ -329,11 +343,18 @@ impl<'a> Run<'a> {
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
-        let resolved: Vec<&Target> = indices.iter().filter_map(|&i| self.targets[i].as_ref()).collect();
+        let resolved: Vec<&Target> = indices
+            .iter()
+            .filter_map(|&i| self.targets[i].as_ref())
+            .collect();
         let types: Vec<_> = resolved.iter().map(|t| t.kind.clone()).collect();
         let concurrency = self.options.concurrency;
-        self.live.list(self.client, types, &self.options.app, concurrency).await?;
-        self.live.fetch_missing(self.client, &resolved, concurrency).await
+        self.live
+            .list(self.client, types, &self.options.app, concurrency)
+            .await?;
+        self.live
+            .fetch_missing(self.client, &resolved, concurrency)
+            .await
     }
 
     /// Deletes (with `prune`) or reports the app's live objects that left Git.
@@ -348,7 +369,8 @@ impl<'a> Run<'a> {
             })
             .collect();
         let inventory: Vec<Object> = self.live.inventory();
-        let candidates = kedge_sync::inventory::prune_candidates(&self.options.app, &inventory, &desired);
+        let candidates =
+            kedge_sync::inventory::prune_candidates(&self.options.app, &inventory, &desired);
         let results = crate::prune::prune_objects(self, candidates).await;
         self.report.objects.extend(results);
     }

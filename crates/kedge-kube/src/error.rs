@@ -4,6 +4,27 @@
 use kedge_render::Source;
 use kedge_sync::ObjectKey;
 
+/// An object and the file it came from, for messages (`app.yaml:3: apps/Deployment shop/web`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The object.
+    pub key: ObjectKey,
+    /// The file (or template) and line it came from.
+    pub source_file: Source,
+}
+
+impl std::fmt::Display for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.source_file, self.key)
+    }
+}
+
+impl From<kedge_sync::order::OrderError> for KubeError {
+    fn from(error: kedge_sync::order::OrderError) -> Self {
+        KubeError::Order(Box::new(error))
+    }
+}
+
 /// Why a sync or a diff could not run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -14,14 +35,10 @@ pub enum KubeError {
 
     /// An object whose apiVersion/kind the cluster does not serve, and whose
     /// CRD is not part of the sync.
-    #[error(
-        "{source_file}: {key}: the cluster serves no {kind} in {api_version} (is its CRD installed?)"
-    )]
+    #[error("{object}: the cluster serves no {kind} in {api_version} (is its CRD installed?)")]
     UnknownKind {
-        /// The object.
-        key: ObjectKey,
-        /// The file it came from.
-        source_file: Source,
+        /// The object and its file.
+        object: Box<Located>,
         /// Its apiVersion.
         api_version: String,
         /// Its kind.
@@ -29,12 +46,10 @@ pub enum KubeError {
     },
 
     /// A cluster-scoped object that names a namespace.
-    #[error("{source_file}: {key}: a cluster-scoped {kind} must not set metadata.namespace")]
+    #[error("{object}: a cluster-scoped {kind} must not set metadata.namespace")]
     NamespaceOnClusterScoped {
-        /// The object.
-        key: ObjectKey,
-        /// The file it came from.
-        source_file: Source,
+        /// The object and its file.
+        object: Box<Located>,
         /// Its kind.
         kind: String,
     },
@@ -43,14 +58,14 @@ pub enum KubeError {
     #[error("{source_file}: {kind} has no metadata.name (generateName cannot be applied)")]
     Unnamed {
         /// The file it came from.
-        source_file: Source,
+        source_file: Box<Source>,
         /// Its kind.
         kind: String,
     },
 
     /// A sync-wave, hook or delete-policy annotation kedge cannot read.
     #[error(transparent)]
-    Order(#[from] kedge_sync::order::OrderError),
+    Order(Box<kedge_sync::order::OrderError>),
 
     /// Listing the app's live objects of one resource type failed.
     #[error("listing {resource} labelled {selector}")]
@@ -68,7 +83,7 @@ pub enum KubeError {
     #[error("reading {key}")]
     Get {
         /// The object.
-        key: ObjectKey,
+        key: Box<ObjectKey>,
         /// What the API server said.
         #[source]
         source: kube::Error,

@@ -6,15 +6,15 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
-use futures::stream::{self, BoxStream};
 use futures::StreamExt;
+use futures::stream::{self, BoxStream};
 use kedge_render::RenderedObject;
 use kedge_sync::ObjectKey;
-use kedge_sync::inventory::AppName;
 use kedge_sync::compare::{SyncStatus, compare};
+use kedge_sync::inventory::AppName;
 use kube::Client;
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 
 use crate::apply::{ApplyRefusal, apply, prepare, server_sees_no_change};
 use crate::live::{api_for, selector, to_object};
@@ -22,7 +22,13 @@ use crate::report::{Action, ObjectResult};
 use crate::resources::{ResourceType, Resources, Target, resolve_all};
 use crate::{KubeError, SyncOptions};
 
-type Events = BoxStream<'static, (ResourceType, Result<Event<kube::api::DynamicObject>, watcher::Error>)>;
+type Events = BoxStream<
+    'static,
+    (
+        ResourceType,
+        Result<Event<kube::api::DynamicObject>, watcher::Error>,
+    ),
+>;
 
 /// Keeps the cluster equal to `objects` until `shutdown` completes: every
 /// object that drifts or is deleted is applied again, and `on_heal` hears
@@ -57,7 +63,10 @@ pub async fn heal(
         let event = match event {
             Ok(event) => event,
             Err(source) => {
-                let error = KubeError::Watch { resource: kind.describe(), source };
+                let error = KubeError::Watch {
+                    resource: kind.describe(),
+                    source,
+                };
                 tracing::warn!(error = %error, "watch interrupted; retrying");
                 continue;
             }
@@ -69,12 +78,16 @@ pub async fn heal(
                 if !started {
                     seen_at_start.insert(key.clone());
                 }
-                let Some(target) = by_key.get(&key) else { continue };
+                let Some(target) = by_key.get(&key) else {
+                    continue;
+                };
                 (*target, Some(object))
             }
             Event::Delete(object) => {
                 let key = kedge_sync::object_key(&to_object(object, &kind));
-                let Some(target) = by_key.get(&key) else { continue };
+                let Some(target) = by_key.get(&key) else {
+                    continue;
+                };
                 (*target, None)
             }
             Event::Init => continue,
@@ -82,7 +95,9 @@ pub async fn heal(
                 started = true;
                 // Objects deleted while no watch ran: restore them too.
                 for target in targets.iter().filter(|t| !seen_at_start.contains(&t.key)) {
-                    if target.kind == kind && let Some(result) = restore(client, target, None, options).await {
+                    if target.kind == kind
+                        && let Some(result) = restore(client, target, None, options).await
+                    {
                         on_heal(&result);
                     }
                 }

@@ -34,8 +34,8 @@ mod engine;
 mod error;
 mod heal;
 mod live;
-pub mod report;
 mod prune;
+pub mod report;
 mod resources;
 mod wait;
 
@@ -46,7 +46,7 @@ use kedge_sync::inventory::AppName;
 
 pub use diff::diff;
 pub use engine::sync;
-pub use error::KubeError;
+pub use error::{KubeError, Located};
 pub use heal::heal;
 pub use report::{Action, DiffReport, ObjectDiff, ObjectResult, SyncReport};
 

@@ -27,7 +27,11 @@ pub(crate) struct LiveState {
 }
 
 /// The typed API for one resource type, in `namespace` or cluster-wide.
-pub(crate) fn api_for(client: &Client, kind: &ResourceType, namespace: Option<&str>) -> Api<DynamicObject> {
+pub(crate) fn api_for(
+    client: &Client,
+    kind: &ResourceType,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
     match namespace.filter(|_| kind.namespaced) {
         Some(namespace) => Api::namespaced_with(client.clone(), namespace, &kind.resource),
         None => Api::all_with(client.clone(), &kind.resource),
@@ -40,7 +44,10 @@ pub(crate) fn to_object(object: DynamicObject, kind: &ResourceType) -> Object {
         Ok(Value::Object(map)) => map,
         _ => Object::new(),
     };
-    map.insert("apiVersion".into(), kind.resource.api_version.clone().into());
+    map.insert(
+        "apiVersion".into(),
+        kind.resource.api_version.clone().into(),
+    );
     map.insert("kind".into(), kind.resource.kind.clone().into());
     map
 }
@@ -93,7 +100,8 @@ impl LiveState {
             .try_collect()
             .await?;
         for object in lists.into_iter().flatten() {
-            self.inventory.insert(kedge_sync::object_key(&object), object);
+            self.inventory
+                .insert(kedge_sync::object_key(&object), object);
         }
         Ok(())
     }
@@ -113,25 +121,31 @@ impl LiveState {
         let found: Vec<Option<Object>> = stream::iter(missing)
             .map(|target| async move {
                 let api = api_for(client, &target.kind, target.key.namespace.as_deref());
-                let found = api.get_opt(&target.key.name).await.map_err(|source| {
-                    KubeError::Get {
-                        key: target.key.clone(),
-                        source,
-                    }
-                })?;
+                let found =
+                    api.get_opt(&target.key.name)
+                        .await
+                        .map_err(|source| KubeError::Get {
+                            key: Box::new(target.key.clone()),
+                            source,
+                        })?;
                 Ok::<_, KubeError>(found.map(|object| to_object(object, &target.kind)))
             })
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
         for object in found.into_iter().flatten() {
-            self.unlabelled.insert(kedge_sync::object_key(&object), object);
+            self.unlabelled
+                .insert(kedge_sync::object_key(&object), object);
         }
         Ok(())
     }
 }
 
-async fn list_one(client: &Client, kind: ResourceType, selector: &str) -> Result<Vec<Object>, KubeError> {
+async fn list_one(
+    client: &Client,
+    kind: ResourceType,
+    selector: &str,
+) -> Result<Vec<Object>, KubeError> {
     let api = api_for(client, &kind, None);
     let list = api
         .list(&ListParams::default().labels(selector))

@@ -31,7 +31,10 @@ impl ResourceType {
         if resource.group.is_empty() {
             format!("{}/{}", resource.plural, resource.version)
         } else {
-            format!("{}.{}/{}", resource.plural, resource.group, resource.version)
+            format!(
+                "{}.{}/{}",
+                resource.plural, resource.group, resource.version
+            )
         }
     }
 }
@@ -107,7 +110,7 @@ impl Resources {
     ) -> Result<Option<Target>, KubeError> {
         if rendered.name().is_empty() {
             return Err(KubeError::Unnamed {
-                source_file: rendered.source.clone(),
+                source_file: Box::new(rendered.source.clone()),
                 kind: rendered.kind().to_owned(),
             });
         }
@@ -119,8 +122,7 @@ impl Resources {
             (true, None) => set_namespace(&mut object, destination),
             (false, Some(_)) => {
                 return Err(KubeError::NamespaceOnClusterScoped {
-                    key: rendered.key(),
-                    source_file: rendered.source.clone(),
+                    object: located(rendered),
                     kind: rendered.kind().to_owned(),
                 });
             }
@@ -148,8 +150,7 @@ pub(crate) fn resolve_all(
         let target = resources.resolve(object, destination)?;
         if target.is_none() && !defined_by_crd_in(rendered, object) {
             return Err(KubeError::UnknownKind {
-                key: object.key(),
-                source_file: object.source.clone(),
+                object: located(object),
                 api_version: object.api_version().to_owned(),
                 kind: object.kind().to_owned(),
             });
@@ -172,6 +173,13 @@ pub(crate) fn defined_by_crd_in(rendered: &[RenderedObject], object: &RenderedOb
                 spec.get("group").and_then(Value::as_str) == Some(group)
                     && spec.pointer("/names/kind").and_then(Value::as_str) == Some(object.kind())
             })
+    })
+}
+
+fn located(object: &RenderedObject) -> Box<crate::error::Located> {
+    Box::new(crate::error::Located {
+        key: object.key(),
+        source_file: object.source.clone(),
     })
 }
 

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
-use kedge_sync::{Object, ObjectKey};
 use kedge_sync::health::{Health, HealthStatus, assess};
+use kedge_sync::{Object, ObjectKey};
 use kube::Client;
 use kube::api::DeleteParams;
 use serde_json::Value;
@@ -74,9 +74,7 @@ pub(crate) async fn wait_healthy(
         .collect();
     let mut pause = FIRST_POLL;
     loop {
-        let waiting: Vec<usize> = (0..state.len())
-            .filter(|&i| !done(&state[i].0))
-            .collect();
+        let waiting: Vec<usize> = (0..state.len()).filter(|&i| !done(&state[i].0)).collect();
         if waiting.is_empty() || Instant::now() >= deadline {
             break;
         }

@@ -24,7 +24,11 @@ use support::{config_map, deployment, kubelet, recording_client, write_manifests
 
 fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn rendered(dir: &std::path::Path) -> Vec<RenderedObject> {
@@ -138,15 +142,16 @@ async fn two_waves_apply_in_order_and_a_resync_writes_nothing() {
     );
 
     let (client, requests) = recording_client(&cluster).await;
-    let again = sync(&client, &objects, &options(&namespace))
-        .await
-        .unwrap();
+    let again = sync(&client, &objects, &options(&namespace)).await.unwrap();
     let sent = requests.take();
     assert!(again.succeeded(), "{again:#?}");
     for object in &again.objects {
         assert_eq!(object.action, Action::Unchanged, "{object:?}");
     }
-    let writes: Vec<_> = sent.iter().filter(|(m, _)| m != http::Method::GET).collect();
+    let writes: Vec<_> = sent
+        .iter()
+        .filter(|(m, _)| m != http::Method::GET)
+        .collect();
     assert!(writes.is_empty(), "a no-op re-sync wrote: {writes:?}");
     let per_object: Vec<_> = sent
         .iter()
@@ -158,7 +163,10 @@ async fn two_waves_apply_in_order_and_a_resync_writes_nothing() {
         })
         .collect();
     assert!(per_object.is_empty(), "per-object requests: {per_object:?}");
-    assert!(sent.len() <= 2 + 6, "discovery and one LIST a type: {sent:#?}");
+    assert!(
+        sent.len() <= 2 + 6,
+        "discovery and one LIST a type: {sent:#?}"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +178,8 @@ async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
     let namespace = cluster.namespace("prune").await;
     let dir = tempfile::tempdir().unwrap();
     let protected = "  annotations:\n    kedge.dev/prune: \"false\"\n";
-    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: s3cret\n";
+    let secret =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: s3cret\n";
     let all = [
         ("a.yaml", config_map("stays", "")),
         ("b.yaml", config_map("leaves", "")),
@@ -201,7 +210,8 @@ async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
     assert!(maps.get_opt("stays").await.unwrap().is_some());
     assert!(maps.get_opt("protected").await.unwrap().is_some());
     assert!(maps.get_opt("leaves").await.unwrap().is_none());
-    let secrets = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(cluster.client(), &namespace);
+    let secrets =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(cluster.client(), &namespace);
     assert!(secrets.get_opt("token").await.unwrap().is_none());
     // kube-root-ca.crt, which kedge never applied, is untouched.
     assert!(maps.get_opt("kube-root-ca.crt").await.unwrap().is_some());
@@ -227,7 +237,11 @@ async fn a_field_another_manager_owns_is_a_conflict_unless_ignored() {
     let scale = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web"}, "spec": {"replicas": 3}});
     deployments
-        .patch("web", &PatchParams::apply("autoscaler").force(), &Patch::Apply(&scale))
+        .patch(
+            "web",
+            &PatchParams::apply("autoscaler").force(),
+            &Patch::Apply(&scale),
+        )
         .await
         .unwrap();
 
@@ -239,7 +253,10 @@ async fn a_field_another_manager_owns_is_a_conflict_unless_ignored() {
             conflicts_with,
         } => {
             assert_eq!(conflicts_with, &["autoscaler"]);
-            assert!(reason.contains("autoscaler") && reason.contains("--force-conflicts"), "{reason}");
+            assert!(
+                reason.contains("autoscaler") && reason.contains("--force-conflicts"),
+                "{reason}"
+            );
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -253,7 +270,11 @@ async fn a_field_another_manager_owns_is_a_conflict_unless_ignored() {
     let report = sync(&cluster.client(), &objects, &ignoring).await.unwrap();
     assert!(report.succeeded(), "{report:#?}");
     let live = deployments.get("web").await.unwrap();
-    assert_eq!(live.spec.unwrap().replicas, Some(3), "the autoscaler's count stays");
+    assert_eq!(
+        live.spec.unwrap().replicas,
+        Some(3),
+        "the autoscaler's count stays"
+    );
     let again = sync(&cluster.client(), &objects, &ignoring).await.unwrap();
     assert_eq!(action_of(&again, "Deployment", "web"), &Action::Unchanged);
 }
@@ -269,14 +290,24 @@ async fn an_unknown_kind_names_its_file_and_nothing_is_applied() {
     let gizmo = "apiVersion: gizmos.example.invalid/v1\nkind: Gizmo\nmetadata:\n  name: g\n";
     write_manifests(
         dir.path(),
-        &[("a.yaml", config_map("first", "")), ("gizmo.yaml", gizmo.into())],
+        &[
+            ("a.yaml", config_map("first", "")),
+            ("gizmo.yaml", gizmo.into()),
+        ],
     );
-    let error = sync(&cluster.client(), &rendered(dir.path()), &options(&namespace))
-        .await
-        .unwrap_err();
+    let error = sync(
+        &cluster.client(),
+        &rendered(dir.path()),
+        &options(&namespace),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, KubeError::UnknownKind { .. }), "{error:?}");
     let message = error.to_string();
-    assert!(message.contains("gizmo.yaml") && message.contains("Gizmo"), "{message}");
+    assert!(
+        message.contains("gizmo.yaml") && message.contains("Gizmo"),
+        "{message}"
+    );
     let maps = Api::<ConfigMap>::namespaced(cluster.client(), &namespace);
     assert!(maps.get_opt("first").await.unwrap().is_none());
 }

@@ -102,7 +102,8 @@ async fn mark_load_balancers(client: &Client, namespace: &str) {
         return;
     };
     for service in list.items {
-        let is_load_balancer = service.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
+        let is_load_balancer =
+            service.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
         let has_address = service
             .status
             .as_ref()
@@ -202,7 +203,9 @@ pub fn write_manifests(dir: &Path, files: &[(&str, String)]) {
 
 /// A ConfigMap manifest.
 pub fn config_map(name: &str, extra: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{extra}data:\n  greeting: hello\n")
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{extra}data:\n  greeting: hello\n"
+    )
 }
 
 /// A Deployment manifest of one replica.
