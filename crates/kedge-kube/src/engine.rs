@@ -45,6 +45,8 @@ pub async fn sync(
         }
     }
     if failed {
+        // SyncFail hooks get their own time: the failure may have used it up.
+        run.deadline = Instant::now() + options.timeout;
         for step in plan.steps.iter().filter(|s| s.phase == Phase::SyncFail) {
             run.step(step).await?;
         }

@@ -161,3 +161,41 @@ async fn create_namespace_makes_the_destination_and_prune_leaves_it() {
     let namespaces = Api::<Namespace>::all(cluster.client());
     assert!(namespaces.get_opt(&namespace).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_failed_sync_runs_its_sync_fail_hooks_and_says_why() {
+    let test = "a_failed_sync_runs_its_sync_fail_hooks_and_says_why";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    // No kubelet stand-in here: the Deployment's Pod never runs.
+    let namespace = cluster.namespace("fail").await;
+    let dir = tempfile::tempdir().unwrap();
+    let on_failure = "  annotations:\n    argocd.argoproj.io/hook: SyncFail\n";
+    let later = "  annotations:\n    kedge.dev/sync-wave: \"5\"\n";
+    write_manifests(
+        dir.path(),
+        &[
+            ("web.yaml", support::deployment("web", "")),
+            ("later.yaml", config_map("later", later)),
+            ("alert.yaml", config_map("alert", on_failure)),
+        ],
+    );
+    let mut options = options(&namespace, &namespace);
+    options.timeout = Duration::from_secs(2);
+    let objects = render(dir.path(), &Renderer::Plain).unwrap();
+    let report = sync(&cluster.client(), &objects, &options).await.unwrap();
+    assert!(!report.succeeded(), "{report:#?}");
+    match &report.objects[position(&report, "web")].action {
+        Action::Failed { reason } => assert!(reason.contains("not healthy"), "{reason}"),
+        other => panic!("web: {other:?}"),
+    }
+    assert!(matches!(
+        report.objects[position(&report, "later")].action,
+        Action::Skipped { .. }
+    ));
+    assert_eq!(report.objects[position(&report, "alert")].action, Action::Applied);
+    let maps = Api::<ConfigMap>::namespaced(cluster.client(), &namespace);
+    assert!(maps.get_opt("alert").await.unwrap().is_some());
+    assert!(maps.get_opt("later").await.unwrap().is_none());
+}
