@@ -12,10 +12,15 @@
 //! sets are sets; other lists are compared whole. Quantities are compared by
 //! value (`1000m` is `1`), a Secret's `stringData` as the `data` it becomes.
 //! What only the server can decide sets [`Comparison::needs_dry_run`].
+//!
+//! The live object must carry its `metadata.managedFields` (a watcher that
+//! strips them to save memory makes every field Git dropped invisible, and
+//! lists fall back to guessing their keys).
 
 mod diff;
 mod fields;
 mod quantity;
+mod strip;
 mod walk;
 
 use std::borrow::Cow;
@@ -24,6 +29,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 pub use diff::unified_diff;
+pub use strip::without_ignored;
 
 use crate::ignore::IgnoreRules;
 use crate::{Object, ObjectKey};
@@ -130,10 +136,7 @@ pub fn compare(desired: &Object, live: Option<&Object>, options: &CompareOptions
     let Some(live) = live else {
         return Comparison::missing(desired);
     };
-    let mut key = crate::object_key(desired);
-    if key.namespace.is_none() {
-        key.namespace = crate::object_key(live).namespace;
-    }
+    let key = key_of(desired, live);
     let pointers = options.ignore.pointers(&key);
     let managers = options.ignore.managers(&key);
     let owners = fields::Owners::read(live, &options.field_manager, &managers);
@@ -152,6 +155,16 @@ pub fn compare(desired: &Object, live: Option<&Object>, options: &CompareOptions
         needs_dry_run: walk.undecided || owners.unreadable || other_version,
         drift: walk.drift,
     }
+}
+
+/// The desired object's key, its namespace taken from live when Git names
+/// none.
+fn key_of(desired: &Object, live: &Object) -> ObjectKey {
+    let mut key = crate::object_key(desired);
+    if key.namespace.is_none() {
+        key.namespace = crate::object_key(live).namespace;
+    }
+    key
 }
 
 /// Desired as the server stores it where that is known locally: a v1

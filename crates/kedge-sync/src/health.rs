@@ -5,12 +5,13 @@
 //! `Healthy` carries a message that names the object
 //! (`Deployment "web": 1 of 3 updated replicas are available`).
 //!
-//! Built-in kinds have their own rule, one module per family: [`workloads`]
-//! (Deployment, StatefulSet, DaemonSet, ReplicaSet), [`jobs`] (Job, CronJob),
-//! [`pods`] (Pod, PersistentVolumeClaim), [`network`] (Service, Ingress),
-//! [`api`] (CustomResourceDefinition, APIService, HorizontalPodAutoscaler).
-//! Every other kind gets the [`generic`] rule: `status.observedGeneration`
-//! and the `Reconciling`, `Stalled`, `Ready` and `Available` conditions.
+//! Built-in kinds have their own rule, one module per family: `workloads`
+//! (Deployment, StatefulSet, DaemonSet, ReplicaSet), `jobs` (Job, CronJob),
+//! `pods` (Pod, PersistentVolumeClaim), `network` (Service, Ingress), `api`
+//! (CustomResourceDefinition, APIService, HorizontalPodAutoscaler). Every
+//! other kind gets the `generic` rule: `status.observedGeneration` and the
+//! `Reconciling`, `Stalled`, `Ready` and `Available` conditions. An object
+//! being deleted is Progressing whatever its kind.
 
 use std::fmt;
 
@@ -62,7 +63,7 @@ impl fmt::Display for HealthStatus {
 pub struct Health {
     /// The verdict.
     pub status: HealthStatus,
-    /// Why, when not plainly healthy (`Deployment "web" rollout: 1 of 3 updated replicas are available`).
+    /// Why, when not plainly healthy (`Deployment "web": 1 of 3 updated replicas are available`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

@@ -5,6 +5,9 @@
 //! are validated once ([`IgnoreRules::new`]) and an invalid pointer is an
 //! error naming the rule. Argo CD's `jqPathExpressions` is refused when the
 //! rule is read, with a message saying what to use instead.
+//!
+//! Diff honours the rules in [`crate::compare::compare`]; sync applies
+//! [`crate::compare::without_ignored`], so it never fights over them.
 
 use serde::Deserializer;
 
@@ -40,15 +43,19 @@ pub struct IgnoreDifferences {
         skip_serializing,
         deserialize_with = "refuse_jq_path_expressions"
     )]
-    jq_path_expressions: (),
+    jq_path_expressions: Refused,
 }
+
+/// A field kedge reads only to refuse it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Refused;
 
 /// The message for Argo CD's `jqPathExpressions`, which kedge does not run.
 const JQ_UNSUPPORTED: &str = "jqPathExpressions is not supported by kedge; \
      write the fields as jsonPointers (RFC 6901, e.g. /spec/replicas) \
      or name their owner in managedFieldsManagers";
 
-fn refuse_jq_path_expressions<'de, D: Deserializer<'de>>(_: D) -> Result<(), D::Error> {
+fn refuse_jq_path_expressions<'de, D: Deserializer<'de>>(_: D) -> Result<Refused, D::Error> {
     Err(serde::de::Error::custom(JQ_UNSUPPORTED))
 }
 

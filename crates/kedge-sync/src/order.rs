@@ -174,12 +174,12 @@ pub enum OrderError {
     /// A wave, hook or delete-policy annotation with a bad value.
     #[error("{source_file}: {key}: annotation {annotation}: {problem}")]
     Annotation {
-        /// The object.
-        key: crate::ObjectKey,
+        /// The object (boxed: errors stay small for `Result`s).
+        key: Box<crate::ObjectKey>,
         /// Where it came from.
         source_file: kedge_render::Source,
         /// The annotation.
-        annotation: String,
+        annotation: &'static str,
         /// What is wrong with its value.
         #[source]
         problem: AnnotationProblem,
@@ -244,24 +244,18 @@ pub fn plan(objects: &[RenderedObject]) -> Result<Plan, OrderError> {
     for (index, rendered) in objects.iter().enumerate() {
         let placement =
             annotations::placement(&rendered.object).map_err(|bad| OrderError::Annotation {
-                key: rendered.key(),
+                key: Box::new(rendered.key()),
                 source_file: rendered.source.clone(),
-                annotation: bad.annotation.to_owned(),
+                annotation: bad.annotation,
                 problem: bad.problem,
             })?;
         match placement {
+            // Waves do not order prerequisites (but a bad one is still an error).
+            Placement::Object { wave: _ } if is_prerequisite(rendered) => {
+                entries.push(Entry::new(rendered, index, Phase::Prerequisites, 0, None));
+            }
             Placement::Object { wave } => {
-                let phase = if is_prerequisite(rendered) {
-                    Phase::Prerequisites
-                } else {
-                    Phase::Sync
-                };
-                let wave = if phase == Phase::Prerequisites {
-                    0
-                } else {
-                    wave
-                };
-                entries.push(Entry::new(rendered, index, phase, wave, None));
+                entries.push(Entry::new(rendered, index, Phase::Sync, wave, None));
             }
             Placement::Hook {
                 phases,

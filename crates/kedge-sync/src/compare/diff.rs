@@ -89,29 +89,37 @@ fn to_yaml(object: &Object) -> String {
         .unwrap_or_default()
 }
 
-/// Live with every drift applied: values set first (pointers name live
-/// positions, which setting does not move), then removals from the last
-/// position back, so earlier indices stay valid.
+/// Live with every drift applied.
 pub(crate) fn with_drift_applied(live: &Object, drift: &[Drift]) -> Object {
-    let mut merged = Value::Object(live.clone());
+    match apply_drift(Value::Object(live.clone()), drift, 0) {
+        Value::Object(object) => object,
+        _ => live.clone(),
+    }
+}
+
+/// `value` with every drift applied, each pointer read without its first
+/// `prefix` tokens (the path to `value`): values set first (pointers name
+/// live positions, which setting does not move), then removals from the last
+/// position back, so earlier indices stay valid.
+pub(crate) fn apply_drift(mut value: Value, drift: &[Drift], prefix: usize) -> Value {
     let mut removals = Vec::new();
     for change in drift {
-        let Ok(tokens) = parse_pointer(&change.pointer) else {
+        let Some(tokens) = parse_pointer(&change.pointer)
+            .ok()
+            .and_then(|tokens| tokens.get(prefix..).map(<[String]>::to_vec))
+        else {
             continue;
         };
         match &change.desired {
-            Some(value) => set_at(&mut merged, &tokens, value.clone()),
+            Some(desired) => set_at(&mut value, &tokens, desired.clone()),
             None => removals.push(tokens),
         }
     }
     removals.sort_by(|a, b| compare_tokens(b, a));
     for tokens in removals {
-        remove_at(&mut merged, &tokens);
+        remove_at(&mut value, &tokens);
     }
-    match merged {
-        Value::Object(object) => object,
-        _ => live.clone(),
-    }
+    value
 }
 
 fn set_at(target: &mut Value, tokens: &[String], value: Value) {
@@ -135,7 +143,7 @@ fn set_at(target: &mut Value, tokens: &[String], value: Value) {
     }
 }
 
-fn remove_at(target: &mut Value, tokens: &[String]) {
+pub(crate) fn remove_at(target: &mut Value, tokens: &[String]) {
     let Some((last, parents)) = tokens.split_last() else {
         return;
     };

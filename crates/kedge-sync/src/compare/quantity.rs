@@ -106,7 +106,7 @@ impl Quantity {
             self.exponent = 0;
             return;
         }
-        while self.mantissa % 10 == 0 {
+        while self.mantissa.is_multiple_of(10) {
             self.mantissa /= 10;
             self.exponent += 1;
         }

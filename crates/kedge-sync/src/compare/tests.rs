@@ -535,3 +535,64 @@ fn drift_applied_removes_list_items_from_the_back() {
         json!({"spec": {"items": [{"n": 1}, {"n": 3}], "keep": 2}})
     );
 }
+
+#[test]
+fn sync_applies_git_without_the_fields_ignore_rules_cover() {
+    let live = live_deployment(
+        json!({"replicas": 5, "template": {"spec": {"containers": [
+            {"name": "web", "image": "web:1", "resources": {"limits": {"cpu": "1"}}}]}}}),
+        json!({}),
+        json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+            "k:{\"name\":\"web\"}": {"f:resources": {"f:limits": {"f:cpu": {}}}}}}}}}),
+    );
+    let mut by_manager = IgnoreDifferences::for_kind("apps", "Deployment");
+    by_manager.managed_fields_managers = vec!["kube-controller-manager".into()];
+    let mut by_pointer = IgnoreDifferences::for_kind("apps", "Deployment");
+    by_pointer.json_pointers = vec!["/metadata/labels".into()];
+    let options =
+        CompareOptions::with_ignore(IgnoreRules::new(vec![by_manager, by_pointer]).unwrap());
+    let mut desired = object(deployment(
+        json!({"replicas": 2, "template": {"spec": {"containers": [
+        {"name": "web", "image": "web:2", "resources": {"limits": {"cpu": "2", "memory": "1Gi"}}}]}}}),
+    ));
+    desired["metadata"]["labels"] = json!({"app": "web"});
+    let applied = without_ignored(&desired, Some(&live), &options);
+    let expected = deployment(json!({"template": {"spec": {"containers": [
+        {"name": "web", "image": "web:2", "resources": {"limits": {"memory": "1Gi"}}}]}}}));
+    assert_eq!(Value::Object(applied), expected);
+    assert_eq!(
+        without_ignored(&desired, None, &options),
+        desired,
+        "a new object is created as Git has it"
+    );
+}
+
+#[test]
+fn git_items_in_another_order_change_the_list_as_a_whole() {
+    let live = live_deployment(
+        json!({"template": {"spec": {"containers": [
+            {"name": "istio-proxy", "image": "proxy:1"},
+            {"name": "web", "image": "web:1", "imagePullPolicy": "IfNotPresent"},
+            {"name": "log", "image": "log:1", "imagePullPolicy": "IfNotPresent"}
+        ]}}}),
+        json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {
+            "k:{\"name\":\"web\"}": {".": {}, "f:image": {}},
+            "k:{\"name\":\"log\"}": {".": {}, "f:image": {}}}}}}}),
+        json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {
+            "k:{\"name\":\"istio-proxy\"}": {".": {}, "f:image": {}}}}}}}),
+    );
+    let desired = deployment(json!({"template": {"spec": {"containers": [
+        {"name": "log", "image": "log:2"}, {"name": "web", "image": "web:1"}]}}}));
+    let comparison = compared(desired, &live);
+    assert_eq!(pointers(&comparison), ["/spec/template/spec/containers"]);
+    let merged = json!([
+        {"name": "log", "image": "log:2", "imagePullPolicy": "IfNotPresent"},
+        {"name": "web", "image": "web:1", "imagePullPolicy": "IfNotPresent"},
+        {"name": "istio-proxy", "image": "proxy:1"}
+    ]);
+    assert_eq!(
+        comparison.drift[0].desired,
+        Some(merged),
+        "defaults and other managers' items stay"
+    );
+}

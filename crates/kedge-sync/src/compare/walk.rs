@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 
 use super::Drift;
+use super::diff::apply_drift;
 use super::fields::{Members, key_field};
 use super::quantity::{is_quantity_path, same_quantity};
 use crate::ignore::pointer_from_tokens;
@@ -46,7 +47,7 @@ pub(crate) enum Match {
 
 /// How a list merges.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum ListKind {
+pub(crate) enum ListKind {
     /// A map keyed by these fields of its items.
     Keyed(Vec<String>),
     /// A set of values.
@@ -188,13 +189,26 @@ impl<'a> Walk<'a> {
         members: Members<'_>,
     ) {
         let mut matched = vec![false; live.len()];
-        for (item, key) in desired.iter().zip(desired_keys) {
-            let found = live.iter().enumerate().position(|(index, live_item)| {
-                !matched[index] && item_key(live_item, keys).as_ref() == Some(key)
-            });
+        let found: Vec<Option<usize>> = desired_keys
+            .iter()
+            .map(|key| {
+                let index = (0..live.len()).find(|&index| {
+                    !matched[index] && item_key(&live[index], keys).as_ref() == Some(key)
+                })?;
+                matched[index] = true;
+                Some(index)
+            })
+            .collect();
+        let positions: Vec<usize> = found.iter().flatten().copied().collect();
+        if positions.windows(2).any(|pair| pair[0] > pair[1]) {
+            // Apply puts Git's items in Git's order: the list changes as a whole.
+            let merged = self.merged_in_git_order(desired, &found, live, members);
+            self.differs(Some(&merged), Some(&Value::Array(live.to_vec())));
+            return;
+        }
+        for (item, found) in desired.iter().zip(found) {
             match found {
                 Some(index) => {
-                    matched[index] = true;
                     self.path.push(index.to_string());
                     self.value(item, &live[index], members.item(&live[index], index));
                 }
@@ -208,6 +222,39 @@ impl<'a> Walk<'a> {
             self.path.pop();
         }
         self.unmatched_live(live, &matched, members);
+    }
+
+    /// The list apply makes of a keyed list Git reorders: Git's items in
+    /// Git's order, each merged into its live item, then the items of other
+    /// managers.
+    fn merged_in_git_order(
+        &mut self,
+        desired: &[Value],
+        found: &[Option<usize>],
+        live: &[Value],
+        members: Members<'_>,
+    ) -> Value {
+        let mut items = Vec::with_capacity(live.len().max(desired.len()));
+        for (item, found) in desired.iter().zip(found) {
+            let Some(index) = *found else {
+                items.push(item.clone());
+                continue;
+            };
+            let mut item_walk = Walk::new(self.ignored_pointers);
+            item_walk.path = self.path.clone();
+            item_walk.path.push(index.to_string());
+            item_walk.value(item, &live[index], members.item(&live[index], index));
+            self.undecided |= item_walk.undecided;
+            let prefix = item_walk.path.len();
+            items.push(apply_drift(live[index].clone(), &item_walk.drift, prefix));
+        }
+        for (index, item) in live.iter().enumerate() {
+            let others_item = members.item(item, index).applied.is_none();
+            if others_item && !found.contains(&Some(index)) {
+                items.push(item.clone());
+            }
+        }
+        Value::Array(items)
     }
 
     fn set_list(&mut self, desired: &[Value], live: &[Value], members: Members<'_>) {
@@ -350,7 +397,7 @@ fn is_empty_container(value: &Value) -> bool {
 /// How the list at this place merges: `managedFields` know; otherwise
 /// items that all have a `name` (containers, env, volumes), a
 /// `containerPort` or a `port` are keyed by it, and the rest is atomic.
-fn list_kind(desired: &[Value], live: &[Value], members: Members<'_>) -> ListKind {
+pub(crate) fn list_kind(desired: &[Value], live: &[Value], members: Members<'_>) -> ListKind {
     for set in members.present() {
         if let Some(keys) = set.list_keys() {
             return ListKind::Keyed(keys);
@@ -381,7 +428,7 @@ fn list_kind(desired: &[Value], live: &[Value], members: Members<'_>) -> ListKin
 }
 
 /// The key of one item (`None` when it lacks a key field).
-fn item_key(item: &Value, keys: &[String]) -> Option<Vec<Value>> {
+pub(crate) fn item_key(item: &Value, keys: &[String]) -> Option<Vec<Value>> {
     keys.iter().map(|field| key_field(item, field)).collect()
 }
 

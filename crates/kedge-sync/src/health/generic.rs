@@ -22,10 +22,10 @@ pub(super) fn assess(live: &Live<'_>) -> Health {
     // Only an integer counts: some controllers write a hash there.
     let observed = live.status(&["observedGeneration"]).and_then(Value::as_i64);
     let generation = live.metadata("generation").and_then(Value::as_i64);
-    if let (Some(observed), Some(generation)) = (observed, generation) {
-        if observed < generation {
-            return live.unobserved_generation_verdict(generation, observed);
-        }
+    if let (Some(observed), Some(generation)) = (observed, generation)
+        && observed < generation
+    {
+        return live.unobserved_generation_verdict(generation, observed);
     }
     let conditions = live.conditions();
     let holds = |kind: &str| {

@@ -18,10 +18,8 @@ pub(super) fn pod(live: &Live<'_>) -> Health {
         .and_then(Value::as_str)
         .is_none_or(|policy| policy == "Always");
     let containers = container_statuses(live);
-    if restarts_forever {
-        if let Some(stuck) = containers.iter().find_map(stuck_waiting) {
-            return live.verdict(HealthStatus::Degraded, stuck);
-        }
+    if restarts_forever && let Some(stuck) = containers.iter().find_map(stuck_waiting) {
+        return live.verdict(HealthStatus::Degraded, stuck);
     }
     let phase = live.status(&["phase"]).and_then(Value::as_str);
     let reported = || {

@@ -30,13 +30,13 @@ pub(super) fn deployment(live: &Live<'_>) -> Health {
     if let Some((generation, observed)) = live.unobserved_generation() {
         return live.unobserved_generation_verdict(generation, observed);
     }
-    if let Some(progressing) = live.condition("Progressing") {
-        if progressing.reason == "ProgressDeadlineExceeded" {
-            return live.verdict(
-                HealthStatus::Degraded,
-                format_args!("rollout exceeded its progress deadline ({progressing})"),
-            );
-        }
+    if let Some(progressing) = live.condition("Progressing")
+        && progressing.reason == "ProgressDeadlineExceeded"
+    {
+        return live.verdict(
+            HealthStatus::Degraded,
+            format_args!("rollout exceeded its progress deadline ({progressing})"),
+        );
     }
     let wanted = wanted_replicas(live);
     let updated = live.status_count("updatedReplicas");

@@ -2,8 +2,8 @@
 //! waves and hook delete policies, from kedge's, Argo CD's and Helm's keys.
 //!
 //! Every value is checked: a typo in a hook or a wave is an error, never a
-//! silently ignored annotation (Argo CD ignores them; a user then wonders why
-//! a migration ran last).
+//! silently ignored annotation, which would apply a migration Job together
+//! with the objects it was meant to prepare.
 
 use serde_json::Value;
 

@@ -4,8 +4,8 @@
 
 /// Kinds in apply order; any other kind comes after these, by name.
 ///
-/// The list is the install order Helm documents for its kinds, trimmed to the
-/// kinds kedge's sync issue names.
+/// The list follows Helm's install order (`InstallOrder` in Helm's kind
+/// sorter), trimmed to the kinds kedge's sync issue names.
 const KIND_ORDER: [&str; 27] = [
     "Namespace",
     "NetworkPolicy",

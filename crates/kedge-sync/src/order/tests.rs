@@ -328,3 +328,22 @@ fn the_plan_serialises_for_json_output() {
         })
     );
 }
+
+#[test]
+fn a_bad_wave_on_a_namespace_is_an_error_even_though_waves_do_not_order_it() {
+    let objects = vec![object(
+        "v1",
+        "Namespace",
+        "shop",
+        json!({"kedge.dev/sync-wave": "early"}),
+    )];
+    let Err(error) = plan(&objects) else {
+        panic!("a wave of \"early\" was accepted");
+    };
+    assert!(
+        error.to_string().starts_with(
+            "app.yaml:1: Namespace shop: annotation kedge.dev/sync-wave: \"early\" is not an integer"
+        ),
+        "{error}"
+    );
+}
