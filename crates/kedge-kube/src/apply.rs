@@ -2,7 +2,7 @@
 //! that `ignoreDifferences` gives away taken off) and how a refusal reads.
 
 use k8s_openapi::api::core::v1::Namespace;
-use kedge_sync::ignore::IgnoreRules;
+use kedge_sync::compare::{CompareOptions, without_ignored};
 use kedge_sync::inventory::AppName;
 use kedge_sync::{FIELD_MANAGER, Object};
 use kube::Client;
@@ -28,33 +28,17 @@ pub(crate) enum ApplyRefusal {
 }
 
 /// The object kedge sends for `target`: the app's inventory label set, and
-/// every field an ignore rule gives away removed, so apply neither sets nor
-/// fights over it.
+/// every field an ignore rule gives away (by pointer, or owned by a named
+/// manager in `live`) left out, so apply neither sets nor fights over it.
 pub(crate) fn prepare(
     target: &Target,
     app: &AppName,
-    ignore: &IgnoreRules,
+    options: &CompareOptions,
     live: Option<&Object>,
 ) -> Object {
     let mut object = target.object.clone();
     kedge_sync::inventory::label(&mut object, app);
-    let mut value = Value::Object(object);
-    for rule in ignore.matching(&target.key) {
-        for pointer in &rule.json_pointers {
-            remove_pointer(&mut value, pointer);
-        }
-        if let Some(live) = live {
-            for manager in &rule.managed_fields_managers {
-                for pointer in fields_owned_by(live, manager, &value).iter().rev() {
-                    remove_pointer(&mut value, pointer);
-                }
-            }
-        }
-    }
-    match value {
-        Value::Object(object) => object,
-        _ => unreachable!("an object stays an object when fields are removed"),
-    }
+    without_ignored(&object, live, options)
 }
 
 /// Applies `object` (server-side apply as [`FIELD_MANAGER`]) and returns
@@ -175,145 +159,13 @@ pub(crate) fn conflicting_managers(message: &str) -> Vec<String> {
     managers
 }
 
-/// Removes the field at an RFC 6901 pointer, if present.
-pub(crate) fn remove_pointer(value: &mut Value, pointer: &str) {
-    let Some(rest) = pointer.strip_prefix('/') else {
-        return;
-    };
-    let tokens: Vec<String> = rest
-        .split('/')
-        .map(|token| token.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    let Some((last, parents)) = tokens.split_last() else {
-        return;
-    };
-    let mut current = value;
-    for token in parents {
-        current = match current {
-            Value::Object(map) => match map.get_mut(token) {
-                Some(next) => next,
-                None => return,
-            },
-            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i))
-            {
-                Some(next) => next,
-                None => return,
-            },
-            _ => return,
-        };
-    }
-    match current {
-        Value::Object(map) => {
-            map.remove(last);
-        }
-        Value::Array(items) => {
-            if let Ok(index) = last.parse::<usize>()
-                && index < items.len()
-            {
-                items.remove(index);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Pointers into `desired` of the leaf fields `manager` owns in `live`'s
-/// `managedFields` (the `fieldsV1` set: `f:` fields, `k:` list keys, `v:` set
-/// values).
-pub(crate) fn fields_owned_by(live: &Object, manager: &str, desired: &Value) -> Vec<String> {
-    let entries = live
-        .get("metadata")
-        .and_then(|m| m.get("managedFields"))
-        .and_then(Value::as_array);
-    let mut pointers = Vec::new();
-    for entry in entries.into_iter().flatten() {
-        if entry.get("manager").and_then(Value::as_str) == Some(manager)
-            && let Some(fields) = entry.get("fieldsV1")
-        {
-            collect_owned(fields, desired, String::new(), &mut pointers);
-        }
-    }
-    pointers.sort();
-    pointers.dedup();
-    pointers
-}
-
-fn collect_owned(fields: &Value, desired: &Value, prefix: String, out: &mut Vec<String>) {
-    let Some(fields) = fields.as_object() else {
-        return;
-    };
-    for (name, child) in fields {
-        let Some((step, next)) = locate(name, desired) else {
-            continue;
-        };
-        let pointer = format!("{prefix}/{}", step.replace('~', "~0").replace('/', "~1"));
-        let is_leaf = child.as_object().is_some_and(|c| c.is_empty());
-        if is_leaf {
-            out.push(pointer);
-        } else {
-            collect_owned(child, next, pointer, out);
-        }
-    }
-}
-
-/// The pointer token and the value a `fieldsV1` key names in `desired`.
-fn locate<'a>(name: &str, desired: &'a Value) -> Option<(String, &'a Value)> {
-    if let Some(field) = name.strip_prefix("f:") {
-        return desired.get(field).map(|value| (field.to_owned(), value));
-    }
-    let items = desired.as_array()?;
-    let position = if let Some(keys) = name.strip_prefix("k:") {
-        let keys: serde_json::Map<String, Value> = serde_json::from_str(keys).ok()?;
-        items
-            .iter()
-            .position(|item| keys.iter().all(|(k, v)| item.get(k) == Some(v)))?
-    } else if let Some(set_value) = name.strip_prefix("v:") {
-        let set_value: Value = serde_json::from_str(set_value).ok()?;
-        items.iter().position(|item| item == &set_value)?
-    } else {
-        return None;
-    };
-    Some((position.to_string(), &items[position]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn conflict_names_every_other_manager() {
         let message = "Apply failed with 2 conflicts: conflict with \"kubectl-edit\" using v1: .data.a\nconflict with \"hpa\" using apps/v1: .spec.replicas";
         assert_eq!(conflicting_managers(message), ["hpa", "kubectl-edit"]);
-    }
-
-    #[test]
-    fn pointer_removal_handles_escapes_and_lists() {
-        let mut value = json!({"metadata": {"annotations": {"a/b": "1", "c": "2"}},
-            "spec": {"items": [1, 2, 3]}});
-        remove_pointer(&mut value, "/metadata/annotations/a~1b");
-        remove_pointer(&mut value, "/spec/items/1");
-        remove_pointer(&mut value, "/spec/absent/x");
-        assert_eq!(
-            value,
-            json!({"metadata": {"annotations": {"c": "2"}}, "spec": {"items": [1, 3]}})
-        );
-    }
-
-    #[test]
-    fn managed_fields_of_another_manager_become_pointers() {
-        let live = json!({"metadata": {"managedFields": [
-            {"manager": "hpa", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
-            {"manager": "sidecar", "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
-                "k:{\"name\":\"app\"}": {".": {}, "f:resources": {}}}}}}}}
-        ]}});
-        let desired = json!({"spec": {"replicas": 3, "template": {"spec": {"containers": [
-            {"name": "side"}, {"name": "app", "resources": {"limits": {}}}]}}}});
-        let live = live.as_object().unwrap();
-        assert_eq!(fields_owned_by(live, "hpa", &desired), ["/spec/replicas"]);
-        assert_eq!(
-            fields_owned_by(live, "sidecar", &desired),
-            ["/spec/template/spec/containers/1/resources"]
-        );
     }
 }

@@ -60,7 +60,7 @@ pub async fn diff(
         let (key, desired, live_object) = match target {
             Some(target) => {
                 let live_object = live.get(&target.key);
-                let desired = prepare(target, &options.app, &options.ignore, live_object);
+                let desired = prepare(target, &options.app, &compare_options, live_object);
                 (target.key.clone(), desired, live_object)
             }
             None => {

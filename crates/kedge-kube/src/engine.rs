@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures::{StreamExt, stream};
 use kedge_render::RenderedObject;
-use kedge_sync::compare::{SyncStatus, compare};
+use kedge_sync::compare::{CompareOptions, SyncStatus, compare};
 use kedge_sync::order::{HookDeletePolicy, Phase, Step};
 use kedge_sync::{Object, ObjectKey};
 use kube::Client;
@@ -67,6 +67,8 @@ pub(crate) struct Run<'a> {
     pub live: LiveState,
     pub deadline: Instant,
     pub report: SyncReport,
+    /// How desired and live are compared (kedge's field manager, ignore rules).
+    pub compare: CompareOptions,
 }
 
 /// What happened to one object of a step before the health wait.
@@ -109,6 +111,7 @@ impl<'a> Run<'a> {
             targets,
             live,
             deadline,
+            compare: options.compare_options(),
             report: SyncReport {
                 app: options.app.clone(),
                 dry_run: options.dry_run,
@@ -224,8 +227,8 @@ impl<'a> Run<'a> {
             });
         };
         let live = self.live.get(&target.key);
-        let desired = prepare(target, &self.options.app, &self.options.ignore, live);
-        let comparison = compare(&desired, live, &self.options.compare_options());
+        let desired = prepare(target, &self.options.app, &self.compare, live);
+        let comparison = compare(&desired, live, &self.compare);
         let unchanged = match (comparison.status, live) {
             (SyncStatus::InSync, Some(_)) => true,
             (SyncStatus::OutOfSync, Some(live)) if comparison.needs_dry_run => {

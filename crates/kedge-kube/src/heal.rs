@@ -130,8 +130,9 @@ async fn restore(
     live: Option<&kedge_sync::Object>,
     options: &SyncOptions,
 ) -> Option<ObjectResult> {
-    let desired = prepare(target, &options.app, &options.ignore, live);
-    let comparison = compare(&desired, live, &options.compare_options());
+    let compare_options = options.compare_options();
+    let desired = prepare(target, &options.app, &compare_options, live);
+    let comparison = compare(&desired, live, &compare_options);
     let unchanged = match (comparison.status, live) {
         (SyncStatus::InSync, _) => true,
         (SyncStatus::OutOfSync, Some(live)) if comparison.needs_dry_run => {
