@@ -241,8 +241,8 @@ async fn the_fixture_chart_and_overlay_sync_and_become_healthy() {
 }
 
 #[tokio::test]
-async fn watch_brings_back_a_deleted_object() {
-    let test = "watch_brings_back_a_deleted_object";
+async fn watch_brings_back_a_deleted_or_edited_object_and_keeps_foreign_fields() {
+    let test = "watch_brings_back_a_deleted_or_edited_object_and_keeps_foreign_fields";
     let Some(cluster) = TestCluster::connect(test).await else {
         return;
     };
@@ -252,7 +252,7 @@ async fn watch_brings_back_a_deleted_object() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kedge"))
         .arg("sync")
         .arg(dir.path())
-        .args(["--app", &namespace, "-n", &namespace, "--watch"])
+        .args(["--app", &namespace, "-n", &namespace, "--watch", "--force-conflicts"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -276,6 +276,29 @@ async fn watch_brings_back_a_deleted_object() {
         match maps.get_opt("settings").await.map_err(|e| e.to_string())? {
             Some(map) if map.metadata.uid.as_ref() != Some(&uid) => Ok(()),
             other => Err(format!("{:?}", other.map(|m| m.metadata.uid))),
+        }
+    })
+    .await;
+
+    // An edit of a field Git sets returns to Git's value (with
+    // --force-conflicts: the editor owns the field now); a field Git never
+    // set stays.
+    let edit = serde_json::json!({
+        "metadata": {"labels": {"owner": "payments"}},
+        "data": {"greeting": "edited by hand"}
+    });
+    let params = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..PatchParams::default()
+    };
+    maps.patch("settings", &params, &Patch::Merge(&edit)).await.unwrap();
+    eventually("edited ConfigMap restored", wait, || async {
+        let map = maps.get("settings").await.map_err(|e| e.to_string())?;
+        let greeting = map.data.unwrap_or_default().remove("greeting");
+        let owner = map.metadata.labels.unwrap_or_default().remove("owner");
+        match (greeting.as_deref(), owner.as_deref()) {
+            (Some("hello"), Some("payments")) => Ok(()),
+            other => Err(format!("{other:?}")),
         }
     })
     .await;
