@@ -252,7 +252,14 @@ async fn watch_brings_back_a_deleted_or_edited_object_and_keeps_foreign_fields()
     let mut child = Command::new(env!("CARGO_BIN_EXE_kedge"))
         .arg("sync")
         .arg(dir.path())
-        .args(["--app", &namespace, "-n", &namespace, "--watch", "--force-conflicts"])
+        .args([
+            "--app",
+            &namespace,
+            "-n",
+            &namespace,
+            "--watch",
+            "--force-conflicts",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -291,7 +298,9 @@ async fn watch_brings_back_a_deleted_or_edited_object_and_keeps_foreign_fields()
         field_manager: Some("kubectl-edit".into()),
         ..PatchParams::default()
     };
-    maps.patch("settings", &params, &Patch::Merge(&edit)).await.unwrap();
+    maps.patch("settings", &params, &Patch::Merge(&edit))
+        .await
+        .unwrap();
     eventually("edited ConfigMap restored", wait, || async {
         let map = maps.get("settings").await.map_err(|e| e.to_string())?;
         let greeting = map.data.unwrap_or_default().remove("greeting");

@@ -11,7 +11,7 @@ use kedge_sync::{Object, ObjectKey};
 use kube::Client;
 
 use crate::apply::prepare;
-use crate::live::LiveState;
+use crate::live::{ListScope, LiveState, Need, namespaces_of, selector};
 use crate::report::{DiffReport, ObjectDiff};
 use crate::resources::{Resources, Target, resolve_all};
 use crate::{KubeError, SyncOptions};
@@ -35,10 +35,24 @@ pub async fn diff(
         .collect();
     let resources = Resources::discover(client).await?;
     let targets = resolve_all(&resources, objects, &options.namespace)?;
-    let mut types: Vec<_> = targets.iter().flatten().map(|t| t.kind.clone()).collect();
-    types.extend(resources.prunable());
+    let mut types: Vec<_> = targets
+        .iter()
+        .flatten()
+        .map(|t| (t.kind.clone(), Need::Required))
+        .collect();
+    types.extend(
+        resources
+            .prunable()
+            .into_iter()
+            .map(|t| (t, Need::BestEffort)),
+    );
+    let namespaces = namespaces_of(targets.iter().flatten(), &options.namespace);
+    let scope = ListScope {
+        selector: selector(&options.app),
+        namespaces: &namespaces,
+    };
     let mut live = LiveState::default();
-    live.list(client, types, &options.app, options.concurrency)
+    live.list(client, types, &scope, options.concurrency)
         .await?;
     let resolved: Vec<&Target> = targets.iter().flatten().collect();
     live.fetch_missing(client, &resolved, options.concurrency)

@@ -12,7 +12,7 @@ use kube::Client;
 use tokio::time::Instant;
 
 use crate::apply::{ApplyRefusal, apply, prepare, server_sees_no_change};
-use crate::live::LiveState;
+use crate::live::{ListScope, LiveState, Need, namespaces_of, selector};
 use crate::report::{Action, ObjectResult, SyncReport};
 use crate::resources::{Resources, Target, resolve_all};
 use crate::wait::{delete_and_wait, wait_healthy};
@@ -93,12 +93,26 @@ impl<'a> Run<'a> {
         if options.create_namespace {
             crate::apply::ensure_namespace(client, &options.namespace, options.dry_run).await?;
         }
-        let mut types: Vec<_> = targets.iter().flatten().map(|t| t.kind.clone()).collect();
+        let mut types: Vec<_> = targets
+            .iter()
+            .flatten()
+            .map(|t| (t.kind.clone(), Need::Required))
+            .collect();
         if options.prune {
-            types.extend(resources.prunable());
+            types.extend(
+                resources
+                    .prunable()
+                    .into_iter()
+                    .map(|t| (t, Need::BestEffort)),
+            );
         }
+        let namespaces = namespaces_of(targets.iter().flatten(), &options.namespace);
+        let scope = ListScope {
+            selector: selector(&options.app),
+            namespaces: &namespaces,
+        };
         let mut live = LiveState::default();
-        live.list(client, types, &options.app, options.concurrency)
+        live.list(client, types, &scope, options.concurrency)
             .await?;
         let resolved: Vec<&Target> = targets.iter().flatten().collect();
         live.fetch_missing(client, &resolved, options.concurrency)
@@ -352,10 +366,18 @@ impl<'a> Run<'a> {
             .iter()
             .filter_map(|&i| self.targets[i].as_ref())
             .collect();
-        let types: Vec<_> = resolved.iter().map(|t| t.kind.clone()).collect();
+        let types: Vec<_> = resolved
+            .iter()
+            .map(|t| (t.kind.clone(), Need::Required))
+            .collect();
+        let namespaces = namespaces_of(resolved.iter().copied(), &self.options.namespace);
+        let scope = ListScope {
+            selector: selector(&self.options.app),
+            namespaces: &namespaces,
+        };
         let concurrency = self.options.concurrency;
         self.live
-            .list(self.client, types, &self.options.app, concurrency)
+            .list(self.client, types, &scope, concurrency)
             .await?;
         self.live
             .fetch_missing(self.client, &resolved, concurrency)

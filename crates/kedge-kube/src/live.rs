@@ -52,6 +52,22 @@ pub(crate) fn to_object(object: DynamicObject, kind: &ResourceType) -> Object {
     map
 }
 
+/// The namespaces an app's objects live in: the destination and any a
+/// manifest names.
+pub(crate) fn namespaces_of<'a>(
+    targets: impl IntoIterator<Item = &'a Target>,
+    destination: &str,
+) -> Vec<String> {
+    let mut namespaces: Vec<String> = targets
+        .into_iter()
+        .filter_map(|target| target.key.namespace.clone())
+        .chain([destination.to_owned()])
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces
+}
+
 /// The label selector of an app's inventory.
 pub(crate) fn selector(app: &AppName) -> String {
     format!("{APP_LABEL}={app}")
@@ -81,21 +97,21 @@ impl LiveState {
         self.unlabelled.remove(key);
     }
 
-    /// LISTs the app's objects of each type not listed yet.
+    /// LISTs the app's objects of each type not listed yet: cluster-wide,
+    /// or namespace by namespace (`scope`) where only that is allowed.
     pub async fn list(
         &mut self,
         client: &Client,
-        types: impl IntoIterator<Item = ResourceType>,
-        app: &AppName,
+        types: impl IntoIterator<Item = (ResourceType, Need)>,
+        scope: &ListScope<'_>,
         concurrency: usize,
     ) -> Result<(), KubeError> {
-        let todo: Vec<ResourceType> = types
+        let todo: Vec<(ResourceType, Need)> = types
             .into_iter()
-            .filter(|kind| self.listed.insert(kind.clone()))
+            .filter(|(kind, _)| self.listed.insert(kind.clone()))
             .collect();
-        let selector = selector(app);
         let lists: Vec<Vec<Object>> = stream::iter(todo)
-            .map(|kind| list_one(client, kind, &selector))
+            .map(|(kind, need)| list_one(client, kind, need, scope))
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
@@ -141,23 +157,62 @@ impl LiveState {
     }
 }
 
+/// Whether a resource type must be listed for the sync to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Git has objects of this type.
+    Required,
+    /// Only prune (or diff's extras) looks here: a type kedge may not read
+    /// is left out, with a warning.
+    BestEffort,
+}
+
+/// Whose objects to list, and where to look when a cluster-wide LIST is
+/// forbidden (a kedge whose Role covers only its namespaces).
+pub(crate) struct ListScope<'a> {
+    /// The app's label selector.
+    pub selector: String,
+    /// The namespaces the app's objects live in.
+    pub namespaces: &'a [String],
+}
+
 async fn list_one(
     client: &Client,
     kind: ResourceType,
-    selector: &str,
+    need: Need,
+    scope: &ListScope<'_>,
 ) -> Result<Vec<Object>, KubeError> {
-    let api = api_for(client, &kind, None);
-    let list = api
-        .list(&ListParams::default().labels(selector))
-        .await
-        .map_err(|source| KubeError::List {
-            resource: kind.describe(),
-            selector: selector.to_owned(),
-            source,
-        })?;
-    Ok(list
-        .items
+    let params = ListParams::default().labels(&scope.selector);
+    let failed = |source| KubeError::List {
+        resource: kind.describe(),
+        selector: scope.selector.clone(),
+        source,
+    };
+    let mut items = Vec::new();
+    match api_for(client, &kind, None).list(&params).await {
+        Ok(list) => items = list.items,
+        Err(kube::Error::Api(status)) if status.code == 403 && kind.namespaced => {
+            for namespace in scope.namespaces {
+                match api_for(client, &kind, Some(namespace)).list(&params).await {
+                    Ok(list) => items.extend(list.items),
+                    Err(error) if need == Need::BestEffort => skip_type(&kind, &error),
+                    Err(error) => return Err(failed(error)),
+                }
+            }
+        }
+        Err(error) if need == Need::BestEffort => skip_type(&kind, &error),
+        Err(error) => return Err(failed(error)),
+    }
+    Ok(items
         .into_iter()
         .map(|object| to_object(object, &kind))
         .collect())
+}
+
+fn skip_type(kind: &ResourceType, error: &kube::Error) {
+    tracing::warn!(
+        resource = %kind.describe(),
+        %error,
+        "cannot list; objects of this type that left Git are not found"
+    );
 }

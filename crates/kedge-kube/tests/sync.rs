@@ -282,7 +282,11 @@ async fn a_field_another_manager_owns_is_a_conflict_unless_ignored() {
     let scale = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web"}, "spec": {"replicas": 4}});
     deployments
-        .patch("web", &PatchParams::apply("autoscaler").force(), &Patch::Apply(&scale))
+        .patch(
+            "web",
+            &PatchParams::apply("autoscaler").force(),
+            &Patch::Apply(&scale),
+        )
         .await
         .unwrap();
     let rule: IgnoreDifferences = serde_json::from_value(serde_json::json!(
@@ -291,10 +295,16 @@ async fn a_field_another_manager_owns_is_a_conflict_unless_ignored() {
     .unwrap();
     let mut by_manager = options.clone();
     by_manager.ignore = IgnoreRules::new(vec![rule]).unwrap();
-    let report = sync(&cluster.client(), &objects, &by_manager).await.unwrap();
+    let report = sync(&cluster.client(), &objects, &by_manager)
+        .await
+        .unwrap();
     assert!(report.succeeded(), "{report:#?}");
     let live = deployments.get("web").await.unwrap();
-    assert_eq!(live.spec.unwrap().replicas, Some(4), "the autoscaler's count stays");
+    assert_eq!(
+        live.spec.unwrap().replicas,
+        Some(4),
+        "the autoscaler's count stays"
+    );
 }
 
 #[tokio::test]
