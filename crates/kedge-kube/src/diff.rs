@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use kedge_render::RenderedObject;
 use kedge_sync::compare::Comparison;
-use kedge_sync::compare::{SyncStatus, compare, unified_diff};
+use kedge_sync::compare::{CompareOptions, SyncStatus, compare, unified_diff};
 use kedge_sync::inventory::AppName;
 use kedge_sync::{Object, ObjectKey};
 use kube::Client;
 
-use crate::apply::prepare;
-use crate::live::{ListScope, LiveState, Need, namespaces_of, selector};
+use crate::apply::{prepare, server_sees_no_change};
+use crate::live::{LiveState, Reach};
 use crate::report::{DiffReport, ObjectDiff};
 use crate::resources::{Resources, Target, resolve_all};
 use crate::{KubeError, SyncOptions};
@@ -35,28 +35,7 @@ pub async fn diff(
         .collect();
     let resources = Resources::discover(client).await?;
     let targets = resolve_all(&resources, objects, &options.namespace)?;
-    let mut types: Vec<_> = targets
-        .iter()
-        .flatten()
-        .map(|t| (t.kind.clone(), Need::Required))
-        .collect();
-    types.extend(
-        resources
-            .prunable()
-            .into_iter()
-            .map(|t| (t, Need::BestEffort)),
-    );
-    let namespaces = namespaces_of(targets.iter().flatten(), &options.namespace);
-    let scope = ListScope {
-        selector: selector(&options.app),
-        namespaces: &namespaces,
-    };
-    let mut live = LiveState::default();
-    live.list(client, types, &scope, options.concurrency)
-        .await?;
-    let resolved: Vec<&Target> = targets.iter().flatten().collect();
-    live.fetch_missing(client, &resolved, options.concurrency)
-        .await?;
+    let live = LiveState::read(client, &resources, &targets, options, Reach::EveryType).await?;
 
     let compare_options = options.compare_options();
     let mut report = DiffReport {
@@ -65,12 +44,6 @@ pub async fn diff(
     };
     let mut desired_keys = BTreeSet::new();
     for (index, target) in targets.iter().enumerate() {
-        if not_compared.contains(&index) {
-            if let Some(target) = target {
-                desired_keys.insert(target.key.clone());
-            }
-            continue;
-        }
         let (key, desired, live_object) = match target {
             Some(target) => {
                 let live_object = live.get(&target.key);
@@ -84,23 +57,51 @@ pub async fn diff(
                 (objects[index].key(), desired, None)
             }
         };
-        let comparison = compare(&desired, live_object, &compare_options);
-        let text = match comparison.status {
-            SyncStatus::InSync => String::new(),
-            _ => unified_diff(&comparison, Some(&desired), live_object),
-        };
-        desired_keys.insert(key.clone());
-        report.objects.push(ObjectDiff {
-            key,
-            status: comparison.status,
-            drift: comparison.drift,
-            diff: text,
-        });
+        desired_keys.insert(key);
+        if !not_compared.contains(&index) {
+            let target = target.as_ref();
+            let object = compare_one(client, target, &desired, live_object, &compare_options).await;
+            report.objects.push(object);
+        }
     }
     report
         .objects
         .extend(extras(&live, &options.app, &desired_keys));
     Ok(report)
+}
+
+/// One object's comparison, asking the server (a dry-run apply) where a
+/// local comparison cannot decide.
+async fn compare_one(
+    client: &Client,
+    target: Option<&Target>,
+    desired: &Object,
+    live: Option<&Object>,
+    options: &CompareOptions,
+) -> ObjectDiff {
+    let comparison = compare(desired, live, options);
+    let settled_by_server = match (target, live) {
+        (Some(target), Some(live))
+            if comparison.status == SyncStatus::OutOfSync && comparison.needs_dry_run =>
+        {
+            server_sees_no_change(client, target, desired, live).await
+        }
+        _ => false,
+    };
+    if comparison.status == SyncStatus::InSync || settled_by_server {
+        return ObjectDiff {
+            key: comparison.key,
+            status: SyncStatus::InSync,
+            drift: Vec::new(),
+            diff: String::new(),
+        };
+    }
+    ObjectDiff {
+        diff: unified_diff(&comparison, Some(desired), live),
+        key: comparison.key,
+        status: comparison.status,
+        drift: comparison.drift,
+    }
 }
 
 /// The app's live objects that Git no longer has.

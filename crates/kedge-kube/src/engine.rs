@@ -12,7 +12,7 @@ use kube::Client;
 use tokio::time::Instant;
 
 use crate::apply::{ApplyRefusal, apply, prepare, server_sees_no_change};
-use crate::live::{ListScope, LiveState, Need, namespaces_of, selector};
+use crate::live::{ListScope, LiveState, Need, Reach, namespaces_of, selector};
 use crate::report::{Action, ObjectResult, SyncReport};
 use crate::resources::{Resources, Target, resolve_all};
 use crate::wait::{delete_and_wait, wait_healthy};
@@ -93,30 +93,12 @@ impl<'a> Run<'a> {
         if options.create_namespace {
             crate::apply::ensure_namespace(client, &options.namespace, options.dry_run).await?;
         }
-        let mut types: Vec<_> = targets
-            .iter()
-            .flatten()
-            .map(|t| (t.kind.clone(), Need::Required))
-            .collect();
-        if options.prune {
-            types.extend(
-                resources
-                    .prunable()
-                    .into_iter()
-                    .map(|t| (t, Need::BestEffort)),
-            );
-        }
-        let namespaces = namespaces_of(targets.iter().flatten(), &options.namespace);
-        let scope = ListScope {
-            selector: selector(&options.app),
-            namespaces: &namespaces,
+        let reach = if options.prune {
+            Reach::EveryType
+        } else {
+            Reach::GitTypes
         };
-        let mut live = LiveState::default();
-        live.list(client, types, &scope, options.concurrency)
-            .await?;
-        let resolved: Vec<&Target> = targets.iter().flatten().collect();
-        live.fetch_missing(client, &resolved, options.concurrency)
-            .await?;
+        let live = LiveState::read(client, &resources, &targets, options, reach).await?;
         Ok(Self {
             client,
             options,

@@ -13,6 +13,7 @@ use kedge_sync::ObjectKey;
 use kedge_sync::compare::{SyncStatus, compare};
 use kedge_sync::inventory::AppName;
 use kube::Client;
+use kube::api::DynamicObject;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
@@ -22,13 +23,7 @@ use crate::report::{Action, ObjectResult};
 use crate::resources::{ResourceType, Resources, Target, resolve_all};
 use crate::{KubeError, SyncOptions};
 
-type Events = BoxStream<
-    'static,
-    (
-        ResourceType,
-        Result<Event<kube::api::DynamicObject>, watcher::Error>,
-    ),
->;
+type Events = BoxStream<'static, (ResourceType, Result<Event<DynamicObject>, watcher::Error>)>;
 
 /// Keeps the cluster equal to `objects` until `shutdown` completes: every
 /// object that drifts or is deleted is applied again, and `on_heal` hears
@@ -46,11 +41,14 @@ pub async fn heal(
         .into_iter()
         .flatten()
         .collect();
-    let by_key: HashMap<&ObjectKey, &Target> = targets.iter().map(|t| (&t.key, t)).collect();
     let kinds: HashSet<ResourceType> = targets.iter().map(|t| t.kind.clone()).collect();
     let mut events = watch_all(client, kinds, &options.app);
-    let mut seen_at_start = HashSet::new();
-    let mut started = false;
+    let mut healer = Healer {
+        client,
+        options,
+        by_key: targets.iter().map(|t| (&t.key, t)).collect(),
+        listing: HashMap::new(),
+    };
     tokio::pin!(shutdown);
     loop {
         let (kind, event) = tokio::select! {
@@ -60,53 +58,84 @@ pub async fn heal(
                 None => return Ok(()),
             },
         };
-        let event = match event {
-            Ok(event) => event,
+        match event {
+            Ok(event) => {
+                for result in healer.handle(&kind, event).await {
+                    on_heal(&result);
+                }
+            }
             Err(source) => {
                 let error = KubeError::Watch {
                     resource: kind.describe(),
                     source,
                 };
                 tracing::warn!(error = %error, "watch interrupted; retrying");
-                continue;
             }
-        };
-        let (target, live) = match event {
-            Event::Apply(object) | Event::InitApply(object) => {
-                let object = to_object(object, &kind);
-                let key = kedge_sync::object_key(&object);
-                if !started {
-                    seen_at_start.insert(key.clone());
-                }
-                let Some(target) = by_key.get(&key) else {
-                    continue;
-                };
-                (*target, Some(object))
-            }
-            Event::Delete(object) => {
-                let key = kedge_sync::object_key(&to_object(object, &kind));
-                let Some(target) = by_key.get(&key) else {
-                    continue;
-                };
-                (*target, None)
-            }
-            Event::Init => continue,
-            Event::InitDone => {
-                started = true;
-                // Objects deleted while no watch ran: restore them too.
-                for target in targets.iter().filter(|t| !seen_at_start.contains(&t.key)) {
-                    if target.kind == kind
-                        && let Some(result) = restore(client, target, None, options).await
-                    {
-                        on_heal(&result);
-                    }
-                }
-                continue;
-            }
-        };
-        if let Some(result) = restore(client, target, live.as_ref(), options).await {
-            on_heal(&result);
         }
+    }
+}
+
+/// What the heal loop knows between events.
+struct Healer<'a> {
+    client: &'a Client,
+    options: &'a SyncOptions,
+    by_key: HashMap<&'a ObjectKey, &'a Target>,
+    /// Per resource type, the objects seen since its watch (re)started
+    /// listing; at the end of the listing, the ones not seen are gone.
+    listing: HashMap<ResourceType, HashSet<ObjectKey>>,
+}
+
+impl Healer<'_> {
+    /// Restores what one watch event shows drifted or gone.
+    async fn handle(
+        &mut self,
+        kind: &ResourceType,
+        event: Event<DynamicObject>,
+    ) -> Vec<ObjectResult> {
+        let (key, live) = match event {
+            Event::Init => {
+                self.listing.insert(kind.clone(), HashSet::new());
+                return Vec::new();
+            }
+            Event::InitDone => return self.restore_unseen(kind).await,
+            Event::InitApply(object) => {
+                let object = to_object(object, kind);
+                let key = kedge_sync::object_key(&object);
+                self.listing
+                    .entry(kind.clone())
+                    .or_default()
+                    .insert(key.clone());
+                (key, Some(object))
+            }
+            Event::Apply(object) => {
+                let object = to_object(object, kind);
+                (kedge_sync::object_key(&object), Some(object))
+            }
+            Event::Delete(object) => (kedge_sync::object_key(&to_object(object, kind)), None),
+        };
+        let Some(target) = self.by_key.get(&key) else {
+            return Vec::new();
+        };
+        restore(self.client, target, live.as_ref(), self.options)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Applies the objects of `kind` that a fresh listing did not return
+    /// (deleted while no watch ran).
+    async fn restore_unseen(&mut self, kind: &ResourceType) -> Vec<ObjectResult> {
+        let seen = self.listing.remove(kind).unwrap_or_default();
+        let mut results = Vec::new();
+        for target in self.by_key.values() {
+            if &target.kind == kind
+                && !seen.contains(&target.key)
+                && let Some(result) = restore(self.client, target, None, self.options).await
+            {
+                results.push(result);
+            }
+        }
+        results
     }
 }
 

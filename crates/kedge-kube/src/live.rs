@@ -12,8 +12,8 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
-use crate::KubeError;
-use crate::resources::{ResourceType, Target};
+use crate::resources::{ResourceType, Resources, Target};
+use crate::{KubeError, SyncOptions};
 
 /// What the cluster holds for an app.
 #[derive(Debug, Default)]
@@ -97,6 +97,39 @@ impl LiveState {
         self.unlabelled.remove(key);
     }
 
+    /// Reads the app's live state: one LIST per resource type of `targets`
+    /// (and, with [`Reach::EveryType`], of every type, for what left Git),
+    /// then a GET for each target no LIST returned.
+    pub async fn read(
+        client: &Client,
+        resources: &Resources,
+        targets: &[Option<Target>],
+        options: &SyncOptions,
+        reach: Reach,
+    ) -> Result<Self, KubeError> {
+        let mut types: Vec<_> = targets
+            .iter()
+            .flatten()
+            .map(|t| (t.kind.clone(), Need::Required))
+            .collect();
+        if reach == Reach::EveryType {
+            let prunable = resources.prunable().into_iter();
+            types.extend(prunable.map(|t| (t, Need::BestEffort)));
+        }
+        let namespaces = namespaces_of(targets.iter().flatten(), &options.namespace);
+        let scope = ListScope {
+            selector: selector(&options.app),
+            namespaces: &namespaces,
+        };
+        let mut live = LiveState::default();
+        live.list(client, types, &scope, options.concurrency)
+            .await?;
+        let resolved: Vec<&Target> = targets.iter().flatten().collect();
+        live.fetch_missing(client, &resolved, options.concurrency)
+            .await?;
+        Ok(live)
+    }
+
     /// LISTs the app's objects of each type not listed yet: cluster-wide,
     /// or namespace by namespace (`scope`) where only that is allowed.
     pub async fn list(
@@ -155,6 +188,15 @@ impl LiveState {
         }
         Ok(())
     }
+}
+
+/// Which resource types [`LiveState::read`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Only the types Git has objects of.
+    GitTypes,
+    /// Every listable type as well, to find the app's objects that left Git.
+    EveryType,
 }
 
 /// Whether a resource type must be listed for the sync to go on.
