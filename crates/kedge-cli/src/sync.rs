@@ -104,6 +104,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub create_namespace: bool,
 
+    /// Let --prune delete every object of the app when the path renders to nothing.
+    #[arg(long, requires = "prune")]
+    pub allow_empty: bool,
+
     /// How long to wait for objects to become healthy.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
@@ -124,6 +128,7 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     options.dry_run = args.dry_run;
     options.force_conflicts = args.force_conflicts;
     options.create_namespace = args.create_namespace;
+    options.allow_empty = args.allow_empty;
     options.timeout = args.timeout;
     let objects = args.app.render(&args.path)?;
     let client = kube::Client::try_default().await?;

@@ -29,6 +29,11 @@ pub async fn sync(
     objects: &[RenderedObject],
     options: &SyncOptions,
 ) -> Result<SyncReport, KubeError> {
+    if objects.is_empty() && options.prune && !options.allow_empty {
+        return Err(KubeError::EmptyRender {
+            app: options.app.to_string(),
+        });
+    }
     let plan = kedge_sync::order::plan(objects)?;
     let mut run = Run::start(client, objects, options).await?;
     for skipped_object in &plan.skipped {

@@ -63,6 +63,16 @@ pub enum KubeError {
         kind: String,
     },
 
+    /// Prune asked with nothing rendered: it would delete every object of
+    /// the app, which is more often a wrong path than an intent.
+    #[error(
+        "nothing rendered for app {app}: prune would delete all its objects (allow it with allow_empty / --allow-empty)"
+    )]
+    EmptyRender {
+        /// The app.
+        app: String,
+    },
+
     /// A sync-wave, hook or delete-policy annotation kedge cannot read.
     #[error(transparent)]
     Order(Box<kedge_sync::order::OrderError>),

@@ -71,6 +71,8 @@ pub struct SyncOptions {
     pub timeout: Duration,
     /// Fields sync neither compares nor sends.
     pub ignore: IgnoreRules,
+    /// Let prune run when nothing was rendered (it deletes all the app's objects).
+    pub allow_empty: bool,
     /// Requests in flight at once (lists, applies, reads).
     pub concurrency: usize,
 }
@@ -88,6 +90,7 @@ impl SyncOptions {
             create_namespace: false,
             timeout: Duration::from_secs(300),
             ignore: IgnoreRules::default(),
+            allow_empty: false,
             concurrency: 16,
         }
     }

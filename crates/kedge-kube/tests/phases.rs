@@ -11,7 +11,7 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kedge_kube::{Action, SyncOptions, SyncReport, sync};
+use kedge_kube::{Action, KubeError, SyncOptions, SyncReport, sync};
 use kedge_render::{Renderer, render};
 use kedge_sync::inventory::AppName;
 use kedge_testkit::kube::TestCluster;
@@ -189,6 +189,15 @@ async fn create_namespace_makes_the_destination_and_prune_leaves_it() {
 
     write_manifests(dir.path(), &[]);
     let objects = render(dir.path(), &Renderer::Plain).unwrap();
+    let refused = sync(&cluster.client(), &objects, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, KubeError::EmptyRender { .. }),
+        "{refused}"
+    );
+    assert!(maps.get_opt("a").await.unwrap().is_some());
+    options.allow_empty = true;
     let report = sync(&cluster.client(), &objects, &options).await.unwrap();
     assert_eq!(
         report.objects.len(),
