@@ -145,9 +145,7 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     drop(out);
     if args.watch {
         eprintln!("kedge: watching app {} (interrupt to stop)", options.app);
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let shutdown = interrupted();
         let format = args.output;
         kedge::kube::heal(&client, &objects, &options, shutdown, |healed| {
             print_healed(healed, format);
@@ -159,6 +157,22 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Completes on Ctrl-C, or on SIGTERM (how a container is stopped).
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn print_healed(healed: &ObjectResult, format: OutputFormat) {

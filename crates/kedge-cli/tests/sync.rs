@@ -249,21 +249,23 @@ async fn watch_brings_back_a_deleted_or_edited_object_and_keeps_foreign_fields()
     let namespace = cluster.namespace("cli-watch").await;
     let dir = tempfile::tempdir().unwrap();
     write_manifests(dir.path(), &[("settings.yaml", config_map("settings", ""))]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kedge"))
-        .arg("sync")
-        .arg(dir.path())
-        .args([
-            "--app",
-            &namespace,
-            "-n",
-            &namespace,
-            "--watch",
-            "--force-conflicts",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_kedge"))
+            .arg("sync")
+            .arg(dir.path())
+            .args([
+                "--app",
+                &namespace,
+                "-n",
+                &namespace,
+                "--watch",
+                "--force-conflicts",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let maps = Api::<ConfigMap>::namespaced(cluster.client(), &namespace);
     let wait = Duration::from_secs(30);
     let uid = eventually("first sync applied", wait, || async {
@@ -311,8 +313,28 @@ async fn watch_brings_back_a_deleted_or_edited_object_and_keeps_foreign_fields()
         }
     })
     .await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+
+    // SIGTERM (how a container is stopped) ends the watch cleanly.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.0.wait().unwrap();
+    assert!(
+        status.success(),
+        "kedge sync --watch after SIGTERM: {status}"
+    );
+}
+
+/// A child process killed if the test fails before stopping it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
