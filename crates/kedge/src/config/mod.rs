@@ -504,11 +504,19 @@ impl Config {
                 message,
             }
         })?;
-        config.validate(path)?;
+        config.validate_in(path)?;
         Ok(config)
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+    /// Checks a configuration built in code as [`Config::load`] checks a file:
+    /// image names, policies, targets inside the repository, the forge that
+    /// pull-request mode needs. [`crate::update::Updater::new`] calls it, so no
+    /// invalid configuration reaches the network.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_in(Path::new(""))
+    }
+
+    fn validate_in(&self, path: &Path) -> Result<(), ConfigError> {
         let error = |line: u64, key: String, message: String| ConfigError {
             file: path.to_owned(),
             line,
