@@ -79,7 +79,7 @@ pub struct SyncOptions {
 
 impl SyncOptions {
     /// Options for app `app` into namespace `namespace`: no prune, no dry
-    /// run, a 5 minute timeout, 16 requests in flight.
+    /// run, a 5 minute timeout, 32 requests in flight.
     pub fn new(app: AppName, namespace: impl Into<String>) -> Self {
         Self {
             app,
@@ -91,7 +91,7 @@ impl SyncOptions {
             timeout: Duration::from_secs(300),
             ignore: IgnoreRules::default(),
             allow_empty: false,
-            concurrency: 16,
+            concurrency: 32,
         }
     }
 
