@@ -339,3 +339,34 @@ async fn an_unknown_kind_names_its_file_and_nothing_is_applied() {
     let maps = Api::<ConfigMap>::namespaced(cluster.client(), &namespace);
     assert!(maps.get_opt("first").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_cluster_scoped_object_with_a_namespace_is_refused_before_any_apply() {
+    let test = "a_cluster_scoped_object_with_a_namespace_is_refused_before_any_apply";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let namespace = cluster.namespace("scope").await;
+    let dir = tempfile::tempdir().unwrap();
+    let role = format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {namespace}-reader\n  namespace: {namespace}\nrules: []\n"
+    );
+    write_manifests(
+        dir.path(),
+        &[("a.yaml", config_map("first", "")), ("role.yaml", role)],
+    );
+    let error = sync(
+        &cluster.client(),
+        &rendered(dir.path()),
+        &options(&namespace),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, KubeError::NamespaceOnClusterScoped { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("role.yaml"), "{error}");
+    let maps = Api::<ConfigMap>::namespaced(cluster.client(), &namespace);
+    assert!(maps.get_opt("first").await.unwrap().is_none());
+}
