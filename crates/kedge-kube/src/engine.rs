@@ -55,8 +55,12 @@ pub async fn sync(
         for step in plan.steps.iter().filter(|s| s.phase == Phase::SyncFail) {
             run.step(step).await?;
         }
-    } else {
+    } else if run.report.succeeded() {
         run.prune().await;
+    } else {
+        // An object refused for a conflict: Git is not fully applied, so
+        // nothing is deleted yet.
+        tracing::warn!("not pruning: an object was skipped for a conflict");
     }
     Ok(run.report)
 }

@@ -59,7 +59,8 @@ pub struct SyncOptions {
     pub app: AppName,
     /// The destination namespace of namespaced objects that name none.
     pub namespace: String,
-    /// Delete the app's objects that left Git, after a successful apply.
+    /// Delete the app's objects that left Git, once every object applied
+    /// (none failed or was refused for a conflict).
     pub prune: bool,
     /// Apply with the server's dry run, delete nothing, list what would be pruned.
     pub dry_run: bool,
