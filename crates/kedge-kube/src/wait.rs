@@ -9,7 +9,6 @@ use kedge_sync::health::{Health, HealthStatus, assess};
 use kedge_sync::{Object, ObjectKey};
 use kube::Client;
 use kube::api::DeleteParams;
-use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::live::{api_for, to_object};
@@ -18,6 +17,10 @@ use crate::resources::{ResourceType, Target};
 
 /// The first pause between two reads of an object that is not healthy yet.
 const FIRST_POLL: Duration = Duration::from_millis(100);
+/// How long an object must stay Degraded to count as failed: controllers
+/// pass through states that read as degraded for a moment (a CRD whose
+/// names are accepted but that is not yet established).
+const DEGRADED_GRACE: Duration = Duration::from_secs(2);
 /// The longest pause between two reads.
 const MAX_POLL: Duration = Duration::from_secs(2);
 
@@ -30,38 +33,10 @@ pub(crate) struct Waited {
     pub failure: Option<String>,
 }
 
-/// The health of a live object, with the CRD rule kedge's ordering relies on:
-/// a CustomResourceDefinition is healthy only once `Established`.
-pub(crate) fn health_of(object: &Object) -> Health {
-    let health = assess(object);
-    if object.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
-        && settled(&health)
-        && !crd_established(object)
-    {
-        return Health {
-            status: HealthStatus::Progressing,
-            message: Some("waiting for the CRD to be Established".into()),
-        };
-    }
-    health
-}
-
-fn crd_established(object: &Object) -> bool {
-    object
-        .get("status")
-        .and_then(|status| status.get("conditions"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| {
-            c.get("type").and_then(Value::as_str) == Some("Established")
-                && c.get("status").and_then(Value::as_str) == Some("True")
-        })
-}
-
 /// Waits until every object is healthy (or suspended, or undecidable),
-/// degraded, or `deadline` passes; `objects` pairs each target with the
-/// object as last seen. Returns each target's outcome, in order.
+/// degraded for [`DEGRADED_GRACE`], or `deadline` passes; `objects` pairs
+/// each target with the object as last seen. Returns each target's outcome,
+/// in order.
 pub(crate) async fn wait_healthy(
     client: &Client,
     objects: Vec<(&Target, Object)>,
@@ -70,11 +45,21 @@ pub(crate) async fn wait_healthy(
 ) -> Vec<(Waited, Object)> {
     let mut state: Vec<(Health, Object)> = objects
         .iter()
-        .map(|(_, object)| (health_of(object), object.clone()))
+        .map(|(_, object)| (assess(object), object.clone()))
         .collect();
+    let mut degraded_since: Vec<Option<Instant>> = vec![None; state.len()];
     let mut pause = FIRST_POLL;
     loop {
-        let waiting: Vec<usize> = (0..state.len()).filter(|&i| !done(&state[i].0)).collect();
+        let now = Instant::now();
+        for (since, (health, _)) in degraded_since.iter_mut().zip(&state) {
+            *since = (health.status == HealthStatus::Degraded).then(|| since.unwrap_or(now));
+        }
+        let waiting: Vec<usize> = (0..state.len())
+            .filter(|&i| {
+                let degraded_for = degraded_since[i].map(|since| now - since);
+                !settled(&state[i].0) && degraded_for.is_none_or(|d| d < DEGRADED_GRACE)
+            })
+            .collect();
         if waiting.is_empty() || Instant::now() >= deadline {
             break;
         }
@@ -94,7 +79,7 @@ pub(crate) async fn wait_healthy(
             .await;
         for (i, read) in reads {
             state[i] = match read {
-                Some(object) => (health_of(&object), object),
+                Some(object) => (assess(&object), object),
                 None => (
                     Health {
                         status: HealthStatus::Missing,
@@ -112,10 +97,6 @@ pub(crate) async fn wait_healthy(
             (Waited { health, failure }, object)
         })
         .collect()
-}
-
-fn done(health: &Health) -> bool {
-    settled(health) || health.status == HealthStatus::Degraded
 }
 
 fn not_healthy_reason(health: &Health) -> String {
