@@ -23,6 +23,10 @@ use crate::render::RenderFlags;
 
 /// Where and as which app a path is synced: flags shared by `sync` and `diff`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    mut_arg("namespace", |arg| arg.help("The destination namespace (required); Helm's `.Release.Namespace`")),
+    mut_arg("release", |arg| arg.help("Helm release name (default: the app's name)"))
+)]
 pub struct AppFlags {
     /// The app: every object applied carries the label `kedge.dev/app=NAME`.
     #[arg(long, value_name = "NAME")]
