@@ -327,6 +327,58 @@ async fn watch_brings_back_a_deleted_or_edited_object_and_keeps_foreign_fields()
     );
 }
 
+#[tokio::test]
+async fn what_left_git_shows_in_diff_and_a_dry_run_lists_it_for_prune() {
+    let test = "what_left_git_shows_in_diff_and_a_dry_run_lists_it_for_prune";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let namespace = cluster.namespace("cli-left").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_manifests(
+        dir.path(),
+        &[
+            ("a.yaml", config_map("a", "")),
+            ("b.yaml", config_map("b", "")),
+        ],
+    );
+    let app = ["--app", namespace.as_str(), "-n", namespace.as_str()];
+    expect(&kedge("sync", dir.path(), &app), 0, "first sync");
+
+    write_manifests(dir.path(), &[("a.yaml", config_map("a", ""))]);
+    let out = expect(
+        &kedge("diff", dir.path(), &app),
+        1,
+        "diff after removing b.yaml",
+    );
+    assert!(out.contains(&format!("ConfigMap {namespace}/b")), "{out}");
+    assert!(!out.contains(&format!("ConfigMap {namespace}/a")), "{out}");
+
+    let mut dry = app.to_vec();
+    dry.extend(["--prune", "--dry-run"]);
+    let out = expect(&kedge("sync", dir.path(), &dry), 0, "dry run");
+    assert!(
+        out.contains(&format!("pruned    ConfigMap {namespace}/b")),
+        "{out}"
+    );
+    assert!(out.contains("(dry run)"), "{out}");
+    let maps = Api::<ConfigMap>::namespaced(cluster.client(), &namespace);
+    assert!(
+        maps.get_opt("b").await.unwrap().is_some(),
+        "a dry run deletes nothing"
+    );
+
+    let mut prune = app.to_vec();
+    prune.push("--prune");
+    let out = expect(&kedge("sync", dir.path(), &prune), 0, "prune");
+    assert!(
+        out.contains(&format!("pruned    ConfigMap {namespace}/b")),
+        "{out}"
+    );
+    assert!(maps.get_opt("b").await.unwrap().is_none());
+    expect(&kedge("diff", dir.path(), &app), 0, "diff after prune");
+}
+
 /// A child process killed if the test fails before stopping it.
 struct Running(std::process::Child);
 
