@@ -7,6 +7,8 @@
 //! - [`render`] turns a path (plain manifests, Kustomize, Helm) into the
 //!   objects sync applies, each with its source file; [`sync`] orders them,
 //!   compares them with the cluster and judges their health.
+//! - [`kube`] syncs rendered objects to a cluster (server-side apply, waves,
+//!   hooks, health, prune, self-heal) and diffs them.
 //!
 //! # Features
 //!
@@ -23,8 +25,9 @@
 //! | `github` | [`forge`] | the GitHub client |
 //! | `update` | [`config`], [`update`] | `registry`, `rewrite`, `git`, `github` |
 //! | `server` | [`serve`] | `update` and the webhook server |
+//! | `kube` | [`kube`] | `sync` and the Kubernetes client |
 //!
-//! The default is everything (`update`, `server`, `sync`).
+//! The default is everything (`update`, `server`, `kube`).
 //!
 //! # Pick a tag
 //!
@@ -107,6 +110,8 @@ pub mod update;
 pub use kedge_forge as forge;
 #[cfg(feature = "git")]
 pub use kedge_git as git;
+#[cfg(feature = "kube")]
+pub use kedge_kube as kube;
 pub use kedge_policy as policy;
 #[cfg(feature = "registry")]
 pub use kedge_registry as registry;
