@@ -19,6 +19,7 @@
 //! }
 //! ```
 
+mod cache;
 mod documents;
 mod error;
 mod object;
@@ -28,12 +29,13 @@ mod tool;
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use cache::{CacheStats, RenderCache, RenderKey};
 pub use error::RenderError;
 pub use object::{ObjectKey, RenderedObject, Source};
 pub use tool::{HelmOptions, KustomizeOptions};
 
 /// How a path is rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Renderer {
     /// Read the manifests as they are.
