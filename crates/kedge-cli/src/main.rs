@@ -1,6 +1,7 @@
 //! The `kedge` command: a thin layer that parses flags, builds clients once and
 //! calls the `kedge` library.
 
+mod diff_revision;
 mod render;
 mod serve;
 mod set_image;
@@ -41,6 +42,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the objects a path renders to: plain manifests, Kustomize or Helm.
     Render(render::RenderArgs),
+    /// Show how the rendered objects of a path differ between two Git revisions (no cluster).
+    Diff(diff_revision::DiffRevisionArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Update(args) => block_on(update::run(args)),
         Command::Serve(args) => block_on(serve::run(args)),
         Command::Render(args) => render::run(args),
+        Command::Diff(args) => diff_revision::run(args),
     };
     match result {
         Ok(code) => code,
