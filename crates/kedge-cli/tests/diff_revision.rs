@@ -392,4 +392,26 @@ fn a_helm_values_file_changed_between_revisions() {
             .all(|h| h.starts_with("--- a/apps/Deployment store/")),
         "{headers:?}"
     );
+
+    // A template that fails at the later revision: exit 2 naming it and helm's message.
+    repo.commit(
+        &[(
+            "charts/shop/templates/zz-fail.yaml",
+            Some("{{ fail \"prod needs a tag\" }}\n"),
+        )],
+        "failing template",
+    );
+    let output = kedge_diff(
+        "main~1..main",
+        &repo.path().join("charts/shop"),
+        &["--release", "shop", "--values", "prod.yaml"],
+        &[("KEDGE_HELM", &helm)],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(
+        error.starts_with("kedge: error: rendering charts/shop at `main`: helm template failed"),
+        "{error}"
+    );
+    assert!(error.contains("prod needs a tag"), "{error}");
 }

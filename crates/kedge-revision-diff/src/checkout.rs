@@ -200,6 +200,75 @@ fn make_executable(_path: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A commit made by the git CLI with an executable, a nested file and
+    /// links that stay inside, leave lexically, and leave through another link.
+    fn repository_with_modes_and_links() -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("bin")).unwrap();
+        fs::create_dir_all(root.join("apps/web")).unwrap();
+        fs::create_dir_all(root.join("links")).unwrap();
+        fs::write(root.join("bin/render.sh"), "#!/bin/sh\n").unwrap();
+        make_executable(&root.join("bin/render.sh")).unwrap();
+        fs::write(root.join("apps/web/pod.yaml"), "kind: Pod\n").unwrap();
+        for (link, target) in [
+            ("links/pod.yaml", "../apps/web/pod.yaml"),
+            ("links/apps", "../apps"),
+            ("links/up", ".."),
+            ("links/through-up", "up/../.."),
+            ("links/parent", "../../x"),
+            ("links/absolute", "/etc/passwd"),
+        ] {
+            symlink(Path::new(target), &root.join(link)).unwrap();
+        }
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .env("GIT_AUTHOR_NAME", "test")
+                .env("GIT_AUTHOR_EMAIL", "test@example.com")
+                .env("GIT_COMMITTER_NAME", "test")
+                .env("GIT_COMMITTER_EMAIL", "test@example.com")
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "--quiet", "-b", "main"]);
+        git(&["add", "-A"]);
+        git(&["commit", "--quiet", "-m", "tree"]);
+        let repo = Repository::open(root).unwrap();
+        (dir, repo)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_checkout_keeps_modes_and_only_links_that_stay_inside() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, repo) = repository_with_modes_and_links();
+        let tree = repo.head().unwrap().peel_to_tree().unwrap();
+        let checkout = Checkout::write(&repo, &tree, "main").unwrap();
+        let root = checkout.root();
+        let mode = |path: &str| fs::metadata(root.join(path)).unwrap().permissions().mode() & 0o111;
+        assert_ne!(mode("bin/render.sh"), 0, "the executable bit survives");
+        assert_eq!(mode("apps/web/pod.yaml"), 0);
+        assert_eq!(
+            fs::read_to_string(root.join("links/pod.yaml")).unwrap(),
+            "kind: Pod\n"
+        );
+        assert!(root.join("links/apps/web/pod.yaml").is_file());
+        assert!(
+            root.join("links/up/bin").is_dir(),
+            "a link to the root stays"
+        );
+        for escaping in ["links/through-up", "links/parent", "links/absolute"] {
+            assert!(
+                fs::symlink_metadata(root.join(escaping)).is_err(),
+                "{escaping} is not written"
+            );
+        }
+        assert!(!root.join(".git").exists());
+    }
+
     #[test]
     fn links_may_not_leave_the_tree() {
         let inside = |dir: &str, target: &str| stays_inside(Path::new(dir), Path::new(target));
