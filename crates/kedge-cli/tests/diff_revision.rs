@@ -262,6 +262,13 @@ fn an_unknown_revision_exits_2_naming_it() {
         "{}",
         stderr(&output)
     );
+    let output = kedge_diff("HEAD..HEAD", &repo.path().join("apps/typo"), &[], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("apps/typo exists at neither `HEAD` nor `HEAD`"),
+        "{}",
+        stderr(&output)
+    );
     let output = kedge_diff("main", &repo.path().join("apps/web"), &[], &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(

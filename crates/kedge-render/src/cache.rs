@@ -142,10 +142,7 @@ impl RenderCache {
             entry.last_used = now;
             Arc::clone(&entry.slot)
         };
-        let found = slot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let found = slot.lock().unwrap_or_else(PoisonError::into_inner).clone();
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }

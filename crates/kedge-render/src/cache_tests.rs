@@ -72,13 +72,7 @@ fn the_same_commit_path_and_renderer_renders_once() {
     assert_eq!(fixture.runs(), 1);
     assert_eq!(first[0].name(), "rendered");
     assert!(Arc::ptr_eq(&first, &second), "a hit shares the render");
-    assert_eq!(
-        cache.stats(),
-        CacheStats {
-            hits: 1,
-            misses: 1
-        }
-    );
+    assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1 });
     assert!(cache.get(&key).is_some());
     assert_eq!(fixture.runs(), 1);
 }

@@ -10,6 +10,9 @@
 //! the tool, its exit status and its standard error): sync applies nothing
 //! from a failed render. Two documents for one object are an error too.
 //!
+//! A [`RenderCache`] keeps renders by (commit, path, renderer), so a re-sync
+//! of an unchanged revision does not run Helm or Kustomize again.
+//!
 //! ```no_run
 //! use kedge_render::{Renderer, render};
 //!

@@ -55,15 +55,6 @@ pub fn diff_revisions(
 ) -> Result<RevisionDiff, RevisionDiffError> {
     let repo_path = RepoPath::find(path)?;
     let (from, to) = resolve::resolve_range(&repo_path.repo, range)?;
-    if from.commit.tree_id() == to.commit.tree_id() {
-        // The same repository content renders the same objects.
-        return Ok(RevisionDiff {
-            path: repo_path.relative.clone(),
-            from: from.revision(),
-            to: to.revision(),
-            changes: Vec::new(),
-        });
-    }
     let from_present = from.has_path(&repo_path.relative)?;
     let to_present = to.has_path(&repo_path.relative)?;
     if !from_present && !to_present {
@@ -71,6 +62,15 @@ pub fn diff_revisions(
             path: repo_path.relative,
             from: from.name,
             to: to.name,
+        });
+    }
+    if from.commit.tree_id() == to.commit.tree_id() {
+        // The same repository content renders the same objects.
+        return Ok(RevisionDiff {
+            path: repo_path.relative.clone(),
+            from: from.revision(),
+            to: to.revision(),
+            changes: Vec::new(),
         });
     }
     let render_side = |revision: &ResolvedRevision<'_>, present: bool| {
