@@ -2,6 +2,7 @@
 //! calls the `kedge` library.
 
 mod diff;
+mod diff_revision;
 mod render;
 mod serve;
 mod set_image;
@@ -45,7 +46,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Make a cluster equal to what a path renders to: apply, wait, prune, heal.
     Sync(Box<sync::SyncArgs>),
-    /// Show what sync would change: a unified diff per object (exit 1 when something differs).
+    /// Show what sync would change, or with --revision what a change in Git
+    /// changes: a unified diff per object (exit 1 when something differs).
     Diff(Box<diff::DiffArgs>),
 }
 
