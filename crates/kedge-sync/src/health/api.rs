@@ -7,7 +7,8 @@ use super::{Condition, Health, HealthStatus, Live};
 
 /// A CustomResourceDefinition: Healthy once `Established`; Degraded when its
 /// names clash with another CRD (`NamesAccepted=False`) or its schema is not
-/// structural; Progressing while being installed or deleted.
+/// structural; Progressing while being installed, until it is established,
+/// or while being deleted.
 pub(super) fn custom_resource_definition(live: &Live<'_>) -> Health {
     let conditions = live.conditions();
     if conditions.is_empty() {
@@ -41,11 +42,13 @@ pub(super) fn custom_resource_definition(live: &Live<'_>) -> Health {
             HealthStatus::Progressing,
             format_args!("is being installed ({established})"),
         ),
+        // Names accepted and a structural schema: the API server is still
+        // serving it up, which takes a moment after creation.
         Some(established) => live.verdict(
-            HealthStatus::Degraded,
-            format_args!("is not established ({established})"),
+            HealthStatus::Progressing,
+            format_args!("is not established yet ({established})"),
         ),
-        None => live.verdict(HealthStatus::Degraded, "is not established"),
+        None => live.verdict(HealthStatus::Progressing, "is not established yet"),
     }
 }
 
