@@ -169,7 +169,9 @@ func (l *lab) start(ctx context.Context) error {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+saPub,
 		"--service-account-signing-key-file="+saKey,
-		"--service-cluster-ip-range=10.0.0.0/24",
+		// A /16, so a test can create thousands of Services (the sync benchmark
+		// applies 300).
+		"--service-cluster-ip-range=10.0.0.0/16",
 		// The "kubernetes" Service's endpoints would be 127.0.0.1, which
 		// Endpoints validation refuses; nothing in the tests dials it.
 		"--endpoint-reconciler-type=none",

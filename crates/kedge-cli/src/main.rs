@@ -1,9 +1,12 @@
 //! The `kedge` command: a thin layer that parses flags, builds clients once and
 //! calls the `kedge` library.
 
+mod diff;
+mod diff_revision;
 mod render;
 mod serve;
 mod set_image;
+mod sync;
 mod tags;
 mod update;
 
@@ -41,6 +44,11 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the objects a path renders to: plain manifests, Kustomize or Helm.
     Render(render::RenderArgs),
+    /// Make a cluster equal to what a path renders to: apply, wait, prune, heal.
+    Sync(Box<sync::SyncArgs>),
+    /// Show what sync would change, or with --revision what a change in Git
+    /// changes: a unified diff per object (exit 1 when something differs).
+    Diff(Box<diff::DiffArgs>),
 }
 
 /// Output formats shared by the subcommands.
@@ -104,6 +112,8 @@ fn main() -> ExitCode {
         Command::Update(args) => block_on(update::run(args)),
         Command::Serve(args) => block_on(serve::run(args)),
         Command::Render(args) => render::run(args),
+        Command::Sync(args) => block_on(sync::run(args)),
+        Command::Diff(args) => block_on(diff::run(args)),
     };
     match result {
         Ok(code) => code,

@@ -152,6 +152,7 @@ impl TagsArgs {
             min_age: self
                 .min_age
                 .map(|d| humantime::format_duration(d).to_string()),
+            ..PolicyConfig::default()
         };
         config
             .to_policy()

@@ -33,11 +33,12 @@ pub struct UpdateArgs {
 }
 
 /// Runs `kedge update`: exit 0 when updated or already current, 1 when anything
-/// failed (nothing half-done pushed), 2 for usage and configuration errors.
+/// failed (nothing half-done pushed; the images that could be updated were),
+/// 2 for usage and configuration errors.
 pub async fn run(args: &UpdateArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config).map_err(|e| UsageError(e.to_string()))?;
     for alias in &args.images {
-        if !config.images.iter().any(|i| &i.value.alias == alias) {
+        if !config.images.iter().any(|i| &i.alias == alias) {
             return Err(UsageError(format!(
                 "--image {alias}: no such alias in {}",
                 args.config.display()
@@ -57,7 +58,17 @@ pub async fn run(args: &UpdateArgs) -> anyhow::Result<ExitCode> {
     match updater.run_images(selected, options).await {
         Ok(result) => {
             print_result(&result, args.output)?;
-            Ok(ExitCode::SUCCESS)
+            for failure in &result.failed {
+                eprintln!(
+                    "kedge: image {} not updated: {}",
+                    failure.alias, failure.error
+                );
+            }
+            Ok(if result.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Err(error) => {
             report_error(&error, args.output);

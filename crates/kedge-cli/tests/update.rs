@@ -105,6 +105,37 @@ fn wrong_token_exits_1_and_pushes_nothing() {
     assert_eq!(world.root.head("manifests", "main"), before);
 }
 
+/// An image whose target is missing exits 1 naming it, while the other image
+/// is still pushed.
+#[test]
+fn a_failing_image_exits_1_and_the_others_are_pushed() {
+    let world = world();
+    let path = world.dir.path().join("kedge.yaml");
+    let config = std::fs::read_to_string(&path).unwrap()
+        + &format!(
+            "  - alias: gone\n    image: {}/team/web\n    targets: [apps/gone]\n",
+            world.registry.host()
+        );
+    std::fs::write(&path, config).unwrap();
+    let out = kedge(&world, "s3cret", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "kedge: image gone not updated: image gone: target \"apps/gone\" does not exist"
+        ),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("updated web: "), "{stdout}");
+    assert!(
+        world
+            .root
+            .show("manifests", "main", DEPLOY)
+            .contains("team/web:1.0.1@sha256:")
+    );
+}
+
 #[test]
 fn dry_run_prints_the_diff() {
     let world = world();

@@ -4,7 +4,7 @@
 //! [`Forge`] is the seam the update flow talks to; [`GitHub`] implements it for
 //! github.com and GitHub Enterprise Server with a token or as a GitHub App.
 //! Rate limits (primary and secondary) are waited out politely, a bounded
-//! number of times. With the `test-server` feature, [`test_server`] serves an
+//! number of times. With the `test-server` feature, `test_server` serves an
 //! in-memory GitHub on loopback for tests.
 //!
 //! ```no_run

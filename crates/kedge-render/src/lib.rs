@@ -10,6 +10,9 @@
 //! the tool, its exit status and its standard error): sync applies nothing
 //! from a failed render. Two documents for one object are an error too.
 //!
+//! A [`RenderCache`] keeps renders by (commit, path, renderer), so a re-sync
+//! of an unchanged revision does not run Helm or Kustomize again.
+//!
 //! ```no_run
 //! use kedge_render::{Renderer, render};
 //!
@@ -19,6 +22,7 @@
 //! }
 //! ```
 
+mod cache;
 mod documents;
 mod error;
 mod object;
@@ -28,12 +32,13 @@ mod tool;
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use cache::{CacheStats, RenderCache, RenderKey};
 pub use error::RenderError;
 pub use object::{ObjectKey, RenderedObject, Source};
 pub use tool::{HelmOptions, KustomizeOptions};
 
 /// How a path is rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Renderer {
     /// Read the manifests as they are.

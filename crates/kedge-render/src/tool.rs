@@ -10,7 +10,7 @@ use crate::error::RenderError;
 use crate::object::RenderedObject;
 
 /// How to run Kustomize.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct KustomizeOptions {
     /// The command and its leading arguments; the path is appended
@@ -37,7 +37,7 @@ impl Default for KustomizeOptions {
 }
 
 /// How to run `helm template`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct HelmOptions {
     /// The `helm` binary (found on `PATH` by default).

@@ -53,5 +53,6 @@ pub use config::{
 pub use error::ServerError;
 pub use kedge_webhook::{ImageEvent, ReceiverAuth, RegistrySource, Secret};
 pub use metrics::{EventOutcome, Metrics};
+pub use queue::JobKey;
 pub use runner::{JobError, JobOutcome, JobRunner};
 pub use server::{Server, serve};

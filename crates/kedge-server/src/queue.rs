@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use kedge_webhook::ImageEvent;
 use tokio::sync::Notify;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::config::QueueSettings;
 use crate::metrics::Metrics;
@@ -24,7 +24,8 @@ use crate::runner::JobRunner;
 
 /// What a job is about; jobs with equal keys coalesce.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum JobKey {
+#[non_exhaustive]
+pub enum JobKey {
     /// Discover and update the tracked image with this alias.
     Update(String),
     /// Refresh what a repository's branch names.
@@ -86,6 +87,8 @@ struct State {
 /// The queue shared by the handlers (which enqueue) and the scheduler (which runs).
 pub(crate) struct WorkQueue {
     state: Mutex<State>,
+    /// One lock per repository that jobs write ([`JobRunner::repository`]).
+    writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     wake: Notify,
     settings: QueueSettings,
     metrics: Arc<Metrics>,
@@ -96,6 +99,7 @@ impl WorkQueue {
     pub(crate) fn new(settings: QueueSettings, metrics: Arc<Metrics>) -> Self {
         Self {
             state: Mutex::new(State::default()),
+            writers: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             settings,
             metrics,
@@ -240,14 +244,27 @@ impl WorkQueue {
         (ready, next_due, finished)
     }
 
+    /// The lock of the repository `job` writes.
+    fn writer<R: JobRunner>(&self, runner: &R, job: &JobKey) -> Arc<tokio::sync::Mutex<()>> {
+        let repository = runner.repository(job);
+        let mut writers = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(writers.entry(repository).or_default())
+    }
+
     async fn run_job<R: JobRunner>(&self, runner: Arc<R>, key: JobKey, hint: Option<ImageEvent>) {
         let span = info_span!("job", job = %key);
+        // Writers of one repository take turns; the timeout and the recorded
+        // duration count the work only, not the wait for a turn.
+        let waited = Instant::now();
+        let turn = self.writer(runner.as_ref(), &key).lock_owned().await;
+        debug!(parent: &span, waited = waited.elapsed().as_secs_f64(), "job's turn");
         let started = Instant::now();
         let task_key = key.clone();
         // The runner runs in its own task so a panic in it cannot wedge the key,
         // and under a deadline so a hang cannot either.
         let task = tokio::spawn(
             async move {
+                let _turn = turn;
                 match &task_key {
                     JobKey::Update(alias) => runner.update_image(alias, hint).await,
                     JobKey::Refresh { repo, branch } => {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use kedge_webhook::ImageEvent;
 
+use crate::queue::JobKey;
+
 /// What a job did, for metrics and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobOutcome {
@@ -69,6 +71,14 @@ pub trait JobRunner: Send + Sync + 'static {
         repo: &str,
         branch: &str,
     ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
+
+    /// The repository `job` writes. Jobs that write the same repository run
+    /// one at a time, and a job's timeout starts when its turn comes. The
+    /// default puts every job behind one writer.
+    fn repository(&self, job: &JobKey) -> String {
+        let _ = job;
+        String::new()
+    }
 
     /// How long the runner's oldest unfinished piece of blocking work (a git
     /// fetch on a worker thread, say) has been going; `None` when there is none.

@@ -559,6 +559,51 @@ async fn a_hung_job_is_abandoned_and_its_key_runs_again() {
     );
 }
 
+/// Two images written to one repository take turns, and the second job's
+/// timeout starts when its turn comes: each job takes 250 ms under a 400 ms
+/// timeout, so both succeed although the second finishes 500 ms after it was due.
+#[tokio::test]
+async fn writers_of_one_repository_take_turns_and_only_the_work_is_timed() {
+    let queue = QueueSettings {
+        job_timeout: Duration::from_millis(400),
+        ..fast_queue()
+    };
+    let runner = Arc::new(RecordingRunner::default());
+    *runner.delay.lock().unwrap() = Duration::from_millis(250);
+    for alias in ["web", "api"] {
+        (runner.repositories.lock().unwrap()).insert(alias.into(), "org/deploy".into());
+    }
+    let server = start_with_runner(config(queue), Arc::clone(&runner)).await;
+    push(&server, distribution_push("team/web", "1"), Some(TOKEN)).await;
+    push(&server, distribution_push("team/api", "1"), Some(TOKEN)).await;
+    assert_eq!(
+        runner.wait_for_calls(2, Duration::from_secs(5)).await.len(),
+        2
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(*runner.max_parallel_same_repository.lock().unwrap(), 1);
+    let metrics = server.metrics.encode();
+    assert!(
+        metrics.contains(r#"kedge_jobs_total{kind="update",outcome="changed"} 2"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(r#"outcome="failed""#), "{metrics}");
+    server.stop().await.unwrap();
+}
+
+/// Images in different repositories do not wait for each other.
+#[tokio::test]
+async fn writers_of_different_repositories_run_at_once() {
+    let runner = Arc::new(RecordingRunner::default());
+    *runner.delay.lock().unwrap() = Duration::from_millis(300);
+    let server = start_with_runner(config(fast_queue()), Arc::clone(&runner)).await;
+    push(&server, distribution_push("team/web", "1"), Some(TOKEN)).await;
+    push(&server, distribution_push("team/api", "1"), Some(TOKEN)).await;
+    runner.wait_for_calls(2, Duration::from_secs(5)).await;
+    assert_eq!(*runner.max_parallel_same_key.lock().unwrap(), 2);
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn issue_11_a_worker_blocked_past_the_job_timeout_makes_readyz_503_until_it_ends() {
     let queue = QueueSettings {

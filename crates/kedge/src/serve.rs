@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kedge_server::{
-    GitHubReceiver, JobError, JobOutcome, JobRunner, QueueSettings, ReceiverAuth, RegistryReceiver,
-    RegistrySource, Secret, ServerConfig, TrackedImage, TrackedRepository,
+    GitHubReceiver, JobError, JobKey, JobOutcome, JobRunner, QueueSettings, ReceiverAuth,
+    RegistryReceiver, RegistrySource, Secret, ServerConfig, TrackedImage, TrackedRepository,
 };
 use kedge_webhook::ImageEvent;
 
@@ -20,28 +20,32 @@ pub use kedge_server::{Server, ServerError};
 /// event or poll, every image after a push to the manifest repository.
 pub struct UpdateRunner {
     updater: Arc<Updater>,
-    /// One run at a time in this process: an image job and a refresh job have
-    /// different queue keys but write the same repository.
-    one_writer: tokio::sync::Mutex<()>,
 }
 
 impl UpdateRunner {
     /// A runner over `updater`.
     pub fn new(updater: Arc<Updater>) -> Self {
-        Self {
-            updater,
-            one_writer: tokio::sync::Mutex::new(()),
-        }
+        Self { updater }
     }
 }
 
-fn outcome(result: &crate::update::UpdateResult) -> JobOutcome {
+/// A job fails when any of its images failed, even if others were updated:
+/// the failure is what the metrics and logs must show.
+fn outcome(result: &crate::update::UpdateResult) -> Result<JobOutcome, JobError> {
+    if !result.failed.is_empty() {
+        let failures: Vec<String> = result
+            .failed
+            .iter()
+            .map(|f| format!("image {}: {}", f.alias, f.error))
+            .collect();
+        return Err(JobError::new(failures.join("; ")));
+    }
     let closed_or_opened = !result.pull_requests.is_empty();
-    if result.updates.is_empty() && !closed_or_opened {
+    Ok(if result.updates.is_empty() && !closed_or_opened {
         JobOutcome::Unchanged
     } else {
         JobOutcome::Changed
-    }
+    })
 }
 
 impl JobRunner for UpdateRunner {
@@ -52,24 +56,29 @@ impl JobRunner for UpdateRunner {
     ) -> Result<JobOutcome, JobError> {
         tracing::info!(alias, tag = ?hint.as_ref().and_then(|h| h.tag.as_deref()), "update job");
         // The hint only wakes kedge up: the policy still decides from the registry's tag list.
-        let _writer = self.one_writer.lock().await;
         let result = self
             .updater
             .run_images(Some(&[alias]), RunOptions::default())
             .await
             .map_err(JobError::new)?;
-        Ok(outcome(&result))
+        outcome(&result)
     }
 
     async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
         tracing::info!(repo = %kedge_git::redact_url(repo), branch, "refresh job");
-        let _writer = self.one_writer.lock().await;
         let result = self
             .updater
             .run(RunOptions::default())
             .await
             .map_err(JobError::new)?;
-        Ok(outcome(&result))
+        outcome(&result)
+    }
+
+    /// Every job of this runner writes the one manifest repository its
+    /// configuration names (an image job and a refresh job have different
+    /// queue keys but the same clone), so they take turns.
+    fn repository(&self, _job: &JobKey) -> String {
+        self.updater.config().git.url.clone()
     }
 
     /// The git work of a run happens on a blocking thread holding the clone's
@@ -99,7 +108,6 @@ pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, Confi
     let default_poll = duration("serve.pollInterval", &serve.poll_interval)?;
     let mut images = Vec::new();
     for (i, image) in config.images.iter().enumerate() {
-        let image = &image.value;
         let poll = duration(&format!("images[{i}].pollInterval"), &image.poll_interval)?;
         images.push(TrackedImage {
             alias: image.alias.clone(),

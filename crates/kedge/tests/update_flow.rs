@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use kedge::config::Config;
-use kedge::update::{RunOptions, UpdateError, Updater};
+use kedge::update::{RunOptions, Updater};
 use kedge_testkit::{GitDaemon, GitRoot, ImageSpec, OciLayout, TestRegistry};
 
 /// A registry holding `team/web` and `team/api` at 1.0.0 and 1.1.0 (and a 2.0.0
@@ -239,18 +239,20 @@ async fn bad_inputs_fail_clearly_and_leave_the_remote_untouched() {
         "{err}"
     );
 
-    // An unreachable registry.
+    // An unreachable registry fails its image, reported with the registry's address.
     let gone = format!("127.0.0.1:{}", kedge_testkit::free_port());
     let text = config_text(&gone, &url, &["web"]);
     let cache = tempfile::tempdir().unwrap();
-    let err = updater(&text, cache.path())
+    let result = updater(&text, cache.path())
         .run(RunOptions::default())
         .await
-        .unwrap_err();
-    assert!(matches!(err, UpdateError::Discover { .. }), "{err:?}");
-    assert!(err.to_string().contains(&gone), "{err}");
+        .unwrap();
+    assert_eq!(result.failed.len(), 1, "{result:?}");
+    assert_eq!(result.failed[0].alias, "web");
+    assert!(result.failed[0].error.contains(&gone), "{result:?}");
+    assert!(result.updates.is_empty() && result.current.is_empty());
 
-    // A target that is not valid YAML: file and line, nothing pushed.
+    // A target that is not valid YAML: the image fails with file and line, nothing pushed.
     root.commit_files(
         "manifests",
         "main",
@@ -258,15 +260,94 @@ async fn bad_inputs_fail_clearly_and_leave_the_remote_untouched() {
         "Break a manifest",
     );
     let broken = root.head("manifests", "main");
-    let err = updater(&config_text(&host, &url, &["web"]), cache.path())
+    let result = updater(&config_text(&host, &url, &["web"]), cache.path())
         .run(RunOptions::default())
         .await
-        .unwrap_err();
-    assert!(matches!(err, UpdateError::Rewrite { .. }), "{err:?}");
-    let message = format!("{err}: {}", std::error::Error::source(&err).unwrap());
-    assert!(message.contains("broken.yaml"), "{message}");
+        .unwrap();
+    assert_eq!(result.failed.len(), 1, "{result:?}");
+    assert!(result.failed[0].error.contains("broken.yaml"), "{result:?}");
+    assert!(result.updates.is_empty() && result.commit.is_none());
     assert_eq!(root.head("manifests", "main"), broken);
     assert_ne!(broken, before);
+}
+
+/// One image whose registry is down and one whose target is missing do not
+/// stop a third: it is committed and pushed, and the two are reported.
+#[tokio::test]
+async fn one_failing_image_does_not_stop_the_others() {
+    let (registry, _layout) = registry();
+    let host = registry.host();
+    let root = GitRoot::new();
+    seed(&root, &host);
+    let url = root.file_url("manifests");
+    let gone = format!("127.0.0.1:{}", kedge_testkit::free_port());
+    let text = config_text(&host, &url, &["web", "api"])
+        .replace("targets: [apps/api]", "targets: [apps/api-gone]")
+        .replace(
+            "registries:\n",
+            &format!("registries:\n  - prefix: {gone}\n    insecure: true\n"),
+        )
+        + &format!("  - alias: down\n    image: {gone}/team/web\n    targets: [apps/web]\n");
+    let cache = tempfile::tempdir().unwrap();
+    let result = updater(&text, cache.path())
+        .run(RunOptions::default())
+        .await
+        .unwrap();
+
+    let updated: Vec<_> = result.updates.iter().map(|u| u.alias.as_str()).collect();
+    assert_eq!(updated, ["web"]);
+    assert_eq!(root.subjects("manifests", "main")[0], "Update web to 1.1.0");
+    let failed: Vec<_> = result
+        .failed
+        .iter()
+        .map(|f| (f.alias.as_str(), f.error.as_str()))
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(
+        failed
+            .iter()
+            .any(|(alias, error)| *alias == "down" && error.contains(&gone)),
+        "{failed:?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|(alias, error)| *alias == "api" && error.contains("apps/api-gone")),
+        "{failed:?}"
+    );
+    assert!(result.current.is_empty(), "{result:?}");
+    assert_eq!(
+        root.show("manifests", "main", "apps/api/deploy.yaml"),
+        deployment(&host, "api", "1.0.0")
+    );
+}
+
+/// A configuration built in code is validated by `Updater::new` as a file is
+/// by `Config::load`, before anything is fetched or pushed.
+#[test]
+fn updater_new_refuses_an_invalid_config_built_in_code() {
+    let text = config_text("registry.example", "file:///nowhere", &["web"]);
+    let valid = Config::parse(Path::new("kedge.yaml"), &text).unwrap();
+
+    let mut escaping = valid.clone();
+    escaping.images[0].targets = vec!["../../etc".into()];
+    let err = Updater::new(escaping).err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("images[0].targets: \"../../etc\" must be a path inside the repository"),
+        "{err}"
+    );
+
+    let mut no_forge = valid.clone();
+    no_forge.write_back.mode = kedge::config::WriteBackMode::PullRequest;
+    let err = Updater::new(no_forge).err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("forge: writeBack.mode pull-request needs"),
+        "{err}"
+    );
+
+    assert!(valid.validate().is_ok());
 }
 
 #[tokio::test]

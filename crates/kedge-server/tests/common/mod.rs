@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kedge_server::{ImageEvent, JobError, JobOutcome, JobRunner, Server, ServerConfig};
+use kedge_server::{ImageEvent, JobError, JobKey, JobOutcome, JobRunner, Server, ServerConfig};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
@@ -33,6 +33,11 @@ pub struct RecordingRunner {
     pub max_parallel_same_key: Mutex<usize>,
     /// Each call also blocks a worker thread this long (a hung git fetch).
     pub blocking: Mutex<Duration>,
+    /// The repository each alias writes; an alias not named writes its own.
+    pub repositories: Mutex<std::collections::HashMap<String, String>>,
+    /// The most calls writing one repository at once.
+    pub max_parallel_same_repository: Mutex<usize>,
+    running_per_repository: Mutex<std::collections::HashMap<String, usize>>,
     blocking_since: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
@@ -65,7 +70,24 @@ impl RecordingRunner {
         }
     }
 
+    fn repository_of(&self, call: &Call) -> String {
+        match call {
+            Call::Update { alias, .. } => (self.repositories.lock().unwrap().get(alias))
+                .cloned()
+                .unwrap_or_else(|| alias.clone()),
+            Call::Refresh { repo, .. } => repo.clone(),
+        }
+    }
+
     async fn record(&self, call: Call) -> Result<JobOutcome, JobError> {
+        let repository = self.repository_of(&call);
+        {
+            let mut per_repository = self.running_per_repository.lock().unwrap();
+            let running = per_repository.entry(repository.clone()).or_default();
+            *running += 1;
+            let mut max = self.max_parallel_same_repository.lock().unwrap();
+            *max = (*max).max(*running);
+        }
         {
             let mut running = self.running.lock().unwrap();
             *running += 1;
@@ -89,6 +111,9 @@ impl RecordingRunner {
             tokio::time::sleep(delay).await;
         }
         *self.running.lock().unwrap() -= 1;
+        *(self.running_per_repository.lock().unwrap())
+            .get_mut(&repository)
+            .unwrap() -= 1;
         Ok(JobOutcome::Changed)
     }
 }
@@ -112,6 +137,21 @@ impl JobRunner for RecordingRunner {
             branch: branch.to_owned(),
         })
         .await
+    }
+
+    fn repository(&self, job: &JobKey) -> String {
+        let call = match job {
+            JobKey::Update(alias) => Call::Update {
+                alias: alias.clone(),
+                hint: None,
+            },
+            JobKey::Refresh { repo, branch } => Call::Refresh {
+                repo: repo.clone(),
+                branch: branch.clone(),
+            },
+            _ => return String::new(),
+        };
+        self.repository_of(&call)
     }
 
     fn busy_for(&self) -> Option<Duration> {

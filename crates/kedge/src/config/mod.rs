@@ -70,7 +70,8 @@ pub struct Config {
     #[serde(default)]
     pub registries: Vec<RegistryConfig>,
     /// The images kedge keeps up to date.
-    pub images: Vec<Spanned<ImageConfig>>,
+    #[serde(deserialize_with = "located_images")]
+    pub images: Vec<ImageConfig>,
     /// `kedge serve`: listeners, webhook receivers, queue.
     #[serde(default)]
     pub serve: ServeConfig,
@@ -381,8 +382,8 @@ pub struct ImageConfig {
     /// Image name without tag.
     pub image: String,
     /// How the tag is chosen (semver `*` when absent).
-    #[serde(default)]
-    pub policy: Option<Spanned<PolicyConfig>>,
+    #[serde(default, deserialize_with = "located_policy")]
+    pub policy: Option<PolicyConfig>,
     /// Files or directories in the repository, relative to its root.
     pub targets: Vec<String>,
     /// Extra image fields of Kubernetes objects in the targets (custom resources with their
@@ -398,6 +399,62 @@ pub struct ImageConfig {
     /// `kedge serve` polls this image this often as a safety net (default `serve.pollInterval`).
     #[serde(default)]
     pub poll_interval: Option<String>,
+    /// The line of the file this image was read from; 0 when built in code.
+    #[serde(skip)]
+    pub line: u64,
+}
+
+impl ImageConfig {
+    /// An image tracked with the default policy (the highest semver tag) and
+    /// pinned by tag in `targets` (files or directories of the repository).
+    pub fn new(
+        alias: impl Into<String>,
+        image: impl Into<String>,
+        targets: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            alias: alias.into(),
+            image: image.into(),
+            policy: None,
+            targets: targets.into_iter().map(Into::into).collect(),
+            object_image_paths: Vec::new(),
+            pin: Pin::default(),
+            platform: None,
+            poll_interval: None,
+            line: 0,
+        }
+    }
+
+    /// The same image with `policy`.
+    pub fn with_policy(mut self, policy: PolicyConfig) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+}
+
+/// Reads `images:` keeping each entry's line for error messages.
+fn located_images<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ImageConfig>, D::Error> {
+    let images: Vec<Spanned<ImageConfig>> = Deserialize::deserialize(deserializer)?;
+    Ok(images
+        .into_iter()
+        .map(|image| ImageConfig {
+            line: image.referenced.line(),
+            ..image.value
+        })
+        .collect())
+}
+
+/// Reads `policy:` keeping its line for error messages.
+fn located_policy<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<PolicyConfig>, D::Error> {
+    let policy: Option<Spanned<PolicyConfig>> = Deserialize::deserialize(deserializer)?;
+    Ok(policy.map(|policy| PolicyConfig {
+        line: policy.referenced.line(),
+        ..policy.value
+    }))
 }
 
 /// `images[].pin`.
@@ -452,6 +509,9 @@ pub struct PolicyConfig {
     /// Minimum build age (`1h`, `30m`).
     #[serde(default)]
     pub min_age: Option<String>,
+    /// The line of the file this policy was read from; 0 when built in code.
+    #[serde(skip)]
+    pub line: u64,
 }
 
 impl Default for PolicyConfig {
@@ -468,6 +528,7 @@ impl Default for PolicyConfig {
             pattern: None,
             extract: None,
             min_age: None,
+            line: 0,
         }
     }
 }
@@ -477,6 +538,26 @@ fn default_strategy() -> String {
 }
 
 impl Config {
+    /// A configuration in code: push mode to the `main` branch of `git_url`,
+    /// no forge, default registries. Change the public fields as needed;
+    /// [`crate::update::Updater::new`] validates the result.
+    pub fn new(git_url: impl Into<String>, images: Vec<ImageConfig>) -> Self {
+        Self {
+            git: GitConfig {
+                url: git_url.into(),
+                branch: default_branch(),
+                author: AuthorConfig::default(),
+                auth: GitAuthConfig::default(),
+                cache_dir: None,
+            },
+            write_back: WriteBackConfig::default(),
+            forge: None,
+            registries: Vec::new(),
+            images,
+            serve: ServeConfig::default(),
+        }
+    }
+
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -504,11 +585,19 @@ impl Config {
                 message,
             }
         })?;
-        config.validate(path)?;
+        config.validate_in(path)?;
         Ok(config)
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+    /// Checks a configuration built in code as [`Config::load`] checks a file:
+    /// image names, policies, targets inside the repository, the forge that
+    /// pull-request mode needs. [`crate::update::Updater::new`] calls it, so no
+    /// invalid configuration reaches the network.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_in(Path::new(""))
+    }
+
+    fn validate_in(&self, path: &Path) -> Result<(), ConfigError> {
         let error = |line: u64, key: String, message: String| ConfigError {
             file: path.to_owned(),
             line,
@@ -524,9 +613,9 @@ impl Config {
         }
         let mut aliases = std::collections::HashSet::new();
         for (i, image) in self.images.iter().enumerate() {
-            let line = image.referenced.line();
+            let line = image.line;
             let key = |field: &str| format!("images[{i}].{field}");
-            let config = &image.value;
+            let config = image;
             if !aliases.insert(config.alias.as_str()) {
                 return Err(error(
                     line,
@@ -559,7 +648,7 @@ impl Config {
                     .parse::<kedge_registry::Platform>()
                     .map_err(|e| error(line, key("platform"), e.to_string()))?;
             }
-            let policy_line = config.policy.as_ref().map_or(line, |p| p.referenced.line());
+            let policy_line = config.policy.as_ref().map_or(line, |p| p.line.max(line));
             config.tag_policy().map_err(|(field, message)| {
                 error(policy_line, key(&format!("policy.{field}")), message)
             })?;
@@ -615,7 +704,7 @@ impl ImageConfig {
     /// The image's validated tag policy; on error, the policy field at fault and why.
     pub fn tag_policy(&self) -> Result<TagPolicy, (String, String)> {
         match &self.policy {
-            Some(policy) => policy.value.to_policy(),
+            Some(policy) => policy.to_policy(),
             None => PolicyConfig::default().to_policy(),
         }
     }

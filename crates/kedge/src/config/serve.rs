@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_saphyr::Spanned;
 
 use super::{ConfigError, ImageConfig};
 
@@ -148,11 +147,7 @@ impl SecretSource {
 impl ServeConfig {
     /// Checks what can be checked without reading secrets, so `kedge update` and
     /// `kedge serve` refuse the same typos.
-    pub(super) fn validate(
-        &self,
-        path: &Path,
-        images: &[Spanned<ImageConfig>],
-    ) -> Result<(), ConfigError> {
+    pub(super) fn validate(&self, path: &Path, images: &[ImageConfig]) -> Result<(), ConfigError> {
         let error = |line: u64, key: String, message: String| ConfigError {
             file: path.to_owned(),
             line,
@@ -190,12 +185,7 @@ impl ServeConfig {
         )?;
         for (i, image) in images.iter().enumerate() {
             let key = format!("images[{i}].pollInterval");
-            duration(
-                image.referenced.line(),
-                key,
-                &image.value.poll_interval,
-                MAX_POLL,
-            )?;
+            duration(image.line, key, &image.poll_interval, MAX_POLL)?;
         }
         let sources: Vec<&str> = kedge_webhook::RegistrySource::ALL
             .iter()

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use kedge_policy::TagPolicy;
-use kedge_rewrite::{Change, Field, ImageRef, Mode, Options, Part, Target, Update, rewrite_tree};
+use kedge_rewrite::{
+    Change, Field, ImageRef, Mode, Options, Part, Target, TreeOutcome, Update, rewrite_tree,
+};
 
 use super::UpdateError;
-use super::result::ImageUpdate;
+use super::result::{ImageFailure, ImageUpdate};
 
 /// One image with its chosen reference, ready to apply.
 #[derive(Debug, Clone)]
@@ -38,77 +40,120 @@ pub(crate) struct Planned {
     pub policy: Option<Arc<TagPolicy>>,
 }
 
-/// Rewrites every planned image under `workdir`; returns the images that changed.
-/// Nothing is written for an image whose files could not all be processed.
-pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Vec<ImageUpdate>, UpdateError> {
-    let mut updates = Vec::new();
+/// What applying the plan did: the images that changed, and those that could
+/// not be applied (nothing written for them).
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    /// Images whose references changed.
+    pub updates: Vec<ImageUpdate>,
+    /// Images that failed, with why.
+    pub failed: Vec<ImageFailure>,
+}
+
+/// Rewrites every planned image under `workdir`. An image whose targets are
+/// missing or whose files cannot all be processed is reported in
+/// [`Applied::failed`] with nothing written for it; the others go ahead. A
+/// file that fails to be written is an error for the whole run: the caller
+/// resets the clone, so nothing half-written is committed.
+pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Applied, UpdateError> {
+    let mut applied = Applied::default();
     for plan in planned {
-        let paths = target_paths(workdir, plan)?;
-        // A symlink in the repository must not make kedge read or write outside its clone
-        // (the walk below does not follow symlinks inside directories).
-        for path in &paths {
-            inside(workdir, path, &plan.alias)?;
-        }
-        let update = Update::Image {
-            name: plan.image.clone(),
-            // The name stays as each manifest spells it; only tag and digest change.
-            target: Target {
-                name: None,
-                tag: Part::Set(plan.tag_part.clone()),
-                digest: Part::Set(plan.digest_part.clone()),
-            },
+        let mut staged = match stage_image(workdir, plan) {
+            Ok(Some(staged)) => staged,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::error!(alias = %plan.alias, image = %plan.image, %error, "image not updated");
+                applied.failed.push(ImageFailure {
+                    alias: plan.alias.clone(),
+                    image: plan.image.clone(),
+                    error: super::error_chain(&error),
+                });
+                continue;
+            }
         };
-        let fail = |source| UpdateError::Rewrite {
-            alias: plan.alias.clone(),
-            source,
-        };
-        // Staged and looked at before anything is renamed into place: parsed once.
-        let options = Options {
-            object_image_paths: plan.object_image_paths.clone(),
-            ..Options::default()
-        };
-        let mut outcome =
-            rewrite_tree(&paths, std::slice::from_ref(&update), &options, Mode::Stage)
-                .map_err(fail)?;
-        for (path, skipped) in &outcome.skipped {
-            tracing::warn!(alias = %plan.alias, file = %path.display(), line = skipped.line,
-                key = %skipped.key, value = %skipped.value,
-                "reference to the image left unchanged: not an image field kedge rewrites \
-                 (images[].objectImagePaths would include an object's field)");
-        }
-        // The plan was made before this checkout: another writer may have moved the
-        // manifests past it since. Never move an image back.
-        let old_changes = outcome.files.iter().flat_map(|f| &f.changes);
-        if let Some(newer) = preferred_old_tag(plan, old_changes) {
-            tracing::warn!(alias = %plan.alias, manifest = %newer, chosen = %plan.tag,
-                "manifests already have a tag the policy prefers; leaving them");
-            continue;
-        }
-        outcome.write().map_err(fail)?;
-        if outcome.files.is_empty() {
-            continue;
-        }
-        let changes: Vec<_> = outcome.files.iter().flat_map(|f| &f.changes).collect();
-        let first = changes.first();
-        let old_reference = first.and_then(|c| c.old.clone()).unwrap_or_default();
-        let old_tag = first.and_then(|c| old_tag(c));
-        updates.push(ImageUpdate {
-            alias: plan.alias.clone(),
-            image: plan.image.clone(),
-            old_reference,
-            old_tag,
-            new_reference: plan.reference.clone(),
-            new_tag: plan.tag.clone(),
-            new_digest: plan.digest.clone(),
-            files: outcome
-                .files
-                .iter()
-                .map(|f| relative(workdir, &f.path))
-                .collect(),
-            changes: changes.len(),
-        });
+        applied
+            .updates
+            .extend(write_staged(workdir, plan, &mut staged)?);
     }
-    Ok(updates)
+    Ok(applied)
+}
+
+/// Stages one image's rewrite (nothing written yet); `None` when the
+/// manifests already have a tag its policy prefers.
+fn stage_image(workdir: &Path, plan: &Planned) -> Result<Option<TreeOutcome>, UpdateError> {
+    let paths = target_paths(workdir, plan)?;
+    // A symlink in the repository must not make kedge read or write outside its clone
+    // (the walk below does not follow symlinks inside directories).
+    for path in &paths {
+        inside(workdir, path, &plan.alias)?;
+    }
+    let update = Update::Image {
+        name: plan.image.clone(),
+        // The name stays as each manifest spells it; only tag and digest change.
+        target: Target {
+            name: None,
+            tag: Part::Set(plan.tag_part.clone()),
+            digest: Part::Set(plan.digest_part.clone()),
+        },
+    };
+    let fail = |source| UpdateError::Rewrite {
+        alias: plan.alias.clone(),
+        source,
+    };
+    // Staged and looked at before anything is renamed into place: parsed once.
+    let options = Options {
+        object_image_paths: plan.object_image_paths.clone(),
+        ..Options::default()
+    };
+    let outcome =
+        rewrite_tree(&paths, std::slice::from_ref(&update), &options, Mode::Stage).map_err(fail)?;
+    for (path, skipped) in &outcome.skipped {
+        tracing::warn!(alias = %plan.alias, file = %path.display(), line = skipped.line,
+            key = %skipped.key, value = %skipped.value,
+            "reference to the image left unchanged: not an image field kedge rewrites \
+             (images[].objectImagePaths would include an object's field)");
+    }
+    // The plan was made before this checkout: another writer may have moved the
+    // manifests past it since. Never move an image back.
+    let old_changes = outcome.files.iter().flat_map(|f| &f.changes);
+    if let Some(newer) = preferred_old_tag(plan, old_changes) {
+        tracing::warn!(alias = %plan.alias, manifest = %newer, chosen = %plan.tag,
+            "manifests already have a tag the policy prefers; leaving them");
+        return Ok(None);
+    }
+    Ok(Some(outcome))
+}
+
+/// Writes a staged rewrite into place; `None` when it changes nothing.
+fn write_staged(
+    workdir: &Path,
+    plan: &Planned,
+    outcome: &mut TreeOutcome,
+) -> Result<Option<ImageUpdate>, UpdateError> {
+    outcome.write().map_err(|source| UpdateError::Rewrite {
+        alias: plan.alias.clone(),
+        source,
+    })?;
+    if outcome.files.is_empty() {
+        return Ok(None);
+    }
+    let changes: Vec<_> = outcome.files.iter().flat_map(|f| &f.changes).collect();
+    let first = changes.first();
+    Ok(Some(ImageUpdate {
+        alias: plan.alias.clone(),
+        image: plan.image.clone(),
+        old_reference: first.and_then(|c| c.old.clone()).unwrap_or_default(),
+        old_tag: first.and_then(|c| old_tag(c)),
+        new_reference: plan.reference.clone(),
+        new_tag: plan.tag.clone(),
+        new_digest: plan.digest.clone(),
+        files: outcome
+            .files
+            .iter()
+            .map(|f| relative(workdir, &f.path))
+            .collect(),
+        changes: changes.len(),
+    }))
 }
 
 /// An old tag in the manifests that the plan's policy ranks above the planned tag.

@@ -13,6 +13,10 @@ mod result;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::future::Future;
+
+use futures::StreamExt;
+
 use kedge_git::{Author, GitAuth, GitError, Remote};
 use kedge_policy::TagPolicy;
 use kedge_registry::{
@@ -20,7 +24,7 @@ use kedge_registry::{
     RegistrySettings,
 };
 
-pub use result::{ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult};
+pub use result::{ImageFailure, ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult};
 
 use crate::config::{Config, ConfigError, ImageConfig, Pin, WriteBackMode};
 use crate::discover::{DiscoverError, DiscoverOptions, discover};
@@ -28,6 +32,9 @@ use apply::Planned;
 
 /// Pushes tried before giving up when other writers keep moving the branch.
 const MAX_PUSH_ATTEMPTS: u32 = 5;
+
+/// Images discovered at once; each registry's own request rate still applies.
+const DISCOVERY_CONCURRENCY: usize = 8;
 
 /// Why an update run failed. Nothing half-done was pushed.
 #[derive(Debug, thiserror::Error)]
@@ -190,9 +197,11 @@ pub struct Updater {
 }
 
 impl Updater {
-    /// Builds clients from a validated configuration. Reads the environment
-    /// variables and files it names; contacts nothing.
+    /// Validates the configuration ([`Config::validate`]) and builds the
+    /// clients. Reads the environment variables and files it names; contacts
+    /// nothing, so an invalid configuration never reaches the network.
     pub fn new(config: Config) -> Result<Self, UpdateError> {
+        config.validate()?;
         for (key, template) in [
             ("writeBack.commitMessage", &config.write_back.commit_message),
             (
@@ -215,7 +224,7 @@ impl Updater {
             .images
             .iter()
             .enumerate()
-            .map(|(i, image)| Tracked::new(i, &image.value))
+            .map(|(i, image)| Tracked::new(i, image))
             .collect::<Result<_, _>>()?;
         let registry = RegistryClient::new(registry_config(&config)?);
         let forge = publish::forge(&config)?.map(Arc::new);
@@ -260,23 +269,35 @@ impl Updater {
     }
 
     /// Runs the flow for the images whose alias is in `aliases` (all when `None`).
+    ///
+    /// An image that fails (its registry is down, a target is missing, a file
+    /// does not parse) is reported in [`UpdateResult::failed`] and the others
+    /// are still updated; an `Err` means the run as a whole failed (git, the
+    /// forge) and nothing half-done was pushed.
     #[tracing::instrument(skip_all, fields(repo = %kedge_git::redact_url(&self.config.git.url), dry_run = options.dry_run))]
     pub async fn run_images(
         &self,
         aliases: Option<&[&str]>,
         options: RunOptions,
     ) -> Result<UpdateResult, UpdateError> {
-        let planned = self.plan(aliases).await?;
-        let mut result = match self.config.write_back.mode {
-            WriteBackMode::Push => publish::push(self, &planned, options.dry_run).await?,
-            WriteBackMode::PullRequest => {
-                publish::pull_requests(self, &planned, options.dry_run).await?
+        let (planned, discovery_failed) = self.plan(aliases).await;
+        let mut result = if planned.is_empty() {
+            UpdateResult::default()
+        } else {
+            match self.config.write_back.mode {
+                WriteBackMode::Push => publish::push(self, &planned, options.dry_run).await?,
+                WriteBackMode::PullRequest => {
+                    publish::pull_requests(self, &planned, options.dry_run).await?
+                }
             }
         };
-        let updated: Vec<&str> = result.updates.iter().map(|u| u.alias.as_str()).collect();
+        result.failed.splice(0..0, discovery_failed);
+        let settled: Vec<&str> = (result.updates.iter().map(|u| u.alias.as_str()))
+            .chain(result.failed.iter().map(|f| f.alias.as_str()))
+            .collect();
         result.current = planned
             .iter()
-            .filter(|p| !updated.contains(&p.alias.as_str()))
+            .filter(|p| !settled.contains(&p.alias.as_str()))
             .map(|p| p.alias.clone())
             .collect();
         result.dry_run = options.dry_run;
@@ -289,51 +310,105 @@ impl Updater {
         Ok(result)
     }
 
-    /// Discovers the tag of every selected image.
-    async fn plan(&self, aliases: Option<&[&str]>) -> Result<Vec<Planned>, UpdateError> {
+    /// Discovers the tag of every selected image, several at once; an image
+    /// whose discovery fails is returned as a failure, not as an error.
+    async fn plan(&self, aliases: Option<&[&str]>) -> (Vec<Planned>, Vec<ImageFailure>) {
+        type Found<'a> = (
+            &'a Tracked,
+            Result<crate::discover::Discovery, DiscoverError>,
+        );
+        let lookups: Vec<std::pin::Pin<Box<dyn Future<Output = Found<'_>> + Send + '_>>> = self
+            .images
+            .iter()
+            .filter(|image| aliases.is_none_or(|a| a.contains(&image.alias.as_str())))
+            .map(|image| {
+                let lookup: std::pin::Pin<Box<dyn Future<Output = Found<'_>> + Send + '_>> =
+                    Box::pin(async move { (image, self.discover_image(image).await) });
+                lookup
+            })
+            .collect();
+        let found: Vec<Found<'_>> = futures::stream::iter(lookups)
+            .buffered(DISCOVERY_CONCURRENCY)
+            .collect()
+            .await;
         let mut planned = Vec::new();
-        for image in &self.images {
-            if aliases.is_some_and(|a| !a.contains(&image.alias.as_str())) {
-                continue;
+        let mut failed = Vec::new();
+        for (image, found) in found {
+            match found {
+                Ok(found) => planned.push(image.planned(found)),
+                Err(source) => {
+                    let error = UpdateError::Discover {
+                        alias: image.alias.clone(),
+                        source: Box::new(source),
+                    };
+                    tracing::error!(alias = %image.alias, image = %image.image, %error, "image not updated");
+                    failed.push(ImageFailure {
+                        alias: image.alias.clone(),
+                        image: image.image.clone(),
+                        error: error_chain(&error),
+                    });
+                }
             }
-            let options = DiscoverOptions {
-                platform: image.platform.clone(),
-                now: None,
-            };
-            let found = discover(&self.registry, &image.name, &image.policy, &options)
-                .await
-                .map_err(|source| UpdateError::Discover {
-                    alias: image.alias.clone(),
-                    source: Box::new(source),
-                })?;
-            let (tag_part, digest_part) = match image.pin {
-                Pin::Tag => (Some(found.tag.clone()), None),
-                Pin::Digest => (None, Some(found.digest.clone())),
-                Pin::TagAndDigest => (Some(found.tag.clone()), Some(found.digest.clone())),
-            };
-            let mut reference = image.image.clone();
-            if let Some(tag) = &tag_part {
-                reference = format!("{reference}:{tag}");
-            }
-            if let Some(digest) = &digest_part {
-                reference = format!("{reference}@{digest}");
-            }
-            planned.push(Planned {
-                alias: image.alias.clone(),
-                image: image.image.clone(),
-                tag: found.tag,
-                digest: found.digest,
-                reference,
-                tag_part,
-                digest_part,
-                targets: image.targets.clone(),
-                object_image_paths: image.object_image_paths.clone(),
-                // Build times are not at hand when applying, so such a policy cannot rank there.
-                policy: (!image.policy.needs_build_time()).then(|| Arc::clone(&image.policy)),
-            });
         }
-        Ok(planned)
+        (planned, failed)
     }
+
+    async fn discover_image(
+        &self,
+        image: &Tracked,
+    ) -> Result<crate::discover::Discovery, DiscoverError> {
+        let options = DiscoverOptions {
+            platform: image.platform.clone(),
+            now: None,
+        };
+        discover(&self.registry, &image.name, &image.policy, &options).await
+    }
+}
+
+impl Tracked {
+    /// The plan for a discovered tag, pinned as configured.
+    fn planned(&self, found: crate::discover::Discovery) -> Planned {
+        let (tag_part, digest_part) = match self.pin {
+            Pin::Tag => (Some(found.tag.clone()), None),
+            Pin::Digest => (None, Some(found.digest.clone())),
+            Pin::TagAndDigest => (Some(found.tag.clone()), Some(found.digest.clone())),
+        };
+        let mut reference = self.image.clone();
+        if let Some(tag) = &tag_part {
+            reference = format!("{reference}:{tag}");
+        }
+        if let Some(digest) = &digest_part {
+            reference = format!("{reference}@{digest}");
+        }
+        Planned {
+            alias: self.alias.clone(),
+            image: self.image.clone(),
+            tag: found.tag,
+            digest: found.digest,
+            reference,
+            tag_part,
+            digest_part,
+            targets: self.targets.clone(),
+            object_image_paths: self.object_image_paths.clone(),
+            // Build times are not at hand when applying, so such a policy cannot rank there.
+            policy: (!self.policy.needs_build_time()).then(|| Arc::clone(&self.policy)),
+        }
+    }
+}
+
+/// An error and its causes on one line, each cause once.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 fn env(key: &str, name: &str) -> Result<String, UpdateError> {

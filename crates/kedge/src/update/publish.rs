@@ -7,18 +7,21 @@ use std::collections::BTreeMap;
 use kedge_forge::{Forge, GitHub, GitHubAuth, GitHubConfig, PullRequestSpec};
 use kedge_git::{CommitId, PushOutcome, Workspace};
 
-use super::apply::{Planned, apply};
-use super::result::{ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult, render};
+use super::apply::{Applied, Planned, apply};
+use super::result::{
+    ImageFailure, ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult, render,
+};
 use super::{MAX_PUSH_ATTEMPTS, UpdateError, Updater};
 use crate::config::{Config, ConfigError, SecretSource};
 
 /// What one attempt on the working clone produced.
 enum Attempt {
-    /// The base branch already has every chosen reference.
-    Current,
+    /// The base branch already has every chosen reference that could be applied.
+    Current { failed: Vec<ImageFailure> },
     /// A commit was made (and pushed, unless a dry run).
     Committed {
         updates: Vec<ImageUpdate>,
+        failed: Vec<ImageFailure>,
         commit: CommitId,
         diff: Option<String>,
     },
@@ -93,14 +96,21 @@ pub(super) async fn push(
     };
     for _ in 0..MAX_PUSH_ATTEMPTS {
         match attempt(updater, planned, destination.clone()).await? {
-            Attempt::Current => return Ok(UpdateResult::default()),
+            Attempt::Current { failed } => {
+                return Ok(UpdateResult {
+                    failed,
+                    ..UpdateResult::default()
+                });
+            }
             Attempt::Committed {
                 updates,
+                failed,
                 commit,
                 diff,
             } => {
                 return Ok(UpdateResult {
                     updates,
+                    failed,
                     commit: (!dry_run).then(|| commit.to_string()),
                     diff,
                     ..UpdateResult::default()
@@ -144,10 +154,21 @@ pub(super) async fn pull_requests(
             Destination::Branch(branch.clone())
         };
         let pr = match attempt(updater, &group, destination).await? {
-            Attempt::Current => close_moot(updater, &branch, dry_run).await?,
-            Attempt::Committed { updates, diff, .. } => {
+            // A pull request whose image failed this time is not moot: keep it.
+            Attempt::Current { failed } if !failed.is_empty() => {
+                result.failed.extend(failed);
+                None
+            }
+            Attempt::Current { .. } => close_moot(updater, &branch, dry_run).await?,
+            Attempt::Committed {
+                updates,
+                failed,
+                diff,
+                ..
+            } => {
                 let pr = ensure_pull_request(updater, &branch, &updates, dry_run).await?;
                 result.updates.extend(updates);
+                result.failed.extend(failed);
                 if let Some(diff) = diff {
                     result.diff.get_or_insert_with(String::new).push_str(&diff);
                 }
@@ -208,9 +229,8 @@ async fn attempt(
         let workspace = Workspace::open(&cache_dir, remote)?;
         let head = workspace.fetch(&base)?;
         workspace.reset_to(head)?;
-        let applied = apply(workspace.workdir(), &planned);
-        let updates = match applied {
-            Ok(updates) => updates,
+        let Applied { updates, failed } = match apply(workspace.workdir(), &planned) {
+            Ok(applied) => applied,
             Err(e) => {
                 // Leave no half-edited tree behind for the next run to trip over.
                 workspace.reset_to(head)?;
@@ -218,14 +238,14 @@ async fn attempt(
             }
         };
         if updates.is_empty() {
-            return Ok(Attempt::Current);
+            return Ok(Attempt::Current { failed });
         }
         let message = render(&template, &updates).map_err(|source| UpdateError::Template {
             key: "writeBack.commitMessage",
             source,
         })?;
         let Some(commit) = workspace.commit(head, message.trim_end(), &author)? else {
-            return Ok(Attempt::Current);
+            return Ok(Attempt::Current { failed });
         };
         let outcome = match &destination {
             Destination::DryRun => {
@@ -233,6 +253,7 @@ async fn attempt(
                 workspace.reset_to(head)?;
                 return Ok(Attempt::Committed {
                     updates,
+                    failed,
                     commit,
                     diff: Some(diff),
                 });
@@ -251,6 +272,7 @@ async fn attempt(
         Ok(match outcome {
             PushOutcome::Pushed => Attempt::Committed {
                 updates,
+                failed,
                 commit,
                 diff: None,
             },

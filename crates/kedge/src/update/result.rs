@@ -28,6 +28,18 @@ pub struct ImageUpdate {
     pub changes: usize,
 }
 
+/// An image that could not be updated while the others were.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageFailure {
+    /// The configured alias.
+    pub alias: String,
+    /// The image name, as configured.
+    pub image: String,
+    /// Why, with the file, registry or target at fault.
+    pub error: String,
+}
+
 /// What happened to a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -68,6 +80,9 @@ pub struct UpdateResult {
     pub updates: Vec<ImageUpdate>,
     /// Aliases already at the chosen reference.
     pub current: Vec<String>,
+    /// Images that failed (registry down, target missing, a file that does not
+    /// parse); nothing was written for them, and the others went ahead.
+    pub failed: Vec<ImageFailure>,
     /// The commit pushed to the base branch (push mode).
     pub commit: Option<String>,
     /// Pull requests opened, updated or closed (pull-request mode).

@@ -1,0 +1,260 @@
+//! The app's live objects, read with few requests: one LIST per resource type
+//! with the inventory label selector (concurrently, bounded), and a GET only
+//! for desired objects no LIST returned (a first sync, or adopting an object
+//! kedge did not label yet).
+
+use std::collections::{BTreeMap, HashSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use kedge_sync::inventory::{APP_LABEL, AppName};
+use kedge_sync::{Object, ObjectKey};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams};
+use serde_json::Value;
+
+use crate::resources::{ResourceType, Resources, Target};
+use crate::{KubeError, SyncOptions};
+
+/// What the cluster holds for an app.
+#[derive(Debug, Default)]
+pub(crate) struct LiveState {
+    /// Objects carrying the app's label, from the LISTs.
+    inventory: BTreeMap<ObjectKey, Object>,
+    /// Desired objects found by GET, without the app's label.
+    unlabelled: BTreeMap<ObjectKey, Object>,
+    /// Resource types already listed.
+    listed: HashSet<ResourceType>,
+}
+
+/// The typed API for one resource type, in `namespace` or cluster-wide.
+pub(crate) fn api_for(
+    client: &Client,
+    kind: &ResourceType,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
+    match namespace.filter(|_| kind.namespaced) {
+        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &kind.resource),
+        None => Api::all_with(client.clone(), &kind.resource),
+    }
+}
+
+/// A live object as JSON, with the apiVersion and kind that list items lack.
+pub(crate) fn to_object(object: DynamicObject, kind: &ResourceType) -> Object {
+    let mut map = match serde_json::to_value(object) {
+        Ok(Value::Object(map)) => map,
+        _ => Object::new(),
+    };
+    map.insert(
+        "apiVersion".into(),
+        kind.resource.api_version.clone().into(),
+    );
+    map.insert("kind".into(), kind.resource.kind.clone().into());
+    map
+}
+
+/// The namespaces an app's objects live in: the destination and any a
+/// manifest names.
+pub(crate) fn namespaces_of<'a>(
+    targets: impl IntoIterator<Item = &'a Target>,
+    destination: &str,
+) -> Vec<String> {
+    let mut namespaces: Vec<String> = targets
+        .into_iter()
+        .filter_map(|target| target.key.namespace.clone())
+        .chain([destination.to_owned()])
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces
+}
+
+/// The label selector of an app's inventory.
+pub(crate) fn selector(app: &AppName) -> String {
+    format!("{APP_LABEL}={app}")
+}
+
+impl LiveState {
+    /// The live object with this key, if read.
+    pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
+        self.inventory.get(key).or_else(|| self.unlabelled.get(key))
+    }
+
+    /// Every object that carries the app's label.
+    pub fn inventory(&self) -> Vec<Object> {
+        self.inventory.values().cloned().collect()
+    }
+
+    /// Records an object as it is now (after an apply).
+    pub fn record(&mut self, object: Object) {
+        let key = kedge_sync::object_key(&object);
+        self.unlabelled.remove(&key);
+        self.inventory.insert(key, object);
+    }
+
+    /// Forgets an object (after a delete).
+    pub fn forget(&mut self, key: &ObjectKey) {
+        self.inventory.remove(key);
+        self.unlabelled.remove(key);
+    }
+
+    /// Reads the app's live state: one LIST per resource type of `targets`
+    /// (and, with [`Reach::EveryType`], of every type, for what left Git),
+    /// then a GET for each target no LIST returned.
+    pub async fn read(
+        client: &Client,
+        resources: &Resources,
+        targets: &[Option<Target>],
+        options: &SyncOptions,
+        reach: Reach,
+    ) -> Result<Self, KubeError> {
+        let mut types: Vec<_> = targets
+            .iter()
+            .flatten()
+            .map(|t| (t.kind.clone(), Need::Required))
+            .collect();
+        if reach == Reach::EveryType {
+            let prunable = resources.prunable().into_iter();
+            types.extend(prunable.map(|t| (t, Need::BestEffort)));
+        }
+        let namespaces = namespaces_of(targets.iter().flatten(), &options.namespace);
+        let scope = ListScope {
+            selector: selector(&options.app),
+            namespaces: &namespaces,
+        };
+        let mut live = LiveState::default();
+        live.list(client, types, &scope, options.concurrency)
+            .await?;
+        let resolved: Vec<&Target> = targets.iter().flatten().collect();
+        live.fetch_missing(client, &resolved, options.concurrency)
+            .await?;
+        Ok(live)
+    }
+
+    /// LISTs the app's objects of each type not listed yet: cluster-wide,
+    /// or namespace by namespace (`scope`) where only that is allowed.
+    pub async fn list(
+        &mut self,
+        client: &Client,
+        types: impl IntoIterator<Item = (ResourceType, Need)>,
+        scope: &ListScope<'_>,
+        concurrency: usize,
+    ) -> Result<(), KubeError> {
+        let todo: Vec<(ResourceType, Need)> = types
+            .into_iter()
+            .filter(|(kind, _)| self.listed.insert(kind.clone()))
+            .collect();
+        let lists: Vec<Vec<Object>> = stream::iter(todo)
+            .map(|(kind, need)| list_one(client, kind, need, scope))
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for object in lists.into_iter().flatten() {
+            self.inventory
+                .insert(kedge_sync::object_key(&object), object);
+        }
+        Ok(())
+    }
+
+    /// GETs the targets no LIST returned (they may exist without the label).
+    pub async fn fetch_missing(
+        &mut self,
+        client: &Client,
+        targets: &[&Target],
+        concurrency: usize,
+    ) -> Result<(), KubeError> {
+        let missing: Vec<&Target> = targets
+            .iter()
+            .copied()
+            .filter(|target| self.get(&target.key).is_none())
+            .collect();
+        let found: Vec<Option<Object>> = stream::iter(missing)
+            .map(|target| async move {
+                let api = api_for(client, &target.kind, target.key.namespace.as_deref());
+                let found =
+                    api.get_opt(&target.key.name)
+                        .await
+                        .map_err(|source| KubeError::Get {
+                            key: Box::new(target.key.clone()),
+                            source,
+                        })?;
+                Ok::<_, KubeError>(found.map(|object| to_object(object, &target.kind)))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for object in found.into_iter().flatten() {
+            self.unlabelled
+                .insert(kedge_sync::object_key(&object), object);
+        }
+        Ok(())
+    }
+}
+
+/// Which resource types [`LiveState::read`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Only the types Git has objects of.
+    GitTypes,
+    /// Every listable type as well, to find the app's objects that left Git.
+    EveryType,
+}
+
+/// Whether a resource type must be listed for the sync to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Git has objects of this type.
+    Required,
+    /// Only prune (or diff's extras) looks here: a type kedge may not read
+    /// is left out, with a warning.
+    BestEffort,
+}
+
+/// Whose objects to list, and where to look when a cluster-wide LIST is
+/// forbidden (a kedge whose Role covers only its namespaces).
+pub(crate) struct ListScope<'a> {
+    /// The app's label selector.
+    pub selector: String,
+    /// The namespaces the app's objects live in.
+    pub namespaces: &'a [String],
+}
+
+async fn list_one(
+    client: &Client,
+    kind: ResourceType,
+    need: Need,
+    scope: &ListScope<'_>,
+) -> Result<Vec<Object>, KubeError> {
+    let params = ListParams::default().labels(&scope.selector);
+    let failed = |source| KubeError::List {
+        resource: kind.describe(),
+        selector: scope.selector.clone(),
+        source,
+    };
+    let mut items = Vec::new();
+    match api_for(client, &kind, None).list(&params).await {
+        Ok(list) => items = list.items,
+        Err(kube::Error::Api(status)) if status.code == 403 && kind.namespaced => {
+            for namespace in scope.namespaces {
+                match api_for(client, &kind, Some(namespace)).list(&params).await {
+                    Ok(list) => items.extend(list.items),
+                    Err(error) if need == Need::BestEffort => skip_type(&kind, &error),
+                    Err(error) => return Err(failed(error)),
+                }
+            }
+        }
+        Err(error) if need == Need::BestEffort => skip_type(&kind, &error),
+        Err(error) => return Err(failed(error)),
+    }
+    Ok(items
+        .into_iter()
+        .map(|object| to_object(object, &kind))
+        .collect())
+}
+
+fn skip_type(kind: &ResourceType, error: &kube::Error) {
+    tracing::warn!(
+        resource = %kind.describe(),
+        %error,
+        "cannot list; objects of this type that left Git are not found"
+    );
+}
