@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use oci_client::manifest::{
     IMAGE_DOCKER_CONFIG_MEDIA_TYPE, IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE,
@@ -42,12 +42,23 @@ pub struct ClientConfig {
 /// Talks to OCI registries, one polite connection pool per registry host.
 ///
 /// Cheap to share: clone the `Arc` it lives in. Image build information is
-/// cached by manifest digest for the life of the client, so no image is fetched twice.
+/// cached by manifest digest (up to [`INFO_CACHE_ENTRIES`]), so no image is
+/// fetched twice. Credentials are looked up again after
+/// [`CREDENTIALS_TTL`], so a long-lived client (`kedge serve`) picks up a
+/// credential helper's renewed token.
 pub struct RegistryClient {
     config: ClientConfig,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     info_cache: Mutex<InfoCache>,
+    credentials_ttl: Duration,
 }
+
+/// How long a host's credentials are used before they are looked up again:
+/// credential helpers hand out tokens that expire (an hour for some clouds).
+pub const CREDENTIALS_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// The most image build records kept; beyond it, an old one is dropped.
+pub const INFO_CACHE_ENTRIES: usize = 10_000;
 
 /// Build information by `host/repository@digest` and platform; digests never change meaning.
 type InfoCache = HashMap<(String, Option<Platform>), Option<ImageInfo>>;
@@ -77,7 +88,14 @@ impl RegistryClient {
             config,
             hosts: Mutex::new(HashMap::new()),
             info_cache: Mutex::new(HashMap::new()),
+            credentials_ttl: CREDENTIALS_TTL,
         }
+    }
+
+    /// Looks credentials up again after `ttl` instead of [`CREDENTIALS_TTL`].
+    pub fn with_credentials_ttl(mut self, ttl: Duration) -> Self {
+        self.credentials_ttl = ttl;
+        self
     }
 
     /// The settings for `registry`: the longest matching prefix's, else the defaults.
@@ -92,7 +110,9 @@ impl RegistryClient {
     }
 
     pub(crate) async fn host(&self, image: &ImageName) -> Result<Arc<Host>, RegistryError> {
-        if let Some(host) = self.lock_hosts().get(image.api_host()) {
+        if let Some(host) = self.lock_hosts().get(image.api_host())
+            && host.age() < self.credentials_ttl
+        {
             return Ok(host.clone());
         }
         // A credential helper is an external program: keep it off the async threads.
@@ -106,11 +126,16 @@ impl RegistryClient {
             self.settings_for(image.registry()),
             credentials,
         ));
-        Ok(self
-            .lock_hosts()
+        // A host whose credentials are due is replaced; requests in flight
+        // finish on the old one.
+        let mut hosts = self.lock_hosts();
+        let entry = hosts
             .entry(image.api_host().to_owned())
-            .or_insert(host)
-            .clone())
+            .or_insert(host.clone());
+        if entry.age() >= self.credentials_ttl {
+            *entry = host;
+        }
+        Ok(entry.clone())
     }
 
     fn lock_hosts(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Host>>> {
@@ -165,7 +190,13 @@ impl RegistryClient {
         let info = self
             .fetch_image_info(image, &digest, manifest, platform)
             .await?;
-        self.lock_cache().insert(key, info.clone());
+        let mut cache = self.lock_cache();
+        if cache.len() >= INFO_CACHE_ENTRIES
+            && let Some(old) = cache.keys().next().cloned()
+        {
+            cache.remove(&old);
+        }
+        cache.insert(key, info.clone());
         Ok(info)
     }
 
@@ -512,6 +543,23 @@ fn not_found(image: &ImageName, reference: &str) -> RegistryError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 9): a credential helper's token was read once per
+    /// client, so `kedge serve` failed once it expired.
+    #[tokio::test]
+    async fn credentials_are_looked_up_again_once_due() {
+        let image: ImageName = "registry.example/team/app".parse().unwrap();
+        let client = RegistryClient::new(ClientConfig::default());
+        let first = client.host(&image).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &client.host(&image).await.unwrap()));
+
+        let client =
+            RegistryClient::new(ClientConfig::default()).with_credentials_ttl(Duration::ZERO);
+        let first = client.host(&image).await.unwrap();
+        let again = client.host(&image).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &again), "looked up again");
+        assert!(Arc::ptr_eq(&again, &client.lock_hosts()[image.api_host()]));
+    }
 
     #[test]
     fn registry_settings_match_at_host_boundaries() {

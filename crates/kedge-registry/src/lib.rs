@@ -31,7 +31,7 @@ mod trust;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-pub use client::{ClientConfig, RegistryClient};
+pub use client::{CREDENTIALS_TTL, ClientConfig, INFO_CACHE_ENTRIES, RegistryClient};
 pub use credentials::{CredentialStore, Credentials};
 pub use error::RegistryError;
 pub use image::{ImageName, Platform};

@@ -110,6 +110,8 @@ pub(crate) struct Host {
     tokens: Mutex<HashMap<String, Token>>,
     /// Set once the registry asked for basic auth instead of a token.
     uses_basic: std::sync::atomic::AtomicBool,
+    /// When its credentials were looked up.
+    created: std::time::Instant,
 }
 
 impl Host {
@@ -126,7 +128,13 @@ impl Host {
             credentials,
             tokens: Mutex::new(HashMap::new()),
             uses_basic: std::sync::atomic::AtomicBool::new(false),
+            created: std::time::Instant::now(),
         }
+    }
+
+    /// How long ago its credentials were looked up.
+    pub(crate) fn age(&self) -> std::time::Duration {
+        self.created.elapsed()
     }
 
     /// The client for `url`'s scheme, built the first time it is needed.
