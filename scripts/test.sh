@@ -14,6 +14,10 @@ cargo fmt --all --check
 testbed_tools
 (cd tests/kube && test -z "$(gofmt -l .)" && go vet .)
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The kedge crate's features hold on their own: a tool that only rewrites files
+# builds no network or C code, and the embedding example needs only `update`.
+cargo check -p kedge --no-default-features --features rewrite --locked
+cargo check -p kedge-embed --locked
 testbed_start
 echo "Kubernetes test bed: KUBECONFIG=$KUBECONFIG"
 cargo test --workspace --locked

@@ -319,6 +319,27 @@ pub struct RegistryConfig {
 }
 
 impl RegistryConfig {
+    /// Settings for registries whose host starts with `prefix`, all at their
+    /// defaults (HTTPS, no credentials beyond the Docker config): set the
+    /// public fields that differ, `RegistryConfig { insecure: true, ..RegistryConfig::new(host) }`.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+            insecure: false,
+            ca_file: None,
+            credentials: None,
+            pull_secret: None,
+            requests_per_second: None,
+            max_concurrency: None,
+            max_body_bytes: None,
+            max_tags: None,
+            discovery_deadline: None,
+            allow_cross_origin_redirects: false,
+        }
+    }
+}
+
+impl RegistryConfig {
     /// The client settings this entry gives, defaults filled in; `Err((key, message))`
     /// names the key under `registries[]` that is out of range.
     pub fn settings(&self) -> Result<kedge_registry::RegistrySettings, (&'static str, String)> {
