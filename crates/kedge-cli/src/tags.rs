@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use kedge::config::PolicyConfig;
+use kedge::config::{self, PolicyConfig};
 use kedge::discover::{DiscoverError, DiscoverOptions, Discovery, discover};
-use kedge::policy::TagPolicy;
+use kedge::policy::{Order, TagPolicy};
 use kedge::registry::{
     ClientConfig, CredentialStore, Credentials, ImageName, Platform, RegistryClient,
     RegistrySettings, escape_control,
@@ -133,11 +133,17 @@ struct TagsOutput<'a> {
 impl TagsArgs {
     /// The same policy a `kedge.yaml` `policy:` block with these values would give.
     fn policy(&self) -> Result<TagPolicy, UsageError> {
-        let strategy = clap::ValueEnum::to_possible_value(&self.strategy)
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default();
-        let order =
-            clap::ValueEnum::to_possible_value(&self.order).map(|v| v.get_name().to_owned());
+        let strategy = match self.strategy {
+            Strategy::Semver => config::Strategy::Semver,
+            Strategy::Alphabetical => config::Strategy::Alphabetical,
+            Strategy::Numerical => config::Strategy::Numerical,
+            Strategy::NewestBuild => config::Strategy::NewestBuild,
+            Strategy::Digest => config::Strategy::Digest,
+        };
+        let order = Some(match self.order {
+            OrderArg::Asc => Order::Asc,
+            OrderArg::Desc => Order::Desc,
+        });
         let config = PolicyConfig {
             strategy,
             constraint: Some(self.constraint.clone()),

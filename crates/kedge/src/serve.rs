@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use kedge_server::{
     GitHubReceiver, JobError, JobKey, JobOutcome, JobRunner, QueueSettings, ReceiverAuth,
-    RegistryReceiver, RegistrySource, Secret, ServerConfig, TrackedImage, TrackedRepository,
+    RegistryReceiver, Secret, ServerConfig, TrackedImage, TrackedRepository,
 };
 use kedge_webhook::ImageEvent;
 
-use crate::config::{Config, ConfigError, ReceiverAuthConfig};
+use crate::config::{AuthKind, Config, ConfigError, ReceiverAuthConfig};
 use crate::update::{RunOptions, Updater};
 
 pub use kedge_server::{Server, ServerError};
@@ -125,20 +125,7 @@ pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, Confi
     let mut receivers = Vec::new();
     for (i, receiver) in serve.receivers.iter().enumerate() {
         let key = format!("serve.receivers[{i}]");
-        let source = RegistrySource::ALL
-            .into_iter()
-            .find(|s| s.name() == receiver.source)
-            .ok_or_else(|| {
-                let names: Vec<&str> = RegistrySource::ALL.iter().map(|s| s.name()).collect();
-                error(
-                    &format!("{key}.source"),
-                    format!(
-                        "unknown source {:?}; expected one of {}",
-                        receiver.source,
-                        names.join(", ")
-                    ),
-                )
-            })?;
+        let source = receiver.source;
         let auth = match &receiver.auth {
             Some(auth) => Some(receiver_auth(path, &format!("{key}.auth"), auth)?),
             None => None,
@@ -183,37 +170,27 @@ fn receiver_auth(
         file: path.to_owned(),
         line: 0,
         key: format!("{key}.{field}"),
-        message: format!("auth type {:?} needs {field}", auth.kind),
+        message: format!("auth type {} needs {field}", auth.kind.name()),
     };
     let secret = auth
         .secret
         .read(key)?
         .map(Secret::new)
         .ok_or_else(|| missing("secretEnv or secretFile"))?;
-    Ok(match auth.kind.as_str() {
-        "header" => ReceiverAuth::Header {
+    Ok(match auth.kind {
+        AuthKind::Header => ReceiverAuth::Header {
             name: auth.header.clone().ok_or_else(|| missing("header"))?,
             value: secret,
         },
-        "hmac" => ReceiverAuth::HmacSha256 {
+        AuthKind::Hmac => ReceiverAuth::HmacSha256 {
             header: auth.header.clone().ok_or_else(|| missing("header"))?,
             prefix: auth.prefix.clone().unwrap_or_default(),
             secret,
         },
-        "basic" => ReceiverAuth::Basic {
+        AuthKind::Basic => ReceiverAuth::Basic {
             username: auth.username.clone().ok_or_else(|| missing("username"))?,
             password: secret,
         },
-        "url-token" => ReceiverAuth::UrlToken { token: secret },
-        other => {
-            return Err(ConfigError {
-                file: path.to_owned(),
-                line: 0,
-                key: format!("{key}.type"),
-                message: format!(
-                    "unknown auth type {other:?}; expected header, hmac, basic or url-token"
-                ),
-            });
-        }
+        AuthKind::UrlToken => ReceiverAuth::UrlToken { token: secret },
     })
 }

@@ -54,3 +54,36 @@ fn a_header_name_with_a_newline_is_refused() {
     );
     assert!(!message.contains('\n'), "{message}");
 }
+
+/// Strategies, orders, receiver sources and auth types are enums: a wrong
+/// value names its line and the values that are allowed.
+#[test]
+fn an_unknown_strategy_order_source_or_auth_type_names_the_choices() {
+    let with_policy = |policy: &str| {
+        let text = format!("{BASE}    policy: {policy}\n");
+        Config::parse(Path::new("kedge.yaml"), &text)
+            .expect_err("refused")
+            .to_string()
+    };
+    let message = with_policy("{strategy: newest}");
+    assert!(message.starts_with("kedge.yaml:6: "), "{message}");
+    assert!(
+        message.contains("newest") && message.contains("newest-build"),
+        "{message}"
+    );
+    let message = with_policy("{strategy: numerical, order: up}");
+    assert!(message.starts_with("kedge.yaml:6: "), "{message}");
+    assert!(message.contains("up"), "{message}");
+
+    let message = error("serve:\n  receivers:\n    - {name: r, source: nexus, insecure: true}\n");
+    assert!(message.starts_with("kedge.yaml:8: "), "{message}");
+    assert!(
+        message.contains("unknown source \"nexus\"; expected one of distribution"),
+        "{message}"
+    );
+    let message = error(
+        "serve:\n  receivers:\n    - name: r\n      source: distribution\n      auth: {type: token, secretEnv: S}\n",
+    );
+    assert!(message.starts_with("kedge.yaml:10: "), "{message}");
+    assert!(message.contains("url-token"), "{message}");
+}

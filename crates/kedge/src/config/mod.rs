@@ -15,7 +15,7 @@ use serde_saphyr::Spanned;
 mod serve;
 
 pub use serve::{
-    GitHubWebhookConfig, ReceiverAuthConfig, ReceiverConfig, SecretSource, ServeConfig,
+    AuthKind, GitHubWebhookConfig, ReceiverAuthConfig, ReceiverConfig, SecretSource, ServeConfig,
 };
 
 /// A configuration problem, located in the file as far as it can be.
@@ -494,12 +494,12 @@ pub enum Pin {
 }
 
 /// `images[].policy`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicyConfig {
-    /// `semver`, `alphabetical`, `numerical`, `newest-build` or `digest`.
-    #[serde(default = "default_strategy")]
-    pub strategy: String,
+    /// How tags are ranked.
+    #[serde(default)]
+    pub strategy: Strategy,
     /// Semver range.
     #[serde(default)]
     pub constraint: Option<String>,
@@ -510,8 +510,8 @@ pub struct PolicyConfig {
     #[serde(default)]
     pub loose: bool,
     /// `asc` or `desc` (alphabetical, numerical).
-    #[serde(default)]
-    pub order: Option<String>,
+    #[serde(default, deserialize_with = "parse_order")]
+    pub order: Option<Order>,
     /// The mutable tag to follow (digest).
     #[serde(default)]
     pub tag: Option<String>,
@@ -535,27 +535,31 @@ pub struct PolicyConfig {
     pub line: u64,
 }
 
-impl Default for PolicyConfig {
-    fn default() -> Self {
-        Self {
-            strategy: default_strategy(),
-            constraint: None,
-            prereleases: false,
-            loose: false,
-            order: None,
-            tag: None,
-            allow: None,
-            ignore: Vec::new(),
-            pattern: None,
-            extract: None,
-            min_age: None,
-            line: 0,
-        }
-    }
+/// `images[].policy.strategy`: how tags are ranked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Strategy {
+    /// The highest semantic version within `constraint`.
+    #[default]
+    Semver,
+    /// The last tag in alphabetical `order`.
+    Alphabetical,
+    /// The last tag read as a number in `order`.
+    Numerical,
+    /// The most recently built image (`created` of its configuration).
+    NewestBuild,
+    /// The digest that the mutable `tag` points at.
+    Digest,
 }
 
-fn default_strategy() -> String {
-    "semver".to_owned()
+/// Reads `order:` as [`Order`] (`asc` or `desc`), naming the bad value.
+fn parse_order<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Order>, D::Error> {
+    let text: Option<String> = Deserialize::deserialize(deserializer)?;
+    text.map(|text| text.parse().map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 impl Config {
@@ -734,32 +738,19 @@ impl ImageConfig {
 impl PolicyConfig {
     /// Builds the validated policy; on error, the field at fault and why.
     pub fn to_policy(&self) -> Result<TagPolicy, (String, String)> {
-        let order = match self.order.as_deref() {
-            None => Order::default(),
-            Some(text) => text
-                .parse::<Order>()
-                .map_err(|e| ("order".to_owned(), e.to_string()))?,
-        };
-        let strategy = match self.strategy.as_str() {
-            "semver" => StrategySpec::Semver {
+        let order = self.order.unwrap_or_default();
+        let strategy = match self.strategy {
+            Strategy::Semver => StrategySpec::Semver {
                 constraint: self.constraint.clone().unwrap_or_else(|| "*".into()),
                 prereleases: self.prereleases,
                 loose: self.loose,
             },
-            "alphabetical" => StrategySpec::Alphabetical { order },
-            "numerical" => StrategySpec::Numerical { order },
-            "newest-build" => StrategySpec::NewestBuild,
-            "digest" => StrategySpec::Digest {
+            Strategy::Alphabetical => StrategySpec::Alphabetical { order },
+            Strategy::Numerical => StrategySpec::Numerical { order },
+            Strategy::NewestBuild => StrategySpec::NewestBuild,
+            Strategy::Digest => StrategySpec::Digest {
                 tag: self.tag.clone().unwrap_or_else(|| "latest".into()),
             },
-            other => {
-                return Err((
-                    "strategy".to_owned(),
-                    format!(
-                        "unknown strategy {other:?}; expected semver, alphabetical, numerical, newest-build or digest"
-                    ),
-                ));
-            }
         };
         let min_age: Option<Duration> = self
             .min_age

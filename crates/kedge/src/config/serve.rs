@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kedge_webhook::RegistrySource;
 use serde::Deserialize;
 
 use super::{ConfigError, ImageConfig};
@@ -12,9 +13,6 @@ use super::{ConfigError, ImageConfig};
 const MAX_DEBOUNCE: Duration = Duration::from_secs(3600);
 /// Longest polling interval accepted.
 const MAX_POLL: Duration = Duration::from_secs(30 * 24 * 3600);
-
-/// Authentication types a receiver may name.
-const AUTH_TYPES: [&str; 4] = ["header", "hmac", "basic", "url-token"];
 
 /// `serve:`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,7 +63,8 @@ pub struct ReceiverConfig {
     /// URL segment: `/webhooks/registry/{name}`.
     pub name: String,
     /// `distribution`, `gitlab`, `dockerhub`, `harbor`, `quay`, `acr`, `jfrog`, `generic`.
-    pub source: String,
+    #[serde(deserialize_with = "parse_source")]
+    pub source: RegistrySource,
     /// How deliveries authenticate.
     #[serde(default)]
     pub auth: Option<ReceiverAuthConfig>,
@@ -84,7 +83,7 @@ pub struct ReceiverAuthConfig {
     /// `header` (a header equals the secret), `hmac` (HMAC-SHA256 of the body),
     /// `basic` (HTTP basic, password = secret) or `url-token` (`?token=` or last path segment).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: AuthKind,
     /// Header name (`header`, `hmac`).
     #[serde(default)]
     pub header: Option<String>,
@@ -97,6 +96,50 @@ pub struct ReceiverAuthConfig {
     /// Where the secret comes from.
     #[serde(flatten)]
     pub secret: SecretSource,
+}
+
+/// `serve.receivers[].auth.type`: how a delivery proves where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum AuthKind {
+    /// A header equals the secret.
+    Header,
+    /// HMAC-SHA256 of the body, hex, in a header.
+    Hmac,
+    /// HTTP basic auth, the password being the secret.
+    Basic,
+    /// `?token=` or the last path segment.
+    UrlToken,
+}
+
+impl AuthKind {
+    /// The name `kedge.yaml` spells it with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Header => "header",
+            Self::Hmac => "hmac",
+            Self::Basic => "basic",
+            Self::UrlToken => "url-token",
+        }
+    }
+}
+
+/// Reads a receiver's `source:` by its name, listing the known ones when wrong.
+fn parse_source<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<RegistrySource, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    RegistrySource::ALL
+        .into_iter()
+        .find(|source| source.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = RegistrySource::ALL.iter().map(|s| s.name()).collect();
+            serde::de::Error::custom(format!(
+                "unknown source {name:?}; expected one of {}",
+                names.join(", ")
+            ))
+        })
 }
 
 /// A secret from the environment or a file, never inline.
@@ -187,22 +230,7 @@ impl ServeConfig {
             let key = format!("images[{i}].pollInterval");
             duration(image.line, key, &image.poll_interval, MAX_POLL)?;
         }
-        let sources: Vec<&str> = kedge_webhook::RegistrySource::ALL
-            .iter()
-            .map(|s| s.name())
-            .collect();
         for (i, receiver) in self.receivers.iter().enumerate() {
-            if !sources.contains(&receiver.source.as_str()) {
-                return Err(error(
-                    0,
-                    format!("serve.receivers[{i}].source"),
-                    format!(
-                        "unknown source {:?}; expected one of {}",
-                        receiver.source,
-                        sources.join(", ")
-                    ),
-                ));
-            }
             if let Some(header) = receiver.auth.as_ref().and_then(|a| a.header.as_deref())
                 && !is_header_name(header)
             {
@@ -212,19 +240,6 @@ impl ServeConfig {
                     format!(
                         "{:?} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)",
                         header.escape_debug().to_string()
-                    ),
-                ));
-            }
-            if let Some(auth) = &receiver.auth
-                && !AUTH_TYPES.contains(&auth.kind.as_str())
-            {
-                return Err(error(
-                    0,
-                    format!("serve.receivers[{i}].auth.type"),
-                    format!(
-                        "unknown auth type {:?}; expected {}",
-                        auth.kind,
-                        AUTH_TYPES.join(", ")
                     ),
                 ));
             }
