@@ -38,6 +38,7 @@ const DISCOVERY_CONCURRENCY: usize = 8;
 
 /// Why an update run failed. Nothing half-done was pushed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UpdateError {
     /// The configuration is invalid.
     #[error(transparent)]
@@ -53,14 +54,15 @@ pub enum UpdateError {
     },
 
     /// A file the configuration names could not be read.
-    #[error("{key}: {path}: {reason}")]
+    #[error("{key}: {path}: {source}")]
     File {
         /// The configuration key naming it.
         key: String,
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        reason: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Tag discovery failed for an image.
@@ -130,7 +132,7 @@ pub enum UpdateError {
 
     /// A blocking task panicked or was cancelled.
     #[error("internal task failed: {0}")]
-    Task(String),
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// Options of one run.
@@ -445,7 +447,7 @@ fn registry_config(config: &Config) -> Result<ClientConfig, UpdateError> {
         CredentialStore::from_default_docker_config().map_err(|e| UpdateError::File {
             key: "registries (docker config)".into(),
             path: PathBuf::from("~/.docker/config.json"),
-            reason: e.to_string(),
+            source: e.into(),
         })?;
     let mut registries = Vec::new();
     for (i, registry) in config.registries.iter().enumerate() {
@@ -454,7 +456,7 @@ fn registry_config(config: &Config) -> Result<ClientConfig, UpdateError> {
                 CredentialStore::from_kubernetes_secret(secret).map_err(|e| UpdateError::File {
                     key: format!("registries[{i}].pullSecret"),
                     path: secret.clone(),
-                    reason: e.to_string(),
+                    source: e.into(),
                 })?;
             credentials.merge(store);
         }

@@ -57,7 +57,7 @@ pub(super) fn forge(config: &Config) -> Result<Option<GitHub>, UpdateError> {
             std::fs::read_to_string(&app.private_key_file).map_err(|e| UpdateError::File {
                 key: "forge.githubApp.privateKeyFile".into(),
                 path: app.private_key_file.clone(),
-                reason: e.to_string(),
+                source: e.into(),
             })?;
         GitHubConfig {
             api_url: app.api_url.clone(),
@@ -280,7 +280,7 @@ async fn attempt(
         })
     })
     .await
-    .map_err(|e| UpdateError::Task(e.to_string()))?
+    .map_err(UpdateError::Task)?
 }
 
 /// Opens the PR for `branch`, or refreshes the one already open.
