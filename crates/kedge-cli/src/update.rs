@@ -107,6 +107,7 @@ fn print_result(result: &UpdateResult, format: OutputFormat) -> anyhow::Result<(
         let action = match pr.action {
             PullRequestAction::Created => "opened",
             PullRequestAction::Updated => "updated",
+            PullRequestAction::Unchanged => "already up to date",
             PullRequestAction::Closed => "closed (moot)",
             PullRequestAction::Planned => "would open or update",
         };

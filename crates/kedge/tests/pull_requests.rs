@@ -98,10 +98,11 @@ async fn opens_then_updates_then_closes_one_pull_request() {
     let body = prs[0]["body"].as_str().unwrap();
     assert!(body.contains(&format!("`{host}/team/web:1.0.0`")), "{body}");
 
-    // Running again opens no second PR and does not rewrite the branch.
+    // Running again opens no second PR, does not rewrite the branch, and
+    // leaves the pull request alone: it already says what it should.
     let branch_before = world.root.head("manifests", "kedge/web");
     let again = updater(&world).run(RunOptions::default()).await.unwrap();
-    assert_eq!(again.pull_requests[0].action, PullRequestAction::Updated);
+    assert_eq!(again.pull_requests[0].action, PullRequestAction::Unchanged);
     assert_eq!(world.github.pull_requests().len(), 1);
     assert_eq!(world.root.head("manifests", "kedge/web"), branch_before);
 

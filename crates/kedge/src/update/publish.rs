@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use kedge_forge::{Forge, GitHub, GitHubAuth, GitHubConfig, PullRequestSpec};
+use kedge_forge::{Ensured, Forge, GitHub, GitHubAuth, GitHubConfig, PullRequestSpec};
 use kedge_git::{CommitId, PushOutcome, Workspace};
 
 use super::apply::{Applied, Planned, apply};
@@ -309,8 +309,8 @@ async fn ensure_pull_request(
         draft: settings.draft,
     };
     let forge = updater.forge()?;
-    let existing = forge.find_open_pull_request(branch, &spec.base).await?;
     if dry_run {
+        let existing = forge.find_open_pull_request(branch, &spec.base).await?;
         return Ok(PullRequestResult {
             branch: branch.to_owned(),
             action: PullRequestAction::Planned,
@@ -320,15 +320,10 @@ async fn ensure_pull_request(
             aliases,
         });
     }
-    let (pr, action) = match existing {
-        Some(pr) => (
-            forge.update_pull_request(pr.number, &spec).await?,
-            PullRequestAction::Updated,
-        ),
-        None => (
-            forge.create_pull_request(&spec).await?,
-            PullRequestAction::Created,
-        ),
+    let (pr, action) = match kedge_forge::ensure_pull_request(forge, &spec).await? {
+        Ensured::Created(pr) => (pr, PullRequestAction::Created),
+        Ensured::Updated(pr) => (pr, PullRequestAction::Updated),
+        Ensured::Unchanged(pr) => (pr, PullRequestAction::Unchanged),
     };
     tracing::info!(branch, number = pr.number, url = %pr.url, ?action, "pull request");
     Ok(PullRequestResult {

@@ -48,6 +48,8 @@ pub enum PullRequestAction {
     Created,
     /// Its branch, title and body were refreshed.
     Updated,
+    /// It already carried this change, title and body; nothing was sent.
+    Unchanged,
     /// Closed because the base branch already has the change.
     Closed,
     /// Would be opened or updated (dry run).
