@@ -157,3 +157,18 @@ async fn dry_run_plans_the_pull_request_and_touches_nothing() {
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
 }
+
+/// `Updater::new` builds every client (the GitHub one included) without a
+/// Tokio runtime, so a synchronous tool can build it before starting one.
+#[test]
+fn updater_new_works_outside_a_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "t0ken\n").unwrap();
+    let text = format!(
+        "git:\n  url: file:///srv/git/manifests.git\nwriteBack:\n  mode: pull-request\nforge:\n  github: {{apiUrl: \"http://127.0.0.1:1\", owner: org, repo: manifests, tokenFile: {token}}}\nimages:\n  - alias: web\n    image: registry.example/team/web\n    targets: [apps/web]\n",
+        token = dir.path().join("token").display(),
+    );
+    let config = Config::parse(Path::new("kedge.yaml"), &text).unwrap();
+    let updater = Updater::new(config);
+    assert!(updater.is_ok(), "{:?}", updater.err());
+}

@@ -195,13 +195,17 @@ pub struct Updater {
     remote: Remote,
     author: Author,
     cache_dir: PathBuf,
-    forge: Option<Arc<kedge_forge::GitHub>>,
+    /// The forge's settings, read and checked by `new`; the client is built on
+    /// first use, inside the runtime that runs the update.
+    forge_config: Option<kedge_forge::GitHubConfig>,
+    forge: std::sync::OnceLock<kedge_forge::GitHub>,
 }
 
 impl Updater {
     /// Validates the configuration ([`Config::validate`]) and builds the
     /// clients. Reads the environment variables and files it names; contacts
-    /// nothing, so an invalid configuration never reaches the network.
+    /// nothing, so an invalid configuration never reaches the network. Works
+    /// outside a Tokio runtime; [`run`](Self::run) needs one.
     pub fn new(config: Config) -> Result<Self, UpdateError> {
         config.validate()?;
         for (key, template) in [
@@ -229,7 +233,7 @@ impl Updater {
             .map(|(i, image)| Tracked::new(i, image))
             .collect::<Result<_, _>>()?;
         let registry = RegistryClient::new(registry_config(&config)?);
-        let forge = publish::forge(&config)?.map(Arc::new);
+        let forge_config = publish::forge_config(&config)?;
         let remote = Remote {
             url: config.git.url.clone(),
             auth: git_auth(&config)?,
@@ -250,7 +254,8 @@ impl Updater {
             remote,
             author,
             cache_dir,
-            forge,
+            forge_config,
+            forge: std::sync::OnceLock::new(),
         })
     }
 
@@ -282,6 +287,11 @@ impl Updater {
         aliases: Option<&[&str]>,
         options: RunOptions,
     ) -> Result<UpdateResult, UpdateError> {
+        if self.config.write_back.mode == WriteBackMode::PullRequest {
+            // The forge client is built now, so a bad forge setting fails the
+            // run before any branch is pushed.
+            self.forge()?;
+        }
         let (planned, discovery_failed) = self.plan(aliases).await;
         let mut result = if planned.is_empty() {
             UpdateResult::default()

@@ -40,8 +40,9 @@ enum Destination {
     DryRun,
 }
 
-/// Builds the forge client from the configuration, if one is configured.
-pub(super) fn forge(config: &Config) -> Result<Option<GitHub>, UpdateError> {
+/// The forge client's settings from the configuration (secrets read now), if
+/// one is configured.
+pub(super) fn forge_config(config: &Config) -> Result<Option<GitHubConfig>, UpdateError> {
     let Some(forge) = &config.forge else {
         return Ok(None);
     };
@@ -72,7 +73,7 @@ pub(super) fn forge(config: &Config) -> Result<Option<GitHub>, UpdateError> {
     } else {
         return Ok(None);
     };
-    Ok(Some(GitHub::new(github)?))
+    Ok(Some(github))
 }
 
 fn github_token(github: &crate::config::GitHubConfig) -> Result<String, UpdateError> {
@@ -388,10 +389,16 @@ fn race_backoff() -> std::time::Duration {
 }
 
 impl Updater {
-    fn forge(&self) -> Result<&GitHub, UpdateError> {
-        self.forge.as_deref().ok_or_else(|| {
+    /// The forge client, built on first use (octocrab needs the runtime).
+    pub(super) fn forge(&self) -> Result<&GitHub, UpdateError> {
+        if let Some(forge) = self.forge.get() {
+            return Ok(forge);
+        }
+        let config = self.forge_config.clone().ok_or_else(|| {
             UpdateError::Config(ConfigError::key("forge", "pull-request mode needs a forge"))
-        })
+        })?;
+        let built = GitHub::new(config)?;
+        Ok(self.forge.get_or_init(|| built))
     }
 
     /// The git remote, with the forge's credentials when the config names none.
@@ -399,9 +406,9 @@ impl Updater {
         let mut remote = self.remote.clone();
         if matches!(remote.auth, kedge_git::GitAuth::None)
             && remote.url.starts_with("https://")
-            && let Some(forge) = &self.forge
+            && self.forge_config.is_some()
         {
-            let (username, password) = forge.git_credentials().await?;
+            let (username, password) = self.forge()?.git_credentials().await?;
             remote.auth = kedge_git::GitAuth::UserPass { username, password };
         }
         Ok(remote)
