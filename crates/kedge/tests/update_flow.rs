@@ -442,3 +442,54 @@ async fn object_image_paths_reach_custom_resource_fields() {
         assert_eq!(result.updates[0].files, files, "{extra}");
     }
 }
+
+/// A registry kedge never talks HTTP to: the tags an embedding tool already
+/// knows (a mirror, a cache).
+struct KnownTags(Vec<&'static str>);
+
+impl kedge::registry::Registry for KnownTags {
+    async fn list_tags(
+        &self,
+        _image: &kedge::registry::ImageName,
+    ) -> Result<Vec<String>, kedge::registry::RegistryError> {
+        Ok(self.0.iter().map(|t| t.to_string()).collect())
+    }
+
+    async fn manifest_digest(
+        &self,
+        _image: &kedge::registry::ImageName,
+        tag: &str,
+    ) -> Result<String, kedge::registry::RegistryError> {
+        Ok(format!("sha256:{:0>64}", tag.replace('.', "")))
+    }
+
+    async fn image_info(
+        &self,
+        _image: &kedge::registry::ImageName,
+        _tag: &str,
+        _platform: Option<&kedge::registry::Platform>,
+    ) -> Result<Option<kedge::registry::ImageInfo>, kedge::registry::RegistryError> {
+        Ok(None)
+    }
+}
+
+/// `Updater::with_clients` runs the whole flow over any `Registry`: here one
+/// that answers from memory, with no registry server at all.
+#[tokio::test]
+async fn any_registry_implementation_drives_the_update() {
+    let root = GitRoot::new();
+    seed(&root, "mirror.example");
+    let cache = tempfile::tempdir().unwrap();
+    let text = config_text("mirror.example", &root.file_url("manifests"), &["web"]);
+    let config = Config::parse(Path::new("kedge.yaml"), &text).unwrap();
+    let registry = KnownTags(vec!["1.0.0", "1.4.2", "2.0.0"]);
+    let updater = Updater::<_, kedge::forge::GitHub>::with_clients(config, registry, None)
+        .unwrap()
+        .with_cache_dir(cache.path().to_owned());
+    let result = updater.run(RunOptions::default()).await.unwrap();
+    assert_eq!(result.updates.len(), 1, "{result:?}");
+    assert_eq!(
+        root.show("manifests", "main", "apps/web/deploy.yaml"),
+        deployment("mirror.example", "web", "1.4.2")
+    );
+}

@@ -17,10 +17,11 @@ use std::future::Future;
 
 use futures::StreamExt;
 
+use kedge_forge::{Forge, GitHub};
 use kedge_git::{Author, GitAuth, GitError, Remote};
 use kedge_policy::TagPolicy;
 use kedge_registry::{
-    ClientConfig, CredentialStore, Credentials, ImageName, Platform, RegistryClient,
+    ClientConfig, CredentialStore, Credentials, ImageName, Platform, Registry, RegistryClient,
     RegistrySettings,
 };
 
@@ -188,18 +189,26 @@ impl Tracked {
 
 /// A configured updater: clients built once, reusable across runs (the webhook
 /// server calls [`run`](Self::run) for every event).
-pub struct Updater {
+///
+/// [`Updater::new`] talks to OCI registries over HTTP and to GitHub;
+/// [`Updater::with_clients`] takes any [`Registry`] and [`Forge`]
+/// implementation instead (a mirror, a cache, another forge).
+pub struct Updater<R: Registry = RegistryClient, F: Forge = GitHub> {
     config: Config,
     images: Vec<Tracked>,
-    registry: RegistryClient,
+    registry: R,
     remote: Remote,
     author: Author,
     cache_dir: PathBuf,
-    /// The forge's settings, read and checked by `new`; the client is built on
-    /// first use, inside the runtime that runs the update.
-    forge_config: Option<kedge_forge::GitHubConfig>,
-    forge: std::sync::OnceLock<kedge_forge::GitHub>,
+    /// The forge client, once built.
+    forge: std::sync::OnceLock<F>,
+    /// Builds the forge client on first use, inside the runtime that runs the
+    /// update (octocrab needs one); its settings were read and checked by `new`.
+    make_forge: Option<MakeForge<F>>,
 }
+
+/// Builds a forge client from settings read up front.
+type MakeForge<F> = Box<dyn Fn() -> Result<F, UpdateError> + Send + Sync>;
 
 impl Updater {
     /// Validates the configuration ([`Config::validate`]) and builds the
@@ -207,6 +216,27 @@ impl Updater {
     /// nothing, so an invalid configuration never reaches the network. Works
     /// outside a Tokio runtime; [`run`](Self::run) needs one.
     pub fn new(config: Config) -> Result<Self, UpdateError> {
+        let registry = RegistryClient::new(registry_config(&config)?);
+        let make_forge = publish::forge_config(&config)?.map(|github| {
+            let make: MakeForge<GitHub> = Box::new(move || Ok(GitHub::new(github.clone())?));
+            make
+        });
+        let mut updater = Updater::with_clients(config, registry, None)?;
+        updater.make_forge = make_forge;
+        Ok(updater)
+    }
+}
+
+impl<R: Registry, F: Forge> Updater<R, F> {
+    /// An updater over the given registry and forge clients (`forge` may be
+    /// `None` in push mode). Validates the configuration as [`Updater::new`]
+    /// does; registry settings and credentials in the configuration are the
+    /// given client's business.
+    pub fn with_clients(
+        config: Config,
+        registry: R,
+        forge: Option<F>,
+    ) -> Result<Self, UpdateError> {
         config.validate()?;
         for (key, template) in [
             ("writeBack.commitMessage", &config.write_back.commit_message),
@@ -232,8 +262,6 @@ impl Updater {
             .enumerate()
             .map(|(i, image)| Tracked::new(i, image))
             .collect::<Result<_, _>>()?;
-        let registry = RegistryClient::new(registry_config(&config)?);
-        let forge_config = publish::forge_config(&config)?;
         let remote = Remote {
             url: config.git.url.clone(),
             auth: git_auth(&config)?,
@@ -254,8 +282,8 @@ impl Updater {
             remote,
             author,
             cache_dir,
-            forge_config,
-            forge: std::sync::OnceLock::new(),
+            forge: forge.map(std::sync::OnceLock::from).unwrap_or_default(),
+            make_forge: None,
         })
     }
 

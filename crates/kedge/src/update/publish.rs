@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use kedge_forge::{Ensured, Forge, GitHub, GitHubAuth, GitHubConfig, PullRequestSpec};
+use kedge_forge::{Ensured, Forge, GitHubAuth, GitHubConfig, PullRequestSpec};
 use kedge_git::{CommitId, PushOutcome, Workspace};
+use kedge_registry::Registry;
 
 use super::apply::{Applied, Planned, apply};
 use super::result::{
@@ -84,8 +85,8 @@ fn github_token(github: &crate::config::GitHubConfig) -> Result<String, UpdateEr
 }
 
 /// Push mode: every update in one commit on the base branch.
-pub(super) async fn push(
-    updater: &Updater,
+pub(super) async fn push<R: Registry, F: Forge>(
+    updater: &Updater<R, F>,
     planned: &[Planned],
     dry_run: bool,
 ) -> Result<UpdateResult, UpdateError> {
@@ -130,8 +131,8 @@ pub(super) async fn push(
 }
 
 /// Pull-request mode: one branch and PR per rendered branch name.
-pub(super) async fn pull_requests(
-    updater: &Updater,
+pub(super) async fn pull_requests<R: Registry, F: Forge>(
+    updater: &Updater<R, F>,
     planned: &[Planned],
     dry_run: bool,
 ) -> Result<UpdateResult, UpdateError> {
@@ -215,8 +216,8 @@ fn check_branch(branch: &str, base: &str) -> Result<(), UpdateError> {
 }
 
 /// One attempt: fetch the base branch, apply, commit, and send the commit to `destination`.
-async fn attempt(
-    updater: &Updater,
+async fn attempt<R: Registry, F: Forge>(
+    updater: &Updater<R, F>,
     planned: &[Planned],
     destination: Destination,
 ) -> Result<Attempt, UpdateError> {
@@ -285,8 +286,8 @@ async fn attempt(
 }
 
 /// Opens the PR for `branch`, or refreshes the one already open.
-async fn ensure_pull_request(
-    updater: &Updater,
+async fn ensure_pull_request<R: Registry, F: Forge>(
+    updater: &Updater<R, F>,
     branch: &str,
     updates: &[ImageUpdate],
     dry_run: bool,
@@ -338,8 +339,8 @@ async fn ensure_pull_request(
 }
 
 /// Closes kedge's open PR for `branch` when the base branch already has its change.
-async fn close_moot(
-    updater: &Updater,
+async fn close_moot<R: Registry, F: Forge>(
+    updater: &Updater<R, F>,
     branch: &str,
     dry_run: bool,
 ) -> Result<Option<PullRequestResult>, UpdateError> {
@@ -388,17 +389,21 @@ fn race_backoff() -> std::time::Duration {
     std::time::Duration::from_millis(50 + u64::from(nanos % 200))
 }
 
-impl Updater {
+impl<R: Registry, F: Forge> Updater<R, F> {
     /// The forge client, built on first use (octocrab needs the runtime).
-    pub(super) fn forge(&self) -> Result<&GitHub, UpdateError> {
+    pub(super) fn forge(&self) -> Result<&F, UpdateError> {
         if let Some(forge) = self.forge.get() {
             return Ok(forge);
         }
-        let config = self.forge_config.clone().ok_or_else(|| {
+        let make = self.make_forge.as_ref().ok_or_else(|| {
             UpdateError::Config(ConfigError::key("forge", "pull-request mode needs a forge"))
         })?;
-        let built = GitHub::new(config)?;
+        let built = make()?;
         Ok(self.forge.get_or_init(|| built))
+    }
+
+    fn has_forge(&self) -> bool {
+        self.forge.get().is_some() || self.make_forge.is_some()
     }
 
     /// The git remote, with the forge's credentials when the config names none.
@@ -406,7 +411,7 @@ impl Updater {
         let mut remote = self.remote.clone();
         if matches!(remote.auth, kedge_git::GitAuth::None)
             && remote.url.starts_with("https://")
-            && self.forge_config.is_some()
+            && self.has_forge()
         {
             let (username, password) = self.forge()?.git_credentials().await?;
             remote.auth = kedge_git::GitAuth::UserPass { username, password };
