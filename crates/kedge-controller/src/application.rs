@@ -9,23 +9,48 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ApplicationStatus, Error, parse_duration};
 
-/// A path of a Git repository that kedge renders (plain YAML, Kustomize or
-/// Helm) and keeps applied in one namespace.
+/// What an Application syncs, where, and how.
 #[derive(CustomResource, Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[kube(
     group = "kedge.dev",
     version = "v1alpha1",
     kind = "Application",
+    doc = "A path of a Git repository that kedge renders (plain YAML, Kustomize or Helm) and keeps applied in one namespace.",
     namespaced,
     status = "ApplicationStatus",
     shortname = "kapp",
     category = "kedge",
-    printcolumn(name = "Revision", type_ = "string", json_path = ".status.lastSyncedRevision"),
-    printcolumn(name = "Synced", type_ = "string", json_path = r#".status.conditions[?(@.type=="Synced")].status"#),
-    printcolumn(name = "Healthy", type_ = "string", json_path = r#".status.conditions[?(@.type=="Healthy")].status"#),
-    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
-    printcolumn(name = "Reason", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].reason"#),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Revision",
+        type_ = "string",
+        json_path = ".status.lastSyncedRevision"
+    ),
+    printcolumn(
+        name = "Synced",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Synced")].status"#
+    ),
+    printcolumn(
+        name = "Healthy",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Healthy")].status"#
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        priority = 1,
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSpec {
@@ -247,8 +272,8 @@ impl RetryPolicy {
 }
 
 /// One `spec.ignoreDifferences` rule, in the shape Argo CD users already
-/// write; [`ApplicationSpec::ignore_rules`] hands them to the sync engine,
-/// which owns their meaning.
+/// write. The sync engine owns its meaning (kedge reads the rules with
+/// `ApplicationSpec::ignore_rules`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IgnoreDifferences {

@@ -35,8 +35,15 @@ mod tests {
         ];
         let pattern = regex::Regex::new(DURATION_PATTERN).expect("the pattern compiles");
         for (text, expected) in cases {
-            assert!(pattern.is_match(text), "{text} should match {DURATION_PATTERN}");
-            assert_eq!(parse_duration("interval", text).ok(), Some(expected), "{text}");
+            assert!(
+                pattern.is_match(text),
+                "{text} should match {DURATION_PATTERN}"
+            );
+            assert_eq!(
+                parse_duration("interval", text).ok(),
+                Some(expected),
+                "{text}"
+            );
         }
     }
 
@@ -44,7 +51,9 @@ mod tests {
     fn an_error_names_the_field_and_the_value() {
         let error = parse_duration("syncPolicy.interval", "soon").unwrap_err();
         let message = error.to_string();
-        assert!(message.starts_with("syncPolicy.interval: \"soon\" is not a duration"), "{message}");
+        assert!(
+            message.starts_with("syncPolicy.interval: \"soon\" is not a duration"),
+            "{message}"
+        );
     }
-
 }

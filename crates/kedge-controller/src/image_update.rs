@@ -13,22 +13,35 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, ImageUpdateStatus, parse_duration};
 
-/// Keeps the images of one manifest repository up to date: finds newer tags
-/// by policy, rewrites the targets, and pushes or opens a pull request.
+/// What an ImageUpdate keeps up to date, and how changes reach Git.
 #[derive(CustomResource, Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[kube(
     group = "kedge.dev",
     version = "v1alpha1",
     kind = "ImageUpdate",
+    doc = "Keeps the images of one manifest repository up to date: finds newer tags by policy, rewrites the targets, and pushes or opens a pull request.",
     namespaced,
     status = "ImageUpdateStatus",
     shortname = "kiu",
     category = "kedge",
     printcolumn(name = "Repository", type_ = "string", json_path = ".spec.git.url"),
     printcolumn(name = "Mode", type_ = "string", json_path = ".spec.writeBack.mode"),
-    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
-    printcolumn(name = "Pull Request", type_ = "string", priority = 1, json_path = ".status.lastPullRequestURL"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Pull Request",
+        type_ = "string",
+        priority = 1,
+        json_path = ".status.lastPullRequestURL"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ImageUpdateSpec {
@@ -40,11 +53,13 @@ pub struct ImageUpdateSpec {
     /// Where pull requests are opened (mode `pull-request`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forge: Option<ForgeSpec>,
-    /// Registry settings by reference prefix.
+    /// Registry settings by reference prefix (each prefix once).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["prefix"]))]
     pub registries: Vec<RegistrySpec>,
-    /// The images to keep up to date.
+    /// The images to keep up to date (each alias once).
     #[schemars(length(min = 1))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["alias"]))]
     pub images: Vec<ImageSpec>,
     /// How often registries are checked when no webhook says sooner.
     #[serde(default = "default_interval")]
@@ -93,7 +108,9 @@ impl ImageUpdateSpec {
         let mut names: Vec<&str> = [
             auth.token_secret_ref.as_ref(),
             auth.ssh_key_secret_ref.as_ref(),
-            forge.and_then(|forge| forge.github.as_ref()).map(|github| &github.token_secret_ref),
+            forge
+                .and_then(|forge| forge.github.as_ref())
+                .map(|github| &github.token_secret_ref),
             forge
                 .and_then(|forge| forge.github_app.as_ref())
                 .map(|app| &app.private_key_secret_ref),

@@ -27,11 +27,11 @@ pub use application::{
 pub use duration::parse_duration;
 pub use image_update::{
     AuthorSpec, ForgeSpec, GitAuthSpec, GitHubAppSpec, GitHubSpec, ImageSpec, ImageUpdate,
-    ImageUpdateSpec, ManifestGitSpec, PinSpec, PolicySpec, PolicyStrategy, PullRequestSpec, RegistryCredentials,
-    RegistrySpec, SecretKeyRef, SortOrder, WriteBackMode, WriteBackSpec,
+    ImageUpdateSpec, ManifestGitSpec, PinSpec, PolicySpec, PolicyStrategy, PullRequestSpec,
+    RegistryCredentials, RegistrySpec, SecretKeyRef, SortOrder, WriteBackMode, WriteBackSpec,
 };
 pub use status::{
-    AppliedImage, ApplicationStatus, Condition, ConditionStatus, ConditionType, HealthState,
+    ApplicationStatus, AppliedImage, Condition, ConditionStatus, ConditionType, HealthState,
     ImageUpdateStatus, MAX_RESOURCE_SUMMARIES, ResourceState, SyncState, set_condition,
 };
 

@@ -20,7 +20,10 @@ pub struct Condition {
     /// `True`, `False` or `Unknown`.
     pub status: ConditionStatus,
     /// A CamelCase word saying why (`SyncFailed`, `DependencyNotHealthy`).
-    #[schemars(length(min = 1, max = 1024), regex(pattern = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"))]
+    #[schemars(
+        length(min = 1, max = 1024),
+        regex(pattern = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    )]
     pub reason: String,
     /// What happened, for a person.
     #[serde(default)]
@@ -102,10 +105,10 @@ pub struct ApplicationStatus {
     /// The commit last applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_revision: Option<String>,
-    /// One entry per object, at most 200 (`MAX_RESOURCE_SUMMARIES`), those
-    /// not in sync or not healthy first.
+    /// One entry per object, at most 200, those not in sync or not healthy
+    /// first; `resourceCount` counts them all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = MAX_RESOURCE_SUMMARIES))]
     pub resources: Vec<ResourceState>,
     /// How many objects the Application has, listed or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,7 +238,11 @@ pub struct ImageUpdateStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_applied_images: Vec<AppliedImage>,
     /// The pull request kedge last opened or updated.
-    #[serde(rename = "lastPullRequestURL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastPullRequestURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_pull_request_url: Option<String>,
 }
 

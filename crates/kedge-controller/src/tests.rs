@@ -55,7 +55,35 @@ fn helm_values_are_free_form_and_repo_url_keeps_its_argo_name() {
     let source = &spec_schema(&application)["properties"]["source"];
     assert!(source["properties"]["repoURL"].is_object(), "{source}");
     let values = &source["properties"]["render"]["properties"]["helm"]["properties"]["values"];
-    assert_eq!(values["x-kubernetes-preserve-unknown-fields"], true, "{values}");
+    assert_eq!(
+        values["x-kubernetes-preserve-unknown-fields"], true,
+        "{values}"
+    );
+}
+
+#[test]
+fn the_resource_summary_bound_is_in_the_schema() {
+    let application = crd_json(0);
+    let status =
+        &application["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"];
+    assert_eq!(
+        status["properties"]["resources"]["maxItems"],
+        json!(MAX_RESOURCE_SUMMARIES)
+    );
+}
+
+#[test]
+fn image_aliases_and_registry_prefixes_are_list_map_keys() {
+    let image_update = crd_json(1);
+    let spec = spec_schema(&image_update);
+    assert_eq!(
+        spec["properties"]["images"]["x-kubernetes-list-map-keys"],
+        json!(["alias"])
+    );
+    assert_eq!(
+        spec["properties"]["registries"]["x-kubernetes-list-map-keys"],
+        json!(["prefix"])
+    );
 }
 
 #[test]
@@ -67,14 +95,22 @@ fn printer_columns_show_revision_and_conditions() {
         .iter()
         .filter_map(|column| column["name"].as_str())
         .collect();
-    assert_eq!(columns, ["Revision", "Synced", "Healthy", "Ready", "Reason", "Age"]);
+    assert_eq!(
+        columns,
+        ["Revision", "Synced", "Healthy", "Ready", "Reason", "Age"]
+    );
 }
 
 #[test]
 fn no_secret_value_fits_in_an_image_update() {
     let image_update = crd_json(1);
     let text = spec_schema(&image_update).to_string();
-    for inline in ["\"token\"", "\"password\"", "\"tokenEnv\"", "\"privateKeyFile\""] {
+    for inline in [
+        "\"token\"",
+        "\"password\"",
+        "\"tokenEnv\"",
+        "\"privateKeyFile\"",
+    ] {
         assert!(!text.contains(inline), "the schema has a field {inline}");
     }
 }
@@ -96,14 +132,31 @@ fn a_condition_keeps_its_transition_time_while_its_status_holds() {
     let first = "2026-01-01T00:00:00Z";
     let later = "2026-01-01T01:00:00Z";
     let ready = |status, reason, at| condition(ConditionType::Ready, status, reason, at);
-    assert!(set_condition(&mut conditions, ready(ConditionStatus::False, "Syncing", first)));
-    assert!(set_condition(&mut conditions, ready(ConditionStatus::False, "RetryingSync", later)));
+    assert!(set_condition(
+        &mut conditions,
+        ready(ConditionStatus::False, "Syncing", first)
+    ));
+    assert!(set_condition(
+        &mut conditions,
+        ready(ConditionStatus::False, "RetryingSync", later)
+    ));
     assert_eq!(conditions[0].reason, "RetryingSync");
     assert_eq!(conditions[0].last_transition_time.0.to_string(), first);
-    assert!(!set_condition(&mut conditions, ready(ConditionStatus::False, "RetryingSync", later)));
-    assert!(set_condition(&mut conditions, ready(ConditionStatus::True, "Synced", later)));
+    assert!(!set_condition(
+        &mut conditions,
+        ready(ConditionStatus::False, "RetryingSync", later)
+    ));
+    assert!(set_condition(
+        &mut conditions,
+        ready(ConditionStatus::True, "Synced", later)
+    ));
     assert_eq!(conditions[0].last_transition_time.0.to_string(), later);
-    let synced = condition(ConditionType::Synced, ConditionStatus::True, "Synced", later);
+    let synced = condition(
+        ConditionType::Synced,
+        ConditionStatus::True,
+        "Synced",
+        later,
+    );
     assert!(set_condition(&mut conditions, synced));
     assert_eq!(conditions.len(), 2);
 }
@@ -123,15 +176,32 @@ fn resource(name: &str, status: SyncState, health: HealthState) -> ResourceState
 #[test]
 fn the_resource_summary_is_bounded_and_lists_trouble_first() {
     let mut resources: Vec<ResourceState> = (0..250)
-        .map(|index| resource(&format!("app-{index:03}"), SyncState::InSync, HealthState::Healthy))
+        .map(|index| {
+            resource(
+                &format!("app-{index:03}"),
+                SyncState::InSync,
+                HealthState::Healthy,
+            )
+        })
         .collect();
-    resources.push(resource("zz-unhealthy", SyncState::InSync, HealthState::Degraded));
-    resources.push(resource("zz-drifted", SyncState::OutOfSync, HealthState::Healthy));
+    resources.push(resource(
+        "zz-unhealthy",
+        SyncState::InSync,
+        HealthState::Degraded,
+    ));
+    resources.push(resource(
+        "zz-drifted",
+        SyncState::OutOfSync,
+        HealthState::Healthy,
+    ));
     let mut status = ApplicationStatus::default();
     status.set_resources(resources);
     assert_eq!(status.resource_count, Some(252));
     assert_eq!(status.resources.len(), MAX_RESOURCE_SUMMARIES);
-    let first: Vec<&str> = status.resources[..3].iter().map(|r| r.name.as_str()).collect();
+    let first: Vec<&str> = status.resources[..3]
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
     assert_eq!(first, ["zz-drifted", "zz-unhealthy", "app-000"]);
 }
 
@@ -143,11 +213,21 @@ fn retries_back_off_up_to_the_maximum_and_stop_at_the_limit() {
         factor: 2,
         max_duration: "30s".to_owned(),
     };
-    let delays: Vec<Option<Duration>> = (1..=7).map(|attempt| retry.delay(attempt).ok().flatten()).collect();
+    let delays: Vec<Option<Duration>> = (1..=7)
+        .map(|attempt| retry.delay(attempt).ok().flatten())
+        .collect();
     let seconds = |s| Some(Duration::from_secs(s));
     assert_eq!(
         delays,
-        [seconds(5), seconds(10), seconds(20), seconds(30), seconds(30), seconds(30), None]
+        [
+            seconds(5),
+            seconds(10),
+            seconds(20),
+            seconds(30),
+            seconds(30),
+            seconds(30),
+            None
+        ]
     );
 }
 
@@ -156,7 +236,10 @@ fn a_bad_ignore_rule_is_refused_by_the_sync_engines_rules() {
     let mut spec = example_application();
     assert!(spec.ignore_rules().is_ok());
     spec.ignore_differences[0].json_pointers = vec!["spec/replicas".to_owned()];
-    let message = spec.ignore_rules().expect_err("no leading slash").to_string();
+    let message = spec
+        .ignore_rules()
+        .expect_err("no leading slash")
+        .to_string();
     assert!(message.contains("spec/replicas"), "{message}");
 }
 
@@ -164,7 +247,10 @@ fn a_bad_ignore_rule_is_refused_by_the_sync_engines_rules() {
 fn sync_and_health_states_follow_the_sync_engine() {
     use kedge_sync::{compare::SyncStatus, health::HealthStatus};
     assert_eq!(SyncState::from(SyncStatus::OutOfSync), SyncState::OutOfSync);
-    assert_eq!(HealthState::from(HealthStatus::Progressing), HealthState::Progressing);
+    assert_eq!(
+        HealthState::from(HealthStatus::Progressing),
+        HealthState::Progressing
+    );
 }
 
 fn example(name: &str) -> String {
@@ -191,7 +277,10 @@ fn the_examples_read_with_their_settings() {
     let application = example_application();
     assert_eq!(application.source.render.render_type, RenderType::Helm);
     assert_eq!(application.depends_on, ["database"]);
-    assert_eq!(application.sync_policy.interval().ok(), Some(Duration::from_secs(180)));
+    assert_eq!(
+        application.sync_policy.interval().ok(),
+        Some(Duration::from_secs(180))
+    );
     let image_update = example_image_update();
     assert_eq!(image_update.write_back.mode, WriteBackMode::PullRequest);
     assert_eq!(image_update.images[0].pin, PinSpec::TagAndDigest);
@@ -217,7 +306,10 @@ fn defaults_fill_a_minimal_application() {
     assert_eq!(spec.source.render.render_type, RenderType::Plain);
     assert!(spec.sync_policy.automated);
     assert!(!spec.sync_policy.prune);
-    assert_eq!(spec.sync_policy.retry.delay(1).ok().flatten(), Some(Duration::from_secs(5)));
+    assert_eq!(
+        spec.sync_policy.retry.delay(1).ok().flatten(),
+        Some(Duration::from_secs(5))
+    );
 }
 
 #[test]
@@ -225,12 +317,18 @@ fn image_update_validation_names_what_is_missing_or_doubled() {
     let mut spec = example_image_update();
     spec.forge = None;
     let message = spec.validate().expect_err("no forge").to_string();
-    assert_eq!(message, "writeBack.mode is pull-request but no forge is configured");
+    assert_eq!(
+        message,
+        "writeBack.mode is pull-request but no forge is configured"
+    );
     let mut spec = example_image_update();
     spec.git.auth.ssh_key_secret_ref = Some(SecretKeyRef {
         name: "ssh".to_owned(),
         key: "identity".to_owned(),
     });
     let message = spec.validate().expect_err("two credentials").to_string();
-    assert!(message.contains("either tokenSecretRef or sshKeySecretRef"), "{message}");
+    assert!(
+        message.contains("either tokenSecretRef or sshKeySecretRef"),
+        "{message}"
+    );
 }
