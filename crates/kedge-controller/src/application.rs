@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::{ApplicationStatus, Error, parse_duration};
 
 /// What an Application syncs, where, and how.
+// Each printer column repeats `type_ = "string"`: kube-derive's syntax, not a
+// duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[kube(
     group = "kedge.dev",

@@ -48,6 +48,17 @@ mod tests {
     }
 
     #[test]
+    fn the_schema_refuses_words_and_spaces() {
+        let pattern = regex::Regex::new(DURATION_PATTERN).expect("the pattern compiles");
+        for text in ["", "soon", "5 minutes", "5", "m5", "-1s", "1.5h"] {
+            assert!(
+                !pattern.is_match(text),
+                "{text:?} should not match {DURATION_PATTERN}"
+            );
+        }
+    }
+
+    #[test]
     fn an_error_names_the_field_and_the_value() {
         let error = parse_duration("syncPolicy.interval", "soon").unwrap_err();
         let message = error.to_string();

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, ImageUpdateStatus, parse_duration};
 
 /// What an ImageUpdate keeps up to date, and how changes reach Git.
+// Each printer column repeats `type_ = "string"`: kube-derive's syntax, not a
+// duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[kube(
     group = "kedge.dev",
