@@ -1,6 +1,7 @@
 //! The `kedge` command: a thin layer that parses flags, builds clients once and
 //! calls the `kedge` library.
 
+mod crds;
 mod diff;
 mod diff_revision;
 mod render;
@@ -49,6 +50,8 @@ enum Command {
     /// Show what sync would change, or with --revision what a change in Git
     /// changes: a unified diff per object (exit 1 when something differs).
     Diff(Box<diff::DiffArgs>),
+    /// Print the CustomResourceDefinitions of kedge's Application and ImageUpdate.
+    Crds(crds::CrdsArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Sync(args) => block_on(sync::run(args)),
         Command::Diff(args) => block_on(diff::run(args)),
+        Command::Crds(args) => crds::run(args),
     };
     match result {
         Ok(code) => code,
