@@ -14,10 +14,12 @@
 # There is no kubelet, so the Deployments have `replicas: 0`: the real
 # deployment controller still has to observe each one before kedge's health
 # wait (included in kedge's time) calls it Healthy; kubectl does not wait.
+# kedge is therefore also timed with `--timeout 0s` (apply only; it exits 1
+# because the Deployments are not yet observed), into a namespace of its own.
 #
 # Usage: benches/sync.sh            (RUNS=3, HEALS=5 by default)
-# Needs Go (the test bed, helm) and python3 (kubectl wheel) unless
-# BENCH_KUBECONFIG names a running test bed's kubeconfig (kubectl on PATH);
+# Needs GNU time (/usr/bin/time), and Go (the test bed, helm) and python3
+# (the kubectl wheel) unless BENCH_KUBECONFIG names a running test bed's kubeconfig (kubectl on PATH);
 # KEDGE names a built kedge (else `cargo build --release -p kedge-cli`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -171,7 +173,8 @@ done
 ns=bench-$runs-$$
 "$kedge" sync "$work/objects" --app "$ns" --namespace "$ns" --watch --timeout 5m 2>"$work/watch.log" >/dev/null &
 pids+=($!)
-until grep -q "watching app" "$work/watch.log"; do sleep 0.2; done
+for _ in $(seq 600); do grep -q "watching app" "$work/watch.log" && break; sleep 0.2; done
+grep -q "watching app" "$work/watch.log" || { echo "kedge sync --watch did not start:" >&2; cat "$work/watch.log" >&2; exit 1; }
 kubectl get deployments -n "$ns" --watch-only --output-watch-events \
   -o custom-columns=EVENT:.type,NAME:.object.metadata.name,UID:.object.metadata.uid --no-headers |
   while read -r event name _; do echo "$(now_ms) $event $name"; done >"$work/events" &
