@@ -188,3 +188,50 @@ async fn restore(
         health: None,
     })
 }
+
+/// Keeps the cluster equal to the newest revision of an app: syncs each
+/// render that `revisions` yields (a new commit, re-rendered), and between
+/// revisions heals drift as [`heal`] does, until `shutdown` completes or
+/// `revisions` ends. `on_sync` hears of every sync's report, `on_heal` of
+/// every object healed. A sync that fails to start (discovery, a bad
+/// annotation) is an error; an object that fails is in its report.
+pub async fn keep_synced<S>(
+    client: &Client,
+    mut revisions: S,
+    options: &SyncOptions,
+    shutdown: impl Future<Output = ()>,
+    mut on_sync: impl FnMut(&crate::SyncReport),
+    mut on_heal: impl FnMut(&ObjectResult),
+) -> Result<(), KubeError>
+where
+    S: futures::Stream<Item = Vec<RenderedObject>> + Unpin,
+{
+    tokio::pin!(shutdown);
+    let mut objects = tokio::select! {
+        () = &mut shutdown => return Ok(()),
+        first = revisions.next() => match first {
+            Some(first) => first,
+            None => return Ok(()),
+        },
+    };
+    loop {
+        let report = crate::sync(client, &objects, options).await?;
+        on_sync(&report);
+        let healing = heal(
+            client,
+            &objects,
+            options,
+            std::future::pending(),
+            &mut on_heal,
+        );
+        let next = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            healed = healing => return healed,
+            next = revisions.next() => next,
+        };
+        match next {
+            Some(next) => objects = next,
+            None => return Ok(()),
+        }
+    }
+}

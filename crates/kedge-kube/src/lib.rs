@@ -47,7 +47,7 @@ use kedge_sync::inventory::AppName;
 pub use diff::diff;
 pub use engine::sync;
 pub use error::{KubeError, Located};
-pub use heal::heal;
+pub use heal::{heal, keep_synced};
 pub use report::{Action, DiffReport, ObjectDiff, ObjectResult, SyncReport};
 
 /// How a sync (and a diff) runs. Build with [`SyncOptions::new`], then set

@@ -370,3 +370,85 @@ async fn a_cluster_scoped_object_with_a_namespace_is_refused_before_any_apply() 
     let maps = Api::<ConfigMap>::namespaced(cluster.client(), &namespace);
     assert!(maps.get_opt("first").await.unwrap().is_none());
 }
+
+/// The library loop: a new revision (a new render) is synced, and the object
+/// it changed carries the new value; a delete between revisions is healed.
+#[tokio::test]
+async fn keep_synced_applies_each_new_revision_and_heals_between_them() {
+    let test = "keep_synced_applies_each_new_revision_and_heals_between_them";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let namespace = unique("revisions");
+    let dir = tempfile::tempdir().unwrap();
+    let namespace_yaml =
+        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n");
+    let revision = |greeting: &str| {
+        write_manifests(
+            dir.path(),
+            &[
+                ("namespace.yaml", namespace_yaml.clone()),
+                (
+                    "config.yaml",
+                    config_map("settings", "").replace("hello", greeting),
+                ),
+            ],
+        );
+        rendered(dir.path())
+    };
+    let (revisions, receiver) = futures::channel::mpsc::unbounded();
+    revisions.unbounded_send(revision("one")).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let client = cluster.client();
+    let options = options(&namespace);
+    let syncs = std::sync::atomic::AtomicU32::new(0);
+    let looping = kedge_kube::keep_synced(
+        &client,
+        receiver,
+        &options,
+        async {
+            let _ = stopped.await;
+        },
+        |report| {
+            assert!(report.succeeded(), "{report:#?}");
+            syncs.fetch_add(1, Ordering::Relaxed);
+        },
+        |_| {},
+    );
+    let config_maps: Api<ConfigMap> = Api::namespaced(cluster.client(), &namespace);
+    // The live object's uid once it says `expected` (and is not `replaced`).
+    let greeting = |expected: &'static str, replaced: Option<String>| {
+        let config_maps = config_maps.clone();
+        async move {
+            let live = (config_maps.get_opt("settings").await)
+                .map_err(|e| e.to_string())?
+                .ok_or("no ConfigMap")?;
+            let uid = live.metadata.uid.clone().unwrap_or_default();
+            let data = live.data.unwrap_or_default();
+            match data.get("greeting").map(String::as_str) {
+                _ if replaced.as_ref() == Some(&uid) => Err("not deleted yet".to_owned()),
+                Some(value) if value == expected => Ok(uid),
+                other => Err(format!("greeting is {other:?}, not {expected}")),
+            }
+        }
+    };
+    use kedge_testkit::kube::eventually;
+    let driver = async {
+        let wait = Duration::from_secs(30);
+        let first = eventually("revision one applied", wait, || greeting("one", None)).await;
+        config_maps
+            .delete("settings", &Default::default())
+            .await
+            .unwrap();
+        eventually("the deleted object healed", wait, || {
+            greeting("one", Some(first.clone()))
+        })
+        .await;
+        revisions.unbounded_send(revision("two")).unwrap();
+        eventually("revision two applied", wait, || greeting("two", None)).await;
+        stop.send(()).unwrap();
+    };
+    let (looped, ()) = tokio::join!(looping, driver);
+    looped.unwrap();
+    assert_eq!(syncs.load(Ordering::Relaxed), 2);
+}
