@@ -125,17 +125,10 @@ fn report_error(error: &UpdateError, format: OutputFormat) {
         let json = serde_json::json!({"error": error.to_string()});
         println!("{json}");
     }
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    eprintln!("kedge: update failed: {message}");
+    eprintln!(
+        "kedge: update failed: {}",
+        kedge::update::error_chain(error)
+    );
 }
 
 fn plural(n: usize, word: &str) -> String {

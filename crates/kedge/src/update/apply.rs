@@ -62,12 +62,9 @@ pub(crate) fn apply(workdir: &Path, planned: &[Planned]) -> Result<Applied, Upda
             Ok(Some(staged)) => staged,
             Ok(None) => continue,
             Err(error) => {
-                tracing::error!(alias = %plan.alias, image = %plan.image, %error, "image not updated");
-                applied.failed.push(ImageFailure {
-                    alias: plan.alias.clone(),
-                    image: plan.image.clone(),
-                    error: super::error_chain(&error),
-                });
+                applied
+                    .failed
+                    .push(ImageFailure::new(&plan.alias, &plan.image, &error));
                 continue;
             }
         };

@@ -381,12 +381,7 @@ impl<R: Registry, F: Forge> Updater<R, F> {
                         alias: image.alias.clone(),
                         source: Box::new(source),
                     };
-                    tracing::error!(alias = %image.alias, image = %image.image, %error, "image not updated");
-                    failed.push(ImageFailure {
-                        alias: image.alias.clone(),
-                        image: image.image.clone(),
-                        error: error_chain(&error),
-                    });
+                    failed.push(ImageFailure::new(&image.alias, &image.image, &error));
                 }
             }
         }
@@ -436,8 +431,9 @@ impl Tracked {
     }
 }
 
-/// An error and its causes on one line, each cause once.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its causes on one line, each cause once: what `kedge update`
+/// prints and what [`ImageFailure::error`] holds.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -40,6 +40,19 @@ pub struct ImageFailure {
     pub error: String,
 }
 
+impl ImageFailure {
+    /// The failure of one image, logged once here so every place an image
+    /// can fail reports it the same way.
+    pub(crate) fn new(alias: &str, image: &str, error: &super::UpdateError) -> Self {
+        tracing::error!(alias, image, %error, "image not updated");
+        Self {
+            alias: alias.to_owned(),
+            image: image.to_owned(),
+            error: super::error_chain(error),
+        }
+    }
+}
+
 /// What happened to a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
