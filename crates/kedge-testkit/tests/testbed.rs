@@ -254,8 +254,15 @@ async fn streaming_watch_sees_initial_objects_and_changes() {
             .expect("the new object's event in time")
             .unwrap()
             .unwrap();
-        if let watcher::Event::Apply(cm) = event {
-            assert_eq!(cm.metadata.name.as_deref(), Some("after"));
+        // The controller-manager publishes `kube-root-ca.crt` into every new
+        // namespace; its event may come first. Wait for ours.
+        if let watcher::Event::Apply(cm) = event
+            && cm.metadata.name.as_deref() == Some("after")
+        {
+            assert_eq!(
+                cm.data.unwrap_or_default().get("k").map(String::as_str),
+                Some("2")
+            );
             break;
         }
     }
