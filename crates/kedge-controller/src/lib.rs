@@ -11,12 +11,13 @@
 //! them in a stable order, `kedge crds` prints them, and the copies under
 //! `deploy/crds/` are checked against it.
 //!
-//! This crate holds the types and their pure helpers only; nothing here talks
-//! to a cluster.
+//! [`runtime`] runs them: the Application controller (resolve, render, sync,
+//! status, Events), the shared ref listings, and leader election.
 
 mod application;
 mod duration;
 mod image_update;
+pub mod runtime;
 mod schema;
 mod status;
 

@@ -47,6 +47,26 @@ pub enum GitError {
         source: git2::Error,
     },
 
+    /// Listing the remote's refs (`git ls-remote`) failed.
+    #[error("git ls-remote {url}: {source}")]
+    ListRefs {
+        /// The remote, without credentials.
+        url: String,
+        /// libgit2's error.
+        #[source]
+        source: git2::Error,
+    },
+
+    /// The remote does not have the commit asked for (it moved on, or the
+    /// id is wrong).
+    #[error("git remote {url} has no commit {commit}")]
+    NoCommit {
+        /// The remote, without credentials.
+        url: String,
+        /// The commit id asked for.
+        commit: String,
+    },
+
     /// The remote has no such branch.
     #[error("git remote {url} has no branch {branch:?}")]
     NoBranch {

@@ -23,13 +23,16 @@
 //! ```
 
 mod cache;
+mod credentials;
 mod error;
+mod heads;
 mod network;
 mod redact;
 mod workspace;
 
 pub use cache::{DEFAULT_LOCK_WAIT, longest_held_lock};
 pub use error::GitError;
+pub use heads::{ls_remote, resolve_revision};
 pub use network::{NetworkTimeouts, set_network_timeouts};
 pub use redact::{redact_text, redact_url};
 pub use workspace::{Author, GitAuth, PushOutcome, Remote, Workspace};

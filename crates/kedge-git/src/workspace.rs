@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use git2::build::CheckoutBuilder;
 use git2::{
-    Cred, CredentialType, ErrorCode, FetchOptions, IndexAddOption, Oid, PushOptions,
-    RemoteCallbacks, Repository, ResetType, Signature,
+    ErrorCode, FetchOptions, IndexAddOption, Oid, PushOptions, RemoteCallbacks, Repository,
+    ResetType, Signature,
 };
 use sha2::{Digest, Sha256};
 
 use crate::GitError;
 use crate::cache::{CacheLock, DEFAULT_LOCK_WAIT, open_or_recover};
+use crate::credentials::{CredentialState, auth_error, credential_callbacks};
 use crate::network::ensure_network_timeouts;
 use crate::redact::{redact_text, redact_url};
 
@@ -172,6 +173,50 @@ impl Workspace {
             }),
             Err(source) => Err(self.local("fetch", source)),
         }
+    }
+
+    /// Makes sure `commit` is in the clone, fetching `refname` (as
+    /// [`ls_remote`](crate::ls_remote) named it: `refs/heads/main`,
+    /// `refs/tags/v1`), or every branch and tag when there is none, only when
+    /// it is not there yet. A commit already fetched costs no network.
+    pub fn fetch_commit(&self, refname: Option<&str>, commit: Oid) -> Result<(), GitError> {
+        if self.repo.find_commit(commit).is_ok() {
+            return Ok(());
+        }
+        let refspecs: Vec<String> = match refname {
+            Some(name) => vec![format!("+{name}:refs/kedge/fetched/{name}")],
+            None => vec![
+                "+refs/heads/*:refs/kedge/fetched/refs/heads/*".to_owned(),
+                "+refs/tags/*:refs/kedge/fetched/refs/tags/*".to_owned(),
+            ],
+        };
+        let url = self.display_url();
+        let wanted = refname.unwrap_or("every branch and tag").to_owned();
+        let fetch_error = |source| GitError::Fetch {
+            url: url.clone(),
+            branch: wanted.clone(),
+            source,
+        };
+        let attempts = CredentialState::default();
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(self.callbacks(&attempts));
+        let mut remote = self
+            .repo
+            .remote_anonymous(&self.remote.url)
+            .map_err(fetch_error)?;
+        remote
+            .fetch(&refspecs, Some(&mut options), None)
+            .map_err(|source| {
+                self.auth_error(&source, &attempts)
+                    .unwrap_or_else(|| fetch_error(source))
+            })?;
+        self.repo
+            .find_commit(commit)
+            .map(drop)
+            .map_err(|_| GitError::NoCommit {
+                url: url.clone(),
+                commit: commit.to_string(),
+            })
     }
 
     /// Like [`fetch`](Self::fetch), but `Ok(None)` when the remote has no such branch.
@@ -401,70 +446,11 @@ impl Workspace {
     }
 
     fn callbacks<'a>(&'a self, attempts: &'a CredentialState) -> RemoteCallbacks<'a> {
-        let mut callbacks = RemoteCallbacks::new();
-        callbacks.credentials(move |_url, username_from_url, allowed| {
-            // SSH first asks which user to log in as; that is not a credential.
-            if allowed.contains(CredentialType::USERNAME) {
-                return Cred::username(username_from_url.unwrap_or("git"));
-            }
-            // libgit2 asks again after a refusal; answering twice would loop forever.
-            attempts.answered.set(attempts.answered.get() + 1);
-            let answer = if attempts.answered.get() > 1 {
-                Err(git2::Error::from_str("credentials were refused"))
-            } else {
-                self.credential(username_from_url, allowed)
-            };
-            if answer.is_err() {
-                attempts.refused.set(true);
-            }
-            answer
-        });
-        callbacks
+        credential_callbacks(&self.remote, attempts)
     }
 
-    fn credential(
-        &self,
-        username_from_url: Option<&str>,
-        allowed: CredentialType,
-    ) -> Result<Cred, git2::Error> {
-        match &self.remote.auth {
-            GitAuth::UserPass { username, password }
-                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext(username, password)
-            }
-            GitAuth::SshKey {
-                private_key,
-                passphrase,
-            } => Cred::ssh_key(
-                username_from_url.unwrap_or("git"),
-                None,
-                private_key,
-                passphrase.as_deref(),
-            ),
-            _ => Err(git2::Error::from_str("no credentials configured")),
-        }
-    }
-
-    /// The authentication failure behind `source`, if it is one: only a refusal
-    /// counts, not a timeout after a good login.
     fn auth_error(&self, source: &git2::Error, attempts: &CredentialState) -> Option<GitError> {
-        if source.code() != ErrorCode::Auth && !attempts.refused.get() {
-            return None;
-        }
-        let detail = match &self.remote.auth {
-            GitAuth::None => "no credentials configured".to_owned(),
-            GitAuth::UserPass { username, .. } => {
-                format!("user {username:?} and its password or token were refused")
-            }
-            GitAuth::SshKey { private_key, .. } => {
-                format!("SSH key {} was refused", private_key.display())
-            }
-        };
-        Some(GitError::Auth {
-            url: self.display_url(),
-            detail,
-        })
+        auth_error(&self.remote, source, attempts)
     }
 
     fn local(&self, operation: &'static str, source: git2::Error) -> GitError {
@@ -474,13 +460,6 @@ impl Workspace {
             source,
         }
     }
-}
-
-/// What the credentials callback did during one fetch or push.
-#[derive(Default)]
-struct CredentialState {
-    answered: Cell<u32>,
-    refused: Cell<bool>,
 }
 
 /// A private push ref older than this is left over from a run that died.

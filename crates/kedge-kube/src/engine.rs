@@ -191,7 +191,7 @@ impl<'a> Run<'a> {
     async fn apply_all(
         &mut self,
         indices: &[usize],
-        is_hook: &dyn Fn(usize) -> bool,
+        is_hook: &(dyn Fn(usize) -> bool + Sync),
     ) -> Vec<(usize, Outcome)> {
         let this = &*self;
         let mut outcomes: Vec<(usize, Outcome)> = stream::iter(indices.iter().copied())

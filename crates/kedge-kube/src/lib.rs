@@ -100,3 +100,18 @@ impl SyncOptions {
         kedge_sync::compare::CompareOptions::with_ignore(self.ignore.clone())
     }
 }
+
+/// `sync`, `diff` and `keep_synced` futures can be spawned on a
+/// multi-threaded runtime (a controller runs many at once); this fails to
+/// compile if one of them stops being `Send`.
+#[cfg(test)]
+#[allow(dead_code)]
+fn futures_are_send(
+    client: &kube::Client,
+    objects: &[kedge_render::RenderedObject],
+    options: &SyncOptions,
+) {
+    fn is_send<T: Send>(_: &T) {}
+    is_send(&sync(client, objects, options));
+    is_send(&diff(client, objects, options));
+}

@@ -167,18 +167,13 @@ impl LiveState {
             .copied()
             .filter(|target| self.get(&target.key).is_none())
             .collect();
-        let found: Vec<Option<Object>> = stream::iter(missing)
-            .map(|target| async move {
-                let api = api_for(client, &target.kind, target.key.namespace.as_deref());
-                let found =
-                    api.get_opt(&target.key.name)
-                        .await
-                        .map_err(|source| KubeError::Get {
-                            key: Box::new(target.key.clone()),
-                            source,
-                        })?;
-                Ok::<_, KubeError>(found.map(|object| to_object(object, &target.kind)))
-            })
+        // Futures built by a plain iterator, not a closure inside the stream:
+        // that keeps the whole sync future `Send` for callers that spawn it.
+        let gets: Vec<_> = missing
+            .into_iter()
+            .map(|target| get_target(client, target))
+            .collect();
+        let found: Vec<Option<Object>> = stream::iter(gets)
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
@@ -188,6 +183,19 @@ impl LiveState {
         }
         Ok(())
     }
+}
+
+/// GETs one target by name; `None` when it does not exist.
+async fn get_target(client: &Client, target: &Target) -> Result<Option<Object>, KubeError> {
+    let api = api_for(client, &target.kind, target.key.namespace.as_deref());
+    let found = api
+        .get_opt(&target.key.name)
+        .await
+        .map_err(|source| KubeError::Get {
+            key: Box::new(target.key.clone()),
+            source,
+        })?;
+    Ok(found.map(|object| to_object(object, &target.kind)))
 }
 
 /// Which resource types [`LiveState::read`] lists.

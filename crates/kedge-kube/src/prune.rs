@@ -16,27 +16,13 @@ pub(crate) async fn prune_objects(
     candidates: Vec<(&Object, PruneDecision)>,
 ) -> Vec<ObjectResult> {
     let options = run.options;
-    let results = stream::iter(candidates)
-        .map(|(object, decision)| async move {
-            let key = kedge_sync::object_key(object);
-            let action = match decision {
-                PruneDecision::Protected(why) if options.prune => {
-                    skipped(&format!("left Git, but protected from prune by {why}"))
-                }
-                PruneDecision::Protected(_) => return None,
-                PruneDecision::Delete if !options.prune => {
-                    skipped("left Git; pass --prune to delete it")
-                }
-                PruneDecision::Delete => delete(run, object, &key).await,
-                other => skipped(&format!("left Git; not pruned ({other:?})")),
-            };
-            Some(ObjectResult {
-                key,
-                source: None,
-                action,
-                health: None,
-            })
-        })
+    // Futures built by a plain iterator, not a closure inside the stream:
+    // that keeps the whole sync future `Send` for callers that spawn it.
+    let prunes: Vec<_> = candidates
+        .into_iter()
+        .map(|(object, decision)| prune_one(run, object, decision))
+        .collect();
+    let results = stream::iter(prunes)
         .buffer_unordered(options.concurrency.max(1))
         .filter_map(|result| async move { result })
         .collect::<Vec<_>>()
@@ -44,6 +30,30 @@ pub(crate) async fn prune_objects(
     let mut results = results;
     results.sort_by(|a, b| a.key.cmp(&b.key));
     results
+}
+
+async fn prune_one(
+    run: &Run<'_>,
+    object: &Object,
+    decision: PruneDecision,
+) -> Option<ObjectResult> {
+    let options = run.options;
+    let key = kedge_sync::object_key(object);
+    let action = match decision {
+        PruneDecision::Protected(why) if options.prune => {
+            skipped(&format!("left Git, but protected from prune by {why}"))
+        }
+        PruneDecision::Protected(_) => return None,
+        PruneDecision::Delete if !options.prune => skipped("left Git; pass --prune to delete it"),
+        PruneDecision::Delete => delete(run, object, &key).await,
+        other => skipped(&format!("left Git; not pruned ({other:?})")),
+    };
+    Some(ObjectResult {
+        key,
+        source: None,
+        action,
+        health: None,
+    })
 }
 
 async fn delete(run: &Run<'_>, object: &Object, key: &ObjectKey) -> Action {

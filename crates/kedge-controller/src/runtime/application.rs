@@ -1,0 +1,458 @@
+//! The Application reconciler: resolve the revision (one shared listing per
+//! repository), render it (cached by commit), sync or compare, and write
+//! status and Events.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kedge_git::{GitAuth, Remote, Workspace};
+use kedge_kube::{Action as SyncAction, SyncOptions, SyncReport};
+use kedge_render::{HelmOptions, KustomizeOptions, RenderKey, RenderedObject, Renderer};
+use kedge_sync::inventory::AppName;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Resource, ResourceExt};
+
+use super::outcome::{Outcome, next_status};
+use super::{Context, ReconcileError};
+use crate::{Application, ApplicationStatus, ConditionStatus, ConditionType, RenderType};
+
+/// The field manager of status writes.
+pub const STATUS_MANAGER: &str = "kedge-controller";
+
+/// How long an Application waiting for a dependency waits before looking again.
+const DEPENDENCY_POLL: Duration = Duration::from_secs(5);
+
+/// How soon an Application that synced but is not healthy yet is looked at again.
+const PROGRESS_POLL: Duration = Duration::from_secs(10);
+
+/// Failed attempts at one (generation, revision), for the retry policy.
+#[derive(Default)]
+pub(crate) struct Attempts {
+    by_app: Mutex<HashMap<ObjectRef<Application>, Failures>>,
+}
+
+/// How often one generation of an Application failed at one revision.
+struct Failures {
+    generation: Option<i64>,
+    revision: String,
+    count: u32,
+}
+
+impl Attempts {
+    /// Counts a failure and returns how many there were at this generation and revision.
+    fn failed(&self, app: &ObjectRef<Application>, generation: Option<i64>, revision: &str) -> u32 {
+        let mut map = self.by_app.lock().unwrap_or_else(PoisonError::into_inner);
+        let fresh = || Failures {
+            generation,
+            revision: revision.to_owned(),
+            count: 0,
+        };
+        let entry = map.entry(app.clone()).or_insert_with(fresh);
+        if entry.generation != generation || entry.revision != revision {
+            *entry = fresh();
+        }
+        entry.count += 1;
+        entry.count
+    }
+
+    fn succeeded(&self, app: &ObjectRef<Application>) {
+        self.by_app
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(app);
+    }
+}
+
+/// Reconciles one Application.
+pub(crate) async fn reconcile(
+    app: Arc<Application>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let namespace = app.namespace().unwrap_or_default();
+    let name = app.name_any();
+    if !ctx.options.shard.owns(&namespace, &name) {
+        return Ok(Action::await_change());
+    }
+    let interval = match app.spec.sync_policy.interval() {
+        Ok(interval) => interval,
+        Err(error) => return stalled(&ctx, &app, "InvalidSpec", error.to_string()).await,
+    };
+    let prepared = match Prepared::new(&app, &namespace, &name, &ctx) {
+        Ok(prepared) => prepared,
+        Err(message) => return stalled(&ctx, &app, "InvalidSpec", message).await,
+    };
+    if let Some(waiting) = unhealthy_dependency(&app, &namespace, &ctx) {
+        let outcome = Outcome::NotSynced {
+            reason: "DependencyNotReady",
+            message: waiting,
+            stalled: false,
+        };
+        write_status(&ctx, &app, &outcome).await?;
+        return Ok(Action::requeue(DEPENDENCY_POLL));
+    }
+    let remote = Remote {
+        url: app.spec.source.repo_url.clone(),
+        auth: GitAuth::None,
+    };
+    let resolved = match ctx
+        .heads
+        .resolve(&remote, &app.spec.source.target_revision, interval)
+        .await
+    {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            return failed(&ctx, &app, "GitError", error.to_string(), "", interval).await;
+        }
+    };
+    let revision = resolved.commit.to_string();
+    let objects = match render(&ctx, &prepared, &remote, &resolved).await {
+        Ok(objects) => objects,
+        Err(message) => {
+            return failed(&ctx, &app, "RenderFailed", message, &revision, interval).await;
+        }
+    };
+    let policy = &app.spec.sync_policy;
+    let status = app.status.as_ref();
+    let changed = status.and_then(|s| s.last_synced_revision.as_deref()) != Some(revision.as_str())
+        || status.and_then(|s| s.observed_generation) != app.meta().generation
+        || !condition_true(status, ConditionType::Synced);
+    if policy.automated && (changed || policy.self_heal) {
+        let report = match kedge_kube::sync(&ctx.client, &objects, &prepared.options).await {
+            Ok(report) => report,
+            Err(error) => {
+                return failed(
+                    &ctx,
+                    &app,
+                    "SyncFailed",
+                    error.to_string(),
+                    &revision,
+                    interval,
+                )
+                .await;
+            }
+        };
+        let outcome = Outcome::Synced {
+            revision: &revision,
+            report: &report,
+        };
+        let written = write_status(&ctx, &app, &outcome).await?;
+        publish_sync_events(&ctx, &app, &revision, &report).await;
+        let app_ref = ObjectRef::from_obj(app.as_ref());
+        if !report.succeeded() {
+            let attempt = ctx
+                .attempts
+                .failed(&app_ref, app.meta().generation, &revision);
+            return Ok(retry_after(&app, attempt, interval));
+        }
+        ctx.attempts.succeeded(&app_ref);
+        Ok(if condition_true(Some(&written), ConditionType::Healthy) {
+            Action::requeue(interval)
+        } else {
+            Action::requeue(PROGRESS_POLL.min(interval))
+        })
+    } else {
+        let report = match kedge_kube::diff(&ctx.client, &objects, &prepared.options).await {
+            Ok(report) => report,
+            Err(error) => {
+                return failed(
+                    &ctx,
+                    &app,
+                    "CompareFailed",
+                    error.to_string(),
+                    &revision,
+                    interval,
+                )
+                .await;
+            }
+        };
+        let outcome = Outcome::Compared {
+            revision: &revision,
+            report: &report,
+        };
+        write_status(&ctx, &app, &outcome).await?;
+        Ok(Action::requeue(interval))
+    }
+}
+
+/// Everything the spec says, read and checked before any IO.
+struct Prepared {
+    key_path: PathBuf,
+    renderer: Renderer,
+    options: SyncOptions,
+}
+
+impl Prepared {
+    fn new(app: &Application, namespace: &str, name: &str, ctx: &Context) -> Result<Self, String> {
+        let app_name = AppName::new(format!("{namespace}.{name}"))
+            .map_err(|error| format!("{error}; shorten the Application's name or namespace"))?;
+        let destination = &app.spec.destination.namespace;
+        let source = &app.spec.source;
+        let key_path = PathBuf::from(&source.path);
+        if key_path.is_absolute() || key_path.components().any(|c| c.as_os_str() == "..") {
+            return Err(format!(
+                "spec.source.path {:?} must be relative to the repository and stay inside it",
+                source.path
+            ));
+        }
+        let renderer = match source.render.render_type {
+            RenderType::Plain => Renderer::Plain,
+            RenderType::Kustomize => Renderer::Kustomize(KustomizeOptions::default()),
+            RenderType::Helm => Renderer::Helm(helm_options(app, name, destination, ctx)?),
+        };
+        let mut options = SyncOptions::new(app_name, destination.clone());
+        options.prune = app.spec.sync_policy.prune;
+        options.create_namespace = app.spec.sync_policy.create_namespace;
+        options.timeout = ctx.options.sync_timeout;
+        options.ignore = app.spec.ignore_rules().map_err(|error| error.to_string())?;
+        Ok(Self {
+            key_path,
+            renderer,
+            options,
+        })
+    }
+}
+
+fn helm_options(
+    app: &Application,
+    name: &str,
+    destination: &str,
+    ctx: &Context,
+) -> Result<HelmOptions, String> {
+    let helm = app.spec.source.render.helm.clone().unwrap_or_default();
+    let mut options = HelmOptions::new(helm.release_name.unwrap_or_else(|| name.to_owned()));
+    options.namespace = Some(destination.to_owned());
+    options.values_files = helm.value_files.iter().map(PathBuf::from).collect();
+    if let Some(values) = helm.values.filter(|values| !values.is_empty()) {
+        // Inline values become a file named after their content, so the
+        // render cache misses exactly when they change.
+        let text = serde_json::to_string(&values).map_err(|e| e.to_string())?;
+        let digest = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            text.hash(&mut hasher);
+            hasher.finish()
+        };
+        let dir = ctx.options.cache_dir.join("values");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let file = dir.join(format!("{digest:016x}.json"));
+        if !file.exists() {
+            std::fs::write(&file, text).map_err(|e| format!("writing {}: {e}", file.display()))?;
+        }
+        options.values_files.push(file);
+    }
+    Ok(options)
+}
+
+/// The dependency that is not healthy yet, as a message, if any.
+fn unhealthy_dependency(app: &Application, namespace: &str, ctx: &Context) -> Option<String> {
+    app.spec.depends_on.iter().find_map(|dependency| {
+        let key = ObjectRef::<Application>::new(dependency).within(namespace);
+        match ctx.store.get(&key) {
+            None => Some(format!(
+                "waiting for Application {dependency}, which does not exist"
+            )),
+            Some(other) if !condition_true(other.status.as_ref(), ConditionType::Healthy) => Some(
+                format!("waiting for Application {dependency} to be healthy"),
+            ),
+            Some(_) => None,
+        }
+    })
+}
+
+fn condition_true(status: Option<&ApplicationStatus>, wanted: ConditionType) -> bool {
+    status.is_some_and(|status| {
+        status
+            .conditions
+            .iter()
+            .any(|c| c.condition_type == wanted && c.status == ConditionStatus::True)
+    })
+}
+
+/// Renders the revision: from the cache, or from the shared clone checked
+/// out at that commit.
+async fn render(
+    ctx: &Arc<Context>,
+    prepared: &Prepared,
+    remote: &Remote,
+    resolved: &super::heads::ResolvedRevision,
+) -> Result<Arc<[RenderedObject]>, String> {
+    let key = RenderKey::new(
+        resolved.commit.to_string(),
+        prepared.key_path.clone(),
+        prepared.renderer.clone(),
+    );
+    if let Some(objects) = ctx.renders.get(&key) {
+        return Ok(objects);
+    }
+    let ctx = Arc::clone(ctx);
+    let remote = remote.clone();
+    let resolved = resolved.clone();
+    tokio::task::spawn_blocking(move || {
+        let workspace = Workspace::open(&ctx.options.cache_dir.join("git"), remote)
+            .map_err(|e| e.to_string())?;
+        workspace
+            .fetch_commit(resolved.refname.as_deref(), resolved.commit)
+            .map_err(|e| e.to_string())?;
+        workspace
+            .reset_to(resolved.commit)
+            .map_err(|e| e.to_string())?;
+        if !workspace.workdir().join(&key.path).exists() {
+            return Err(format!(
+                "path {} does not exist at {}",
+                key.path.display(),
+                resolved.commit
+            ));
+        }
+        ctx.renders
+            .render(&key, workspace.workdir())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("render task: {e}"))?
+}
+
+/// Writes the status `outcome` leads to, when it differs from what is there.
+async fn write_status(
+    ctx: &Context,
+    app: &Application,
+    outcome: &Outcome<'_>,
+) -> Result<ApplicationStatus, ReconcileError> {
+    let now = Time(jiff_now());
+    let status = next_status(app.status.as_ref(), app.meta().generation, outcome, &now);
+    if app.status.as_ref() == Some(&status) {
+        return Ok(status);
+    }
+    let api: Api<Application> =
+        Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
+    let patch = serde_json::json!({
+        "apiVersion": "kedge.dev/v1alpha1",
+        "kind": "Application",
+        "status": status,
+    });
+    api.patch_status(
+        &app.name_any(),
+        &PatchParams::apply(STATUS_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(ReconcileError::Status)?;
+    Ok(status)
+}
+
+fn jiff_now() -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::now()
+}
+
+async fn stalled(
+    ctx: &Context,
+    app: &Application,
+    reason: &'static str,
+    message: String,
+) -> Result<Action, ReconcileError> {
+    let outcome = Outcome::NotSynced {
+        reason,
+        message: message.clone(),
+        stalled: true,
+    };
+    write_status(ctx, app, &outcome).await?;
+    publish(ctx, app, EventType::Warning, reason, "Reconcile", message).await;
+    Ok(Action::await_change())
+}
+
+/// Records a failure before anything was applied; retries per the policy,
+/// then reports `Stalled` and only looks again at the interval.
+async fn failed(
+    ctx: &Context,
+    app: &Application,
+    reason: &'static str,
+    message: String,
+    revision: &str,
+    interval: Duration,
+) -> Result<Action, ReconcileError> {
+    let attempt = ctx
+        .attempts
+        .failed(&ObjectRef::from_obj(app), app.meta().generation, revision);
+    let exhausted = app
+        .spec
+        .sync_policy
+        .retry
+        .delay(attempt)
+        .ok()
+        .flatten()
+        .is_none();
+    let outcome = Outcome::NotSynced {
+        reason,
+        message: message.clone(),
+        stalled: exhausted,
+    };
+    write_status(ctx, app, &outcome).await?;
+    publish(ctx, app, EventType::Warning, reason, "Sync", message).await;
+    Ok(retry_after(app, attempt, interval))
+}
+
+fn retry_after(app: &Application, attempt: u32, interval: Duration) -> Action {
+    match app.spec.sync_policy.retry.delay(attempt) {
+        Ok(Some(delay)) => Action::requeue(delay),
+        _ => Action::requeue(interval),
+    }
+}
+
+async fn publish_sync_events(
+    ctx: &Context,
+    app: &Application,
+    revision: &str,
+    report: &SyncReport,
+) {
+    let count = |wanted: fn(&SyncAction) -> bool| {
+        report.objects.iter().filter(|o| wanted(&o.action)).count()
+    };
+    let applied = count(|a| matches!(a, SyncAction::Applied));
+    let pruned = count(|a| matches!(a, SyncAction::Pruned));
+    let failed = count(|a| matches!(a, SyncAction::Failed { .. } | SyncAction::Skipped { .. }));
+    let short = revision.get(..12).unwrap_or(revision);
+    if applied > 0 {
+        let note = format!("applied {applied} object(s) at {short}");
+        publish(ctx, app, EventType::Normal, "Synced", "Sync", note).await;
+    }
+    if pruned > 0 {
+        let note = format!("pruned {pruned} object(s) no longer in Git at {short}");
+        publish(ctx, app, EventType::Normal, "Pruned", "Prune", note).await;
+    }
+    if failed > 0 {
+        let note = format!("{failed} object(s) failed to sync at {short}");
+        publish(ctx, app, EventType::Warning, "SyncFailed", "Sync", note).await;
+    }
+}
+
+async fn publish(
+    ctx: &Context,
+    app: &Application,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    mut note: String,
+) {
+    if note.len() > 1000 {
+        let mut end = 1000;
+        while !note.is_char_boundary(end) {
+            end -= 1;
+        }
+        note.truncate(end);
+    }
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: action.to_owned(),
+        secondary: None,
+    };
+    if let Err(error) = ctx.recorder.publish(&event, &app.object_ref(&())).await {
+        tracing::warn!(app = %app.name_any(), %error, "could not publish an Event");
+    }
+}

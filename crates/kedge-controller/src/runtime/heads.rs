@@ -1,0 +1,142 @@
+//! [`RemoteHeads`]: what each repository's refs point at, listed once per
+//! repository per interval however many Applications read it, and listed
+//! again at once when a webhook says the repository changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use kedge_git::{CommitId, GitError, Remote, ls_remote, resolve_revision};
+
+/// A revision resolved against a remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRevision {
+    /// The ref it came from (`refs/heads/main`); `None` for a commit id.
+    pub refname: Option<String>,
+    /// The commit.
+    pub commit: CommitId,
+}
+
+#[derive(Default)]
+struct Listing {
+    listed_at: Option<Instant>,
+    refs: BTreeMap<String, CommitId>,
+}
+
+/// The refs of every repository the controller reads, each listed at most
+/// once per `max_age` (one `git ls-remote`), shared by all Applications.
+#[derive(Default)]
+pub struct RemoteHeads {
+    listings: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Listing>>>>,
+    listed: AtomicU64,
+}
+
+impl RemoteHeads {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The commit `revision` names on `remote`, from a listing no older
+    /// than `max_age`. Callers asking for one repository at once wait for a
+    /// single listing.
+    pub async fn resolve(
+        &self,
+        remote: &Remote,
+        revision: &str,
+        max_age: Duration,
+    ) -> Result<ResolvedRevision, HeadsError> {
+        if let Ok(commit) = CommitId::from_str(revision)
+            && revision.len() == 40
+        {
+            return Ok(ResolvedRevision {
+                refname: None,
+                commit,
+            });
+        }
+        let listing = self.listing(&remote.url);
+        let mut listing = listing.lock().await;
+        let fresh = listing.listed_at.is_some_and(|at| at.elapsed() < max_age);
+        if !fresh {
+            let owned = remote.clone();
+            let refs = tokio::task::spawn_blocking(move || ls_remote(&owned))
+                .await
+                .map_err(|e| HeadsError::Task(e.to_string()))??;
+            self.listed.fetch_add(1, Ordering::Relaxed);
+            *listing = Listing {
+                listed_at: Some(Instant::now()),
+                refs,
+            };
+        }
+        let commit =
+            resolve_revision(&listing.refs, revision).ok_or_else(|| HeadsError::NoRevision {
+                url: kedge_git::redact_url(&remote.url),
+                revision: revision.to_owned(),
+            })?;
+        let refname = [
+            revision.to_owned(),
+            format!("refs/heads/{revision}"),
+            format!("refs/tags/{revision}"),
+        ]
+        .into_iter()
+        .find(|name| listing.refs.contains_key(name));
+        Ok(ResolvedRevision { refname, commit })
+    }
+
+    /// Forgets the listing of `url`: the next [`resolve`](Self::resolve)
+    /// lists the remote again. Returns whether there was one.
+    pub fn invalidate(&self, url: &str) -> bool {
+        let listing = self
+            .listings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(url)
+            .cloned();
+        match listing {
+            Some(listing) => match listing.try_lock() {
+                Ok(mut listing) => {
+                    listing.listed_at = None;
+                    true
+                }
+                // Being listed right now: that listing is new enough.
+                Err(_) => true,
+            },
+            None => false,
+        }
+    }
+
+    /// How many `ls-remote`s were made so far.
+    pub fn listings_made(&self) -> u64 {
+        self.listed.load(Ordering::Relaxed)
+    }
+
+    fn listing(&self, url: &str) -> Arc<tokio::sync::Mutex<Listing>> {
+        Arc::clone(
+            self.listings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(url.to_owned())
+                .or_default(),
+        )
+    }
+}
+
+/// Why a revision could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadsError {
+    /// Listing the remote failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The remote has no branch or tag of that name.
+    #[error("{url} has no branch or tag {revision:?}")]
+    NoRevision {
+        /// The remote, without credentials.
+        url: String,
+        /// The revision asked for.
+        revision: String,
+    },
+    /// The blocking listing task died.
+    #[error("listing refs: {0}")]
+    Task(String),
+}

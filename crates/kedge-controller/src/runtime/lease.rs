@@ -1,0 +1,193 @@
+//! Leader election with a `coordination.k8s.io/v1` Lease: the replica that
+//! holds the Lease acts, the others wait, and a holder that stops renewing
+//! (killed, partitioned) is replaced once the Lease's duration has passed.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+
+/// Why the Lease could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("lease {namespace}/{name}: {source}")]
+pub struct LeaseError {
+    namespace: String,
+    name: String,
+    #[source]
+    source: kube::Error,
+}
+
+/// One Lease that replicas of the controller compete for.
+#[derive(Clone)]
+pub struct LeaderLease {
+    api: Api<Lease>,
+    namespace: String,
+    name: String,
+    identity: String,
+    duration: Duration,
+}
+
+impl LeaderLease {
+    /// The Lease `namespace/name`, held as `identity` for `duration` after
+    /// each renewal (renewed every third of it).
+    pub fn new(
+        client: Client,
+        namespace: &str,
+        name: &str,
+        identity: impl Into<String>,
+        duration: Duration,
+    ) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            identity: identity.into(),
+            duration,
+        }
+    }
+
+    /// Who this replica is.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// Takes the Lease if it is free or expired, or renews it if this
+    /// replica holds it. `Ok(true)` when this replica holds it afterwards;
+    /// losing a race to another replica is `Ok(false)`.
+    pub async fn try_acquire(&self) -> Result<bool, LeaseError> {
+        let now = Timestamp::now();
+        let Some(mut lease) = self
+            .api
+            .get_opt(&self.name)
+            .await
+            .map_err(|e| self.error(e))?
+        else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(self.spec(now, now, 0)),
+            };
+            return self.written(self.api.create(&PostParams::default(), &lease).await);
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        let holder = spec.holder_identity.as_deref().filter(|h| !h.is_empty());
+        let transitions = spec.lease_transitions.unwrap_or(0);
+        let acquired_at = spec.acquire_time.as_ref().map_or(now, |t| t.0);
+        lease.spec = Some(match holder {
+            Some(holder) if holder == self.identity => self.spec(acquired_at, now, transitions),
+            Some(_) if !expired(&spec, now) => return Ok(false),
+            _ => self.spec(now, now, transitions + 1),
+        });
+        // The resourceVersion read above makes this a compare-and-swap: of
+        // two replicas taking an expired Lease, one gets 409 Conflict.
+        self.written(
+            self.api
+                .replace(&self.name, &PostParams::default(), &lease)
+                .await,
+        )
+    }
+
+    /// Waits until this replica holds the Lease, trying every third of its
+    /// duration.
+    pub async fn acquire(&self) {
+        loop {
+            match self.try_acquire().await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not take the leader lease"),
+            }
+            tokio::time::sleep(self.duration / 3).await;
+        }
+    }
+
+    /// Renews the Lease every third of its duration; returns when it is lost
+    /// (another replica holds it, or it could not be renewed before it
+    /// expired), at which point this replica must stop acting.
+    pub async fn hold(&self) {
+        let mut last_renewed = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.duration / 3).await;
+            match self.try_acquire().await {
+                Ok(true) => last_renewed = tokio::time::Instant::now(),
+                Ok(false) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "could not renew the leader lease");
+                    // Stop before the Lease expires, so two replicas never act at once.
+                    if last_renewed.elapsed() >= self.duration * 2 / 3 {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the Lease up (on shutdown), so another replica takes over at
+    /// once instead of after the Lease's duration.
+    pub async fn release(&self) -> Result<(), LeaseError> {
+        let Some(mut lease) = self
+            .api
+            .get_opt(&self.name)
+            .await
+            .map_err(|e| self.error(e))?
+        else {
+            return Ok(());
+        };
+        let Some(spec) = lease.spec.as_mut() else {
+            return Ok(());
+        };
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(());
+        }
+        spec.holder_identity = None;
+        spec.renew_time = None;
+        self.written(
+            self.api
+                .replace(&self.name, &PostParams::default(), &lease)
+                .await,
+        )
+        .map(drop)
+    }
+
+    fn spec(&self, acquired: Timestamp, renewed: Timestamp, transitions: i32) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: Some(self.identity.clone()),
+            lease_duration_seconds: Some(
+                i32::try_from(self.duration.as_secs()).unwrap_or(i32::MAX),
+            ),
+            acquire_time: Some(MicroTime(acquired)),
+            renew_time: Some(MicroTime(renewed)),
+            lease_transitions: Some(transitions),
+            ..LeaseSpec::default()
+        }
+    }
+
+    fn written(&self, result: Result<Lease, kube::Error>) -> Result<bool, LeaseError> {
+        match result {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(error) => Err(self.error(error)),
+        }
+    }
+
+    fn error(&self, source: kube::Error) -> LeaseError {
+        LeaseError {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            source,
+        }
+    }
+}
+
+/// Whether the holder's last renewal is older than the Lease's duration.
+fn expired(spec: &LeaseSpec, now: Timestamp) -> bool {
+    let Some(renewed) = spec.renew_time.as_ref() else {
+        return true;
+    };
+    let duration = SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(0)));
+    renewed.0 + duration < now
+}
