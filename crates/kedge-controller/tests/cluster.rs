@@ -3,10 +3,8 @@
 //! typed, status is written through its subresource, and the schema refuses
 //! a bad object with a message naming the field.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kedge_controller::{
     Application, ApplicationStatus, Condition, ConditionStatus, ConditionType, HealthState,
@@ -17,64 +15,9 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 
-const MANAGER: &str = "kedge-controller-test";
+mod support;
 
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn read_yaml<T: serde::de::DeserializeOwned>(path: &str) -> T {
-    let path = repo_file(path);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    serde_saphyr::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
-
-/// Installs the checked-in CRDs (what users apply) and waits until both
-/// are served.
-async fn install_crds(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for file in [
-        "deploy/crds/applications.yaml",
-        "deploy/crds/imageupdates.yaml",
-    ] {
-        let crd: CustomResourceDefinition = read_yaml(file);
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        crds.patch(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("applying {file}: {error}"));
-        eventually(
-            &format!("{name} Established"),
-            Duration::from_secs(30),
-            || {
-                let crds = crds.clone();
-                let name = name.clone();
-                async move {
-                    let crd = crds.get(&name).await.map_err(|error| error.to_string())?;
-                    let conditions = crd
-                        .status
-                        .and_then(|status| status.conditions)
-                        .unwrap_or_default();
-                    let established = conditions.iter().any(|condition| {
-                        condition.type_ == "Established" && condition.status == "True"
-                    });
-                    if established {
-                        Ok(())
-                    } else {
-                        Err(format!("{conditions:?}"))
-                    }
-                }
-            },
-        )
-        .await;
-    }
-}
+use support::{MANAGER, install_crds, read_yaml};
 
 /// Applies the example at `path` in `namespace`, retrying while the API
 /// server's discovery catches up with a CRD it has just established.

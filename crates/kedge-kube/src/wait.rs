@@ -57,7 +57,10 @@ pub(crate) async fn wait_healthy(
         let waiting: Vec<usize> = (0..state.len())
             .filter(|&i| {
                 let degraded_for = degraded_since[i].map(|since| now - since);
-                !settled(&state[i].0) && degraded_for.is_none_or(|d| d < DEGRADED_GRACE)
+                // An object deleted while waited for will not become
+                // healthy: it fails at once (the next sync re-applies it).
+                let gone = state[i].0.status == HealthStatus::Missing;
+                !settled(&state[i].0) && !gone && degraded_for.is_none_or(|d| d < DEGRADED_GRACE)
             })
             .collect();
         if waiting.is_empty() || Instant::now() >= deadline {
@@ -83,7 +86,7 @@ pub(crate) async fn wait_healthy(
                 None => (
                     Health {
                         status: HealthStatus::Missing,
-                        message: Some("gone from the cluster".into()),
+                        message: Some("deleted while waiting for it to become healthy".into()),
                     },
                     state[i].1.clone(),
                 ),

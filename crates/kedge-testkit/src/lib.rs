@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 pub mod git;
 pub mod kube;
+pub mod kubelet;
 pub mod oci;
 mod process;
 pub mod registry;

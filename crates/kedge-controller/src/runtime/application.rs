@@ -208,6 +208,10 @@ impl Prepared {
         let mut options = SyncOptions::new(app_name, destination.clone());
         options.prune = app.spec.sync_policy.prune;
         options.create_namespace = app.spec.sync_policy.create_namespace;
+        // With self-heal, Git wins over hand edits: fields Git sets are taken
+        // back from whichever manager changed them (ignoreDifferences keeps
+        // what another manager, say an HPA, should own).
+        options.force_conflicts = app.spec.sync_policy.self_heal;
         options.timeout = ctx.options.sync_timeout;
         options.ignore = app.spec.ignore_rules().map_err(|error| error.to_string())?;
         Ok(Self {

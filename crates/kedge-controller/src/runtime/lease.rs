@@ -191,3 +191,52 @@ fn expired(spec: &LeaseSpec, now: Timestamp) -> bool {
     let duration = SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(0)));
     renewed.0 + duration < now
 }
+
+/// Runs `work` only while this replica holds `lease`: waits for the Lease,
+/// starts `work` with a future that completes when it must stop (the Lease
+/// was lost, or `shutdown` completed), and waits for the Lease again after
+/// a loss. On `shutdown` the Lease is released so that another replica
+/// takes over at once.
+pub async fn run_as_leader<W, F>(
+    lease: &LeaderLease,
+    shutdown: impl Future<Output = ()>,
+    mut work: W,
+) where
+    W: FnMut(futures::future::BoxFuture<'static, ()>) -> F,
+    F: Future<Output = ()>,
+{
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = lease.acquire() => {}
+        }
+        tracing::info!(identity = lease.identity(), "took the leader lease");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = work(Box::pin(async move {
+            let _ = stopped.await;
+        }));
+        tokio::pin!(running);
+        let shutting_down = tokio::select! {
+            () = &mut shutdown => true,
+            () = lease.hold() => false,
+            () = &mut running => {
+                // The work ended on its own: nothing left to lead.
+                let _ = lease.release().await;
+                return;
+            }
+        };
+        let _ = stop.send(());
+        running.await;
+        if shutting_down {
+            if let Err(error) = lease.release().await {
+                tracing::warn!(%error, "could not release the leader lease");
+            }
+            return;
+        }
+        tracing::warn!(
+            identity = lease.identity(),
+            "lost the leader lease; stopped acting"
+        );
+    }
+}

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 
 pub use application::STATUS_MANAGER;
 pub use heads::{HeadsError, RemoteHeads, ResolvedRevision};
-pub use lease::{LeaderLease, LeaseError};
+pub use lease::{LeaderLease, LeaseError, run_as_leader};
 pub use outcome::{Outcome, next_status};
 
 use crate::Application;
