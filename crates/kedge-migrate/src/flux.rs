@@ -106,6 +106,26 @@ pub(crate) fn import(
             });
         }
     }
+    for repository in &objects.image_repositories {
+        let used = objects.policies.iter().any(|policy| {
+            let reference = policy.document.root.path("spec.imageRepositoryRef");
+            let name = reference.and_then(|r| r.str("name")).unwrap_or_default();
+            let namespace = reference
+                .and_then(|r| r.str("namespace"))
+                .unwrap_or(&policy.namespace);
+            repository.is(namespace, name)
+        });
+        if !used {
+            report.not_mapped(
+                &repository.at("spec.image"),
+                format!(
+                    "no ImagePolicy among the given files refers to ImageRepository {}: kedge \
+                     needs the policy to choose tags; pass it too",
+                    repository.name
+                ),
+            );
+        }
+    }
     for automation in &objects.automations {
         automation::report_unused(automation, &objects, report);
     }

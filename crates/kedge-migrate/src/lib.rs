@@ -136,6 +136,19 @@ pub struct Import {
     pub notes: Vec<Finding>,
 }
 
+impl Import {
+    /// Every configuration as one YAML stream, `---` between them (empty when
+    /// nothing was mapped).
+    pub fn to_yaml(&self) -> Result<String, MigrateError> {
+        let documents = self
+            .configs
+            .iter()
+            .map(KedgeConfig::to_yaml)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(documents.join("---\n"))
+    }
+}
+
 /// Maps `sources`, all configuration of `tool`, to `kedge.yaml`.
 ///
 /// Fails only on input that is not that tool's configuration at all: YAML

@@ -21,6 +21,8 @@ pub(super) struct ApplicationRef {
     pub at: At,
     /// `namePattern`, for messages.
     pub name_pattern: String,
+    /// Applications the pattern names whose labels the selector refuses.
+    pub unselected: Vec<String>,
 }
 
 /// Reads an `ImageUpdater` document whose root is `root` at `at`.
@@ -46,12 +48,12 @@ pub(super) fn read(
             verification(item, &at, report);
             let common = update_settings(item, &at).or(&common);
             let pattern = item.str("namePattern").unwrap_or("*").to_owned();
-            let matches = apps
+            let (matches, unselected): (Vec<Application>, Vec<Application>) = apps
                 .iter()
                 .filter(|app| name_matches(&pattern, &app.name))
-                .filter(|app| labels_match(item.get("labelSelectors"), &app.labels))
                 .cloned()
-                .collect();
+                .partition(|app| labels_match(item.get("labelSelectors"), &app.labels));
+            let unselected = unselected.into_iter().map(|app| app.name).collect();
             let images = item.get("images").map(Node::items).unwrap_or_default();
             let images = images
                 .iter()
@@ -65,6 +67,7 @@ pub(super) fn read(
                 write_back: write_back_of(item, &at).or(&write_back),
                 at,
                 name_pattern: pattern,
+                unselected,
             }
         })
         .collect()

@@ -171,6 +171,18 @@ fn map_reference(
             file_index,
         });
     }
+    if matches.is_empty() && !reference.unselected.is_empty() {
+        report.note(
+            &reference.at.child(reference.at.line, "labelSelectors"),
+            format!(
+                "Application {} matches {:?} but not its labelSelectors: Argo CD Image Updater \
+                 leaves it alone, and so does the import",
+                reference.unselected.join(", "),
+                reference.name_pattern
+            ),
+        );
+        return;
+    }
     if matches.is_empty() {
         report.not_mapped(
             &reference.at.child(reference.at.line, "namePattern"),

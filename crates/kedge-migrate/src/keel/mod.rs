@@ -192,8 +192,13 @@ fn values_image(
         .strip_suffix(".image")
         .or(parent.strip_suffix("image"))
         .unwrap_or(parent)
-        .trim_end_matches('.');
-    let alias = if alias.is_empty() { name.rsplit('/').next().unwrap_or(name) } else { alias };
-    let image = policy::image(alias, name, tag, settings, at, report)?;
+        .trim_end_matches('.')
+        .replace('.', "-");
+    let alias = if alias.is_empty() {
+        name.rsplit('/').next().unwrap_or(name).to_owned()
+    } else {
+        alias
+    };
+    let image = policy::image(&alias, name, tag, settings, at, report)?;
     Some((image, at.clone()))
 }
