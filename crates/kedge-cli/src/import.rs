@@ -100,7 +100,11 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         eprintln!("kedge: nothing could be mapped");
     }
     let complete = imported.not_mapped.is_empty() && !imported.configs.is_empty();
-    Ok(if complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Reads every imported file back with kedge's own loader: what is printed
@@ -108,8 +112,9 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
 fn check_with_kedge(imported: &Import) -> anyhow::Result<()> {
     for config in &imported.configs {
         let yaml = config.to_yaml()?;
-        kedge::config::Config::parse(Path::new("(imported kedge.yaml)"), &yaml)
-            .with_context(|| format!("the imported configuration is not one kedge reads:\n{yaml}"))?;
+        kedge::config::Config::parse(Path::new("(imported kedge.yaml)"), &yaml).with_context(
+            || format!("the imported configuration is not one kedge reads:\n{yaml}"),
+        )?;
     }
     Ok(())
 }

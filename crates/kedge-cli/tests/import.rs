@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn migration(relative: &str) -> PathBuf {
-    kedge_testkit::fixtures_dir().join("migration").join(relative)
+    kedge_testkit::fixtures_dir()
+        .join("migration")
+        .join(relative)
 }
 
 fn kedge_import(args: &[&str], files: &[&Path]) -> Output {
@@ -28,14 +30,23 @@ fn a_fully_mapped_setup_exits_0_with_a_kedge_yaml_kedge_reads() {
     let file = migration(LEGACY_SEMVER);
     let output = kedge_import(&["argocd-image-updater"], &[&file]);
     let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
     let config = kedge::config::Config::parse(Path::new("kedge.yaml"), &stdout)
         .unwrap_or_else(|e| panic!("kedge reads what import printed: {e}\n{stdout}"));
     assert_eq!(config.git.url, "http://10.42.0.1:30002/testdata.git");
     assert_eq!(config.images[0].image, "10.42.0.1:30000/test-image");
     assert_eq!(config.images[0].targets, ["001-simple-kustomize-app"]);
     // Differences are told, without failing the import.
-    assert!(text(&output.stderr).contains("kedge: note:"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("kedge: note:"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
@@ -61,7 +72,10 @@ fn what_does_not_map_is_on_stderr_with_file_line_and_key_and_exits_1() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("kedge checks one platform per image: linux/amd64 is kept"), "{stderr}");
+    assert!(
+        stderr.contains("kedge checks one platform per image: linux/amd64 is kept"),
+        "{stderr}"
+    );
     // What did map is still printed.
     let config = kedge::config::Config::parse(Path::new("kedge.yaml"), &text(&output.stdout))
         .expect("kedge reads the partial import");
@@ -77,7 +91,10 @@ fn a_file_of_another_kind_exits_2_naming_the_file_and_its_kind() {
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
     assert!(stderr.contains(&file.display().to_string()), "{stderr}");
-    assert!(stderr.contains("Deployment (apps/v1) is not flux configuration"), "{stderr}");
+    assert!(
+        stderr.contains("Deployment (apps/v1) is not flux configuration"),
+        "{stderr}"
+    );
     assert!(output.stdout.is_empty(), "nothing printed for bad input");
 }
 
@@ -88,13 +105,28 @@ fn keel_needs_the_git_repository_and_maps_with_it() {
     );
     let without = kedge_import(&["keel"], &[&file]);
     assert_eq!(without.status.code(), Some(2));
-    assert!(text(&without.stderr).contains("--git-url"), "{}", text(&without.stderr));
+    assert!(
+        text(&without.stderr).contains("--git-url"),
+        "{}",
+        text(&without.stderr)
+    );
 
     let with = kedge_import(
-        &["keel", "--git-url", "https://github.com/org/manifests.git", "--path", "k8s/wd.yaml"],
+        &[
+            "keel",
+            "--git-url",
+            "https://github.com/org/manifests.git",
+            "--path",
+            "k8s/wd.yaml",
+        ],
         &[&file],
     );
-    assert_eq!(with.status.code(), Some(0), "stderr: {}", text(&with.stderr));
+    assert_eq!(
+        with.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&with.stderr)
+    );
     let config = kedge::config::Config::parse(Path::new("kedge.yaml"), &text(&with.stdout))
         .expect("kedge reads it");
     let image = &config.images[0];
@@ -106,11 +138,14 @@ fn keel_needs_the_git_repository_and_maps_with_it() {
 
 #[test]
 fn json_output_carries_the_report_for_programs() {
-    let file = migration(
-        "fluxcd__image-reflector-controller/config/samples/image_v1_imagepolicy.yaml",
-    );
+    let file =
+        migration("fluxcd__image-reflector-controller/config/samples/image_v1_imagepolicy.yaml");
     let output = kedge_import(&["flux", "-o", "json"], &[&file]);
-    assert_eq!(output.status.code(), Some(1), "the ImageRepository is missing");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the ImageRepository is missing"
+    );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let not_mapped = json["notMapped"].as_array().expect("a list");
     assert_eq!(not_mapped[0]["key"], "spec.imageRepositoryRef");

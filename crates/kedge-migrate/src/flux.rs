@@ -38,7 +38,11 @@ impl Object<'_> {
 
     /// The child key `path` (dotted, under the root) for findings.
     fn at(&self, path: &str) -> At {
-        let line = self.document.root.path(path).map_or(self.at.line, |n| n.line);
+        let line = self
+            .document
+            .root
+            .path(path)
+            .map_or(self.at.line, |n| n.line);
         self.at.child(line, path)
     }
 }
@@ -79,7 +83,11 @@ pub(crate) fn import(
     let objects = collect(files)?;
     let mut mapped = Vec::new();
     for marker in &objects.markers {
-        if !objects.policies.iter().any(|p| p.is(&marker.namespace, &marker.policy)) {
+        if !objects
+            .policies
+            .iter()
+            .any(|p| p.is(&marker.namespace, &marker.policy))
+        {
             report.not_mapped(
                 &marker.at,
                 format!(
@@ -138,7 +146,10 @@ fn collect(files: &[File]) -> Result<Objects<'_>, MigrateError> {
     for file in files {
         let mut found = false;
         for document in &file.documents {
-            let group = document.api_version().and_then(|v| v.split_once('/')).map(|(g, _)| g);
+            let group = document
+                .api_version()
+                .and_then(|v| v.split_once('/'))
+                .map(|(g, _)| g);
             let list = match (group, document.kind()) {
                 (Some("source.toolkit.fluxcd.io"), Some("GitRepository")) => {
                     &mut objects.git_repositories
@@ -199,7 +210,11 @@ fn image(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report) -> Opt
     let namespace = reference
         .and_then(|r| r.str("namespace"))
         .unwrap_or(&policy.namespace);
-    let Some(repository) = objects.image_repositories.iter().find(|r| r.is(namespace, name)) else {
+    let Some(repository) = objects
+        .image_repositories
+        .iter()
+        .find(|r| r.is(namespace, name))
+    else {
         report.not_mapped(
             &policy.at("spec.imageRepositoryRef"),
             format!(
@@ -209,15 +224,26 @@ fn image(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report) -> Opt
         );
         return None;
     };
-    let image_name = repository.document.root.path("spec.image")?.as_str()?.to_owned();
+    let image_name = repository
+        .document
+        .root
+        .path("spec.image")?
+        .as_str()?
+        .to_owned();
     if let Err(reason) = crate::tags::check_image_name(&image_name) {
-        report.not_mapped(&repository.at("spec.image"), format!("not an image name: {reason}"));
+        report.not_mapped(
+            &repository.at("spec.image"),
+            format!("not an image name: {reason}"),
+        );
         return None;
     }
     let mut tag_policy = tag_policy(policy, report)?;
     tag_policy.ignore = exclusions(repository);
     if let Err(reason) = tag_policy.check() {
-        report.not_mapped(&policy.at("spec.policy"), format!("kedge would refuse this policy: {reason}"));
+        report.not_mapped(
+            &policy.at("spec.policy"),
+            format!("kedge would refuse this policy: {reason}"),
+        );
         return None;
     }
     repository_settings(repository, report);
@@ -307,7 +333,12 @@ fn repository_settings(repository: &Object<'_>, report: &mut Report) {
     };
     let host = spec
         .str("image")
-        .map(|image| kedge_image::split_host(image).0.unwrap_or("docker.io").to_owned())
+        .map(|image| {
+            kedge_image::split_host(image)
+                .0
+                .unwrap_or("docker.io")
+                .to_owned()
+        })
         .unwrap_or_default();
     for (key, node) in spec.entries() {
         let at = repository.at(&format!("spec.{key}"));

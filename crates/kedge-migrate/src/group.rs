@@ -130,7 +130,10 @@ mod tests {
             repo_path("config/overlays/foo", "/config/overlays/bar").as_deref(),
             Some("config/overlays/bar")
         );
-        assert_eq!(repo_path(".", "./values.yaml").as_deref(), Some("values.yaml"));
+        assert_eq!(
+            repo_path(".", "./values.yaml").as_deref(),
+            Some("values.yaml")
+        );
         assert_eq!(repo_path("", "").as_deref(), Some("."));
         assert_eq!(repo_path("a", "../../x"), None);
     }

@@ -110,7 +110,10 @@ mod tests {
             split_tag("10.42.0.1:30000/test-image:1.X.X"),
             ("10.42.0.1:30000/test-image", Some("1.X.X"))
         );
-        assert_eq!(split_tag("10.42.0.1:30000/test-image"), ("10.42.0.1:30000/test-image", None));
+        assert_eq!(
+            split_tag("10.42.0.1:30000/test-image"),
+            ("10.42.0.1:30000/test-image", None)
+        );
         assert_eq!(split_tag("nginx"), ("nginx", None));
     }
 
@@ -122,7 +125,10 @@ mod tests {
             "ssh://git@github.com/org/repo",
         ] {
             let forge = github_forge(url).expect(url);
-            assert_eq!((forge.github.owner.as_str(), forge.github.repo.as_str()), ("org", "repo"));
+            assert_eq!(
+                (forge.github.owner.as_str(), forge.github.repo.as_str()),
+                ("org", "repo")
+            );
         }
         assert!(github_forge("https://gitlab.com/org/repo.git").is_none());
     }

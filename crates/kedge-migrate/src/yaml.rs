@@ -49,9 +49,7 @@ impl Node {
 
     /// The node at a dotted path of mapping keys.
     pub fn path(&self, dotted: &str) -> Option<&Node> {
-        dotted
-            .split('.')
-            .try_fold(self, |node, key| node.get(key))
+        dotted.split('.').try_fold(self, |node, key| node.get(key))
     }
 
     /// The scalar text of this node.
@@ -146,11 +144,13 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<Document>, MigrateErr
             line: e.marker().line() as u64,
             message: e.info().to_owned(),
         })?;
-        builder.event(event, &span).map_err(|line| MigrateError::Yaml {
-            file: path.to_owned(),
-            line,
-            message: "a mapping or sequence used as a key".to_owned(),
-        })?;
+        builder
+            .event(event, &span)
+            .map_err(|line| MigrateError::Yaml {
+                file: path.to_owned(),
+                line,
+                message: "a mapping or sequence used as a key".to_owned(),
+            })?;
     }
     Ok(builder
         .documents
@@ -218,10 +218,13 @@ impl Builder {
                     items,
                 }) = self.stack.pop()
                 {
-                    self.finish(Node {
-                        line,
-                        value: Value::Seq(items),
-                    }, anchor)?;
+                    self.finish(
+                        Node {
+                            line,
+                            value: Value::Seq(items),
+                        },
+                        anchor,
+                    )?;
                 }
             }
             _ => {}

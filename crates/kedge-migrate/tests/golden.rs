@@ -114,7 +114,11 @@ fn check(case: &str, yaml: &str, report: &str) -> Result<(), String> {
             );
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 fn case_name(relative: &Path) -> String {
@@ -127,7 +131,11 @@ fn case_name(relative: &Path) -> String {
 #[test]
 fn every_fixture_maps_or_is_reported() {
     let files = yaml_files(&migration_dir());
-    assert!(files.len() >= 60, "the migration fixtures are there: {}", files.len());
+    assert!(
+        files.len() >= 60,
+        "the migration fixtures are there: {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for relative in &files {
         let case = case_name(relative);
@@ -140,7 +148,10 @@ fn every_fixture_maps_or_is_reported() {
                 "{case}: nothing mapped and nothing reported"
             );
             for finding in &imported.not_mapped {
-                assert!(finding.reason.len() > 20, "{case}: a reason a user can act on: {finding}");
+                assert!(
+                    finding.reason.len() > 20,
+                    "{case}: a reason a user can act on: {finding}"
+                );
             }
         }
         let (yaml, report) = render(&case, &result);
@@ -154,7 +165,8 @@ fn every_fixture_maps_or_is_reported() {
 /// A user imports a whole Flux setup at once: objects and marked manifests together.
 #[test]
 fn flux_setup_with_markers_imports_together() {
-    let base = "fluxcd__image-automation-controller/_transcribed/docs/spec/v1/imageupdateautomations";
+    let base =
+        "fluxcd__image-automation-controller/_transcribed/docs/spec/v1/imageupdateautomations";
     let files = [
         format!("{base}/L0017-0068_full-GitRepository-ImageRepository-ImagePolicy-ImageUpdateAutomation.yaml"),
         "fluxcd__image-reflector-controller/_transcribed/docs/spec/v1/imagepolicies/L0015-0027_ImagePolicy-semver-digestReflectionPolicy.yaml".to_owned(),
@@ -169,7 +181,9 @@ fn flux_setup_with_markers_imports_together() {
     assert_eq!(image.image, "ghcr.io/stefanprodan/podinfo");
     assert_eq!(image.targets, ["."]);
     let (yaml, report) = render("flux-setup", &result);
-    check("combined__flux-setup", &yaml, &report).map_err(|p| panic!("{p}")).ok();
+    check("combined__flux-setup", &yaml, &report)
+        .map_err(|p| panic!("{p}"))
+        .ok();
 }
 
 /// Upstream's own before/after pair: the annotated Applications and the
@@ -179,14 +193,18 @@ fn argocd_annotations_and_image_updater_agree() {
     let base = "argoproj-labs__argocd-image-updater/_transcribed/docs/configuration/migration";
     let before = run(
         Tool::ArgoCdImageUpdater,
-        &[PathBuf::from(format!("{base}/L0216-0242_before-2-Applications-annotations.yaml"))],
+        &[PathBuf::from(format!(
+            "{base}/L0216-0242_before-2-Applications-annotations.yaml"
+        ))],
     )
     .expect("imports");
     let after = run(
         Tool::ArgoCdImageUpdater,
         &[
             PathBuf::from(format!("{base}/L0248-0282_after-ImageUpdater.yaml")),
-            PathBuf::from(format!("{base}/L0216-0242_before-2-Applications-annotations.yaml")),
+            PathBuf::from(format!(
+                "{base}/L0216-0242_before-2-Applications-annotations.yaml"
+            )),
         ],
     )
     .expect("imports");
@@ -194,7 +212,11 @@ fn argocd_annotations_and_image_updater_agree() {
         imported
             .configs
             .iter()
-            .flat_map(|c| c.images.iter().map(|i| (c.git.branch.clone().unwrap_or_default(), i.image.clone())))
+            .flat_map(|c| {
+                c.images
+                    .iter()
+                    .map(|i| (c.git.branch.clone().unwrap_or_default(), i.image.clone()))
+            })
             .collect()
     };
     assert_eq!(names(&before), names(&after));

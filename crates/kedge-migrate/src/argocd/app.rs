@@ -43,7 +43,9 @@ pub(super) fn destination(
     report: &mut Report,
 ) -> Option<Destination> {
     let source = app.document.root.path("spec.source");
-    let source_at = app.at.child(source.map_or(app.at.line, |s| s.line), "spec.source");
+    let source_at = app
+        .at
+        .child(source.map_or(app.at.line, |s| s.line), "spec.source");
     if source.is_none() && app.document.root.path("spec.sources").is_some() {
         report.not_mapped(
             &app.at.child(app.at.line, "spec.sources"),
@@ -56,7 +58,11 @@ pub(super) fn destination(
         .repository
         .as_ref()
         .map(|r| r.value().to_owned())
-        .or_else(|| source_str("repoURL").filter(|_| source_str("chart").is_none()).map(str::to_owned))
+        .or_else(|| {
+            source_str("repoURL")
+                .filter(|_| source_str("chart").is_none())
+                .map(str::to_owned)
+        })
         .or_else(|| options.git_url.clone());
     let Some(url) = url else {
         report.not_mapped(
@@ -76,12 +82,18 @@ pub(super) fn destination(
     let Some(base) = base else {
         report.not_mapped(
             &source_at,
-            format!("Application {} names no path in its repository: pass --path", app.name),
+            format!(
+                "Application {} names no path in its repository: pass --path",
+                app.name
+            ),
         );
         return None;
     };
     let helm = source.is_some_and(|s| s.get("helm").is_some())
-        || write_back.target.as_ref().is_some_and(|t| t.value().starts_with("helmvalues"));
+        || write_back
+            .target
+            .as_ref()
+            .is_some_and(|t| t.value().starts_with("helmvalues"));
     let targets = vec![target(app, &base, write_back.target.as_ref(), report)?];
     let revision = source_str("targetRevision");
     let (mut git, write_back_mode) = branches(app, url, revision, write_back, options, report)?;
@@ -253,7 +265,10 @@ fn branches(
     }
     if let Some(pr) = &write_back.pull_request {
         if pr.forge != "github" {
-            report.not_mapped(&pr.at, format!("kedge opens pull requests on GitHub only, not {}", pr.forge));
+            report.not_mapped(
+                &pr.at,
+                format!("kedge opens pull requests on GitHub only, not {}", pr.forge),
+            );
         } else {
             let branch = pull_request.take().and_then(|(branch, _, _)| branch);
             pull_request = Some((branch, pr.labels.clone(), pr.at.clone()));
@@ -302,8 +317,11 @@ mod tests {
     #[test]
     fn documented_branch_templates_translate_or_say_why_not() {
         assert_eq!(
-            branch_template("image-updater{{range .Images}}-{{.Name}}-{{.NewTag}}{{end}}", "app")
-                .as_deref(),
+            branch_template(
+                "image-updater{{range .Images}}-{{.Name}}-{{.NewTag}}{{end}}",
+                "app"
+            )
+            .as_deref(),
             Ok("image-updater{% for u in updates %}-{{ u.image }}-{{ u.newTag }}{% endfor %}")
         );
         let sha = branch_template("image-updater-{{.SHA256}}", "app").expect_err("no SHA256");

@@ -40,7 +40,10 @@ pub(super) fn read(
     verification(spec, &spec_at, report);
     let common = update_settings(spec, &spec_at);
     let write_back = write_back(spec, &spec_at);
-    let refs = spec.get("applicationRefs").map(Node::items).unwrap_or_default();
+    let refs = spec
+        .get("applicationRefs")
+        .map(Node::items)
+        .unwrap_or_default();
     refs.iter()
         .enumerate()
         .map(|(i, item)| {
@@ -58,13 +61,20 @@ pub(super) fn read(
             let images = images
                 .iter()
                 .enumerate()
-                .map(|(j, image)| read_image(image, &at.child(image.line, &format!("images[{j}]")), &common, report))
+                .map(|(j, image)| {
+                    read_image(
+                        image,
+                        &at.child(image.line, &format!("images[{j}]")),
+                        &common,
+                        report,
+                    )
+                })
                 .collect();
             ApplicationRef {
                 matches,
                 use_annotations: item.str("useAnnotations") == Some("true"),
                 images,
-                write_back: write_back_of(item, &at).or(&write_back),
+                write_back: write_back(item, &at).or(&write_back),
                 at,
                 name_pattern: pattern,
                 unselected,
@@ -73,14 +83,13 @@ pub(super) fn read(
         .collect()
 }
 
-fn write_back_of(item: &Node, at: &At) -> WriteBackSettings {
-    write_back(item, at)
-}
-
 /// One `images[]` item.
 fn read_image(image: &Node, at: &At, common: &UpdateSettings, report: &mut Report) -> AiuImage {
     let name = image.str("imageName").unwrap_or_default();
-    let name_at = at.child(image.get("imageName").map_or(at.line, |n| n.line), "imageName");
+    let name_at = at.child(
+        image.get("imageName").map_or(at.line, |n| n.line),
+        "imageName",
+    );
     let mut aiu = AiuImage::from_spec(name, name_at);
     aiu.alias = image.str("alias").map(str::to_owned);
     aiu.settings = update_settings(image, at).or(common);
@@ -89,7 +98,10 @@ fn read_image(image: &Node, at: &At, common: &UpdateSettings, report: &mut Repor
         let targets_at = at.child(targets.line, "manifestTargets");
         let setting = |path: &str| {
             let node = targets.path(path)?;
-            Some(Setting::one(node.as_str()?, targets_at.child(node.line, path)))
+            Some(Setting::one(
+                node.as_str()?,
+                targets_at.child(node.line, path),
+            ))
         };
         aiu.helm_name = setting("helm.name");
         aiu.helm_tag = setting("helm.tag");
@@ -203,7 +215,12 @@ pub(crate) fn labels_match(selector: Option<&Node>, labels: &[(String, String)])
     let Some(selector) = selector else {
         return true;
     };
-    let label = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let label = |key: &str| {
+        labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let by_label = selector
         .get("matchLabels")
         .map(Node::entries)

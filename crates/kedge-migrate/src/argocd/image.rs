@@ -31,7 +31,10 @@ pub(super) fn map(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) 
         return None;
     }
     if let Err(reason) = tags::check_image_name(&image.name) {
-        report.not_mapped(&image.at, format!("{:?} is not an image name: {reason}", image.name));
+        report.not_mapped(
+            &image.at,
+            format!("{:?} is not an image name: {reason}", image.name),
+        );
         return None;
     }
     let settings = &image.settings;
@@ -48,10 +51,16 @@ pub(super) fn map(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) 
         }
     }
     if let Err(reason) = policy.check() {
-        report.not_mapped(&image.at, format!("kedge would refuse this policy: {reason}"));
+        report.not_mapped(
+            &image.at,
+            format!("kedge would refuse this policy: {reason}"),
+        );
         return None;
     }
-    let platform = settings.platforms.as_ref().and_then(|p| platform(p, report));
+    let platform = settings
+        .platforms
+        .as_ref()
+        .and_then(|p| platform(p, report));
     if let Some(secret) = &settings.pull_secret {
         pull_secret(secret, report);
     }
@@ -78,10 +87,14 @@ pub(super) fn map(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) 
             ),
         );
     }
-    let alias = image
-        .alias
-        .clone()
-        .unwrap_or_else(|| image.name.rsplit('/').next().unwrap_or(&image.name).to_owned());
+    let alias = image.alias.clone().unwrap_or_else(|| {
+        image
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&image.name)
+            .to_owned()
+    });
     Some(Image {
         alias,
         image: image.name.clone(),
@@ -215,7 +228,10 @@ fn helm_names(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) {
         }
         return;
     }
-    let name = image.helm_name.as_ref().map_or("image.name", Setting::value);
+    let name = image
+        .helm_name
+        .as_ref()
+        .map_or("image.name", Setting::value);
     let tag = image.helm_tag.as_ref().map_or("image.tag", Setting::value);
     let (name_parent, name_key) = name.rsplit_once('.').unwrap_or(("", name));
     let (tag_parent, tag_key) = tag.rsplit_once('.').unwrap_or(("", tag));

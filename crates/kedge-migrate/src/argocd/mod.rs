@@ -29,7 +29,10 @@ pub(crate) fn import(
         let before = apps.len() + updaters.len();
         for document in &file.documents {
             let at = At::new(&file.path, document.root.line, "");
-            let group = document.api_version().and_then(|v| v.split_once('/')).map(|(g, _)| g);
+            let group = document
+                .api_version()
+                .and_then(|v| v.split_once('/'))
+                .map(|(g, _)| g);
             match (document.kind(), group) {
                 (Some("Application"), Some("argoproj.io")) => {
                     apps.push(application(document, at, file_index));
@@ -58,7 +61,14 @@ pub(crate) fn import(
     }
     for (document, at, file_index) in updaters {
         for reference in crd::read(&document.root, &at, &apps, report) {
-            map_reference(reference, file_index, options, report, &mut done, &mut mapped);
+            map_reference(
+                reference,
+                file_index,
+                options,
+                report,
+                &mut done,
+                &mut mapped,
+            );
         }
     }
     Ok(mapped)
@@ -115,7 +125,14 @@ fn map_annotated(
         );
         return;
     }
-    map_images(app, &annotated.images, &annotated.write_back, options, report, mapped);
+    map_images(
+        app,
+        &annotated.images,
+        &annotated.write_back,
+        options,
+        report,
+        mapped,
+    );
 }
 
 /// Maps `images` of `app` written back as `write_back` says.
@@ -202,6 +219,13 @@ fn map_reference(
             }
             continue;
         }
-        map_images(app, &reference.images, &reference.write_back, options, report, mapped);
+        map_images(
+            app,
+            &reference.images,
+            &reference.write_back,
+            options,
+            report,
+            mapped,
+        );
     }
 }

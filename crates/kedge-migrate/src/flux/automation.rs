@@ -49,7 +49,10 @@ pub(super) fn destinations(
             options.paths.clone()
         };
         if targets.is_empty() {
-            report.not_mapped(&policy.at, "no target: pass --path or the manifests with its markers");
+            report.not_mapped(
+                &policy.at,
+                "no target: pass --path or the manifests with its markers",
+            );
             return Vec::new();
         }
         return vec![(repo, targets)];
@@ -136,7 +139,10 @@ fn repo(
     let namespace = source
         .and_then(|s| s.str("namespace"))
         .unwrap_or(&automation.namespace);
-    let git_repository = objects.git_repositories.iter().find(|g| g.is(namespace, name));
+    let git_repository = objects
+        .git_repositories
+        .iter()
+        .find(|g| g.is(namespace, name));
     let url = git_repository
         .and_then(|g| g.document.root.path("spec.url"))
         .and_then(|u| u.as_str())
@@ -150,7 +156,9 @@ fn repo(
         return None;
     };
     let branch_at = |node: Option<&crate::yaml::Node>, path: &str| {
-        node.and_then(|n| n.path(path)).and_then(|b| b.as_str()).map(str::to_owned)
+        node.and_then(|n| n.path(path))
+            .and_then(|b| b.as_str())
+            .map(str::to_owned)
     };
     let checkout = branch_at(Some(root), "spec.git.checkout.ref.branch")
         .or_else(|| branch_at(git_repository.map(|g| &g.document.root), "spec.ref.branch"))
@@ -206,7 +214,11 @@ fn repo(
 /// Reports the automation's settings kedge.yaml cannot say, once per automation.
 pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, report: &mut Report) {
     let root = &automation.document.root;
-    if !objects.policies.iter().any(|policy| selects(automation, policy)) {
+    if !objects
+        .policies
+        .iter()
+        .any(|policy| selects(automation, policy))
+    {
         report.not_mapped(
             &automation.at("spec"),
             format!(
@@ -223,17 +235,31 @@ pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, repo
              pull-request on GitHub",
         ),
         ("spec.git.push.options", "kedge sends no push options"),
-        ("spec.git.checkout.ref.tag", "kedge checks out a branch, not a tag"),
-        ("spec.git.checkout.ref.semver", "kedge checks out a branch, not a semver range of tags"),
-        ("spec.git.checkout.ref.commit", "kedge checks out a branch, not a commit"),
-        ("spec.git.checkout.ref.name", "kedge checks out a branch by name (ref.branch)"),
+        (
+            "spec.git.checkout.ref.tag",
+            "kedge checks out a branch, not a tag",
+        ),
+        (
+            "spec.git.checkout.ref.semver",
+            "kedge checks out a branch, not a semver range of tags",
+        ),
+        (
+            "spec.git.checkout.ref.commit",
+            "kedge checks out a branch, not a commit",
+        ),
+        (
+            "spec.git.checkout.ref.name",
+            "kedge checks out a branch by name (ref.branch)",
+        ),
     ];
     for (path, reason) in checks {
         if root.path(path).is_some() {
             report.not_mapped(&automation.at(path), reason);
         }
     }
-    if let Some(template) = root.path("spec.git.commit.messageTemplate").and_then(|m| m.as_str())
+    if let Some(template) = root
+        .path("spec.git.commit.messageTemplate")
+        .and_then(|m| m.as_str())
         && (template.contains("{{") || template.contains("{%"))
     {
         report.not_mapped(
@@ -245,7 +271,10 @@ pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, repo
     if let Some(strategy) = root.path("spec.update.strategy").and_then(|s| s.as_str())
         && strategy != "Setters"
     {
-        report.not_mapped(&automation.at("spec.update.strategy"), format!("{strategy:?} is not Setters"));
+        report.not_mapped(
+            &automation.at("spec.update.strategy"),
+            format!("{strategy:?} is not Setters"),
+        );
     }
     if root.path("spec.suspend").and_then(|s| s.as_str()) == Some("true") {
         report.not_mapped(
@@ -256,6 +285,9 @@ pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, repo
     if let Some(kind) = root.path("spec.sourceRef.kind").and_then(|k| k.as_str())
         && kind != "GitRepository"
     {
-        report.not_mapped(&automation.at("spec.sourceRef.kind"), format!("{kind} is not a GitRepository"));
+        report.not_mapped(
+            &automation.at("spec.sourceRef.kind"),
+            format!("{kind} is not a GitRepository"),
+        );
     }
 }

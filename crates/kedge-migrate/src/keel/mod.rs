@@ -24,7 +24,9 @@ pub(crate) fn import(
     report: &mut Report,
 ) -> Result<Vec<Mapped>, MigrateError> {
     let Some(url) = options.git_url.clone() else {
-        return Err(MigrateError::GitUrlRequired { tool: Tool::Keel.name() });
+        return Err(MigrateError::GitUrlRequired {
+            tool: Tool::Keel.name(),
+        });
     };
     let repo = Repo {
         git: Git {
@@ -79,9 +81,15 @@ pub(crate) fn import(
 fn workload(document: &Document, at: &At, report: &mut Report) -> Option<Vec<(crate::Image, At)>> {
     let mut settings = KeelSettings::default();
     for place in ["metadata.labels", "metadata.annotations"] {
-        let entries = document.root.path(place).map(Node::entries).unwrap_or_default();
+        let entries = document
+            .root
+            .path(place)
+            .map(Node::entries)
+            .unwrap_or_default();
         for (key, node) in entries {
-            let Some(name) = key.strip_prefix(PREFIX) else { continue };
+            let Some(name) = key.strip_prefix(PREFIX) else {
+                continue;
+            };
             let setting = KeelSetting {
                 value: node.as_str().unwrap_or_default().trim().to_owned(),
                 at: at.child(node.line, key),
@@ -101,19 +109,34 @@ fn workload(document: &Document, at: &At, report: &mut Report) -> Option<Vec<(cr
         _ => "spec.template.spec",
     };
     let containers = document.root.path(&format!("{pod}.containers"));
-    let init = settings.get("initContainers").is_some_and(|i| i.value == "true");
-    let init_containers = document.root.path(&format!("{pod}.initContainers")).filter(|_| init);
+    let init = settings
+        .get("initContainers")
+        .is_some_and(|i| i.value == "true");
+    let init_containers = document
+        .root
+        .path(&format!("{pod}.initContainers"))
+        .filter(|_| init);
     let mut images = Vec::new();
-    for container in containers.into_iter().chain(init_containers).flat_map(Node::items) {
-        let Some(reference) = container.str("image") else { continue };
+    for container in containers
+        .into_iter()
+        .chain(init_containers)
+        .flat_map(Node::items)
+    {
+        let Some(reference) = container.str("image") else {
+            continue;
+        };
         let image_at = at.child(container.line, &format!("{pod}.containers[].image"));
         let Ok(parsed) = kedge_image::ImageRef::parse(reference) else {
-            report.not_mapped(&image_at, format!("{reference:?} is not an image reference"));
+            report.not_mapped(
+                &image_at,
+                format!("{reference:?} is not an image reference"),
+            );
             continue;
         };
         let alias = container.str("name").unwrap_or("image");
         let name = parsed.written_name().to_owned();
-        if let Some(image) = policy::image(alias, &name, parsed.tag(), &settings, &image_at, report) {
+        if let Some(image) = policy::image(alias, &name, parsed.tag(), &settings, &image_at, report)
+        {
             images.push((image, image_at));
         }
     }
@@ -135,7 +158,13 @@ fn values(document: &Document, at: &At, report: &mut Report) -> Option<Vec<(crat
     }
     settings.report_unmapped(report);
     let mut images = Vec::new();
-    for (i, entry) in keel.get("images").map(Node::items).unwrap_or_default().iter().enumerate() {
+    for (i, entry) in keel
+        .get("images")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let entry_at = keel_at.child(entry.line, &format!("images[{i}]"));
         for (key, node) in entry.entries() {
             let reason = match key.as_str() {
@@ -170,7 +199,9 @@ fn values_image(
         report.not_mapped(at, format!("{repository_path} is not a value in this file"));
         return None;
     };
-    let (parent, key) = repository_path.rsplit_once('.').unwrap_or(("", repository_path));
+    let (parent, key) = repository_path
+        .rsplit_once('.')
+        .unwrap_or(("", repository_path));
     let last = parent.rsplit('.').next().unwrap_or(parent);
     let image_key = last == "image" || (last.ends_with("Image") && last.len() > 5);
     let tag_beside = tag_path.is_none_or(|t| t == format!("{parent}.tag"));

@@ -79,7 +79,10 @@ pub(super) fn image(
     };
     let (policy, pin) = policy(policy_setting, tag, settings, report)?;
     if let Err(reason) = policy.check() {
-        report.not_mapped(&policy_setting.at, format!("kedge would refuse this policy: {reason}"));
+        report.not_mapped(
+            &policy_setting.at,
+            format!("kedge would refuse this policy: {reason}"),
+        );
         return None;
     }
     Some(Image {
@@ -107,7 +110,10 @@ fn policy(
     if let Some(match_tag) = match_tag
         && value != "force"
     {
-        report.note(&match_tag.at, "Keel applies matchTag to the force policy only");
+        report.note(
+            &match_tag.at,
+            "Keel applies matchTag to the force policy only",
+        );
     }
     let mut policy = match value {
         "force" if match_tag.is_some() => {
@@ -139,7 +145,10 @@ fn policy(
             }
         }
         "never" => {
-            report.note(&setting.at, "never: Keel leaves the image alone, so kedge.yaml leaves it out");
+            report.note(
+                &setting.at,
+                "never: Keel leaves the image alone, so kedge.yaml leaves it out",
+            );
             return None;
         }
         other => {
@@ -167,7 +176,10 @@ fn policy(
 /// Keel's `matchPreRelease` (on by default): a release moves to releases
 /// only, a pre-release to pre-releases with the same label.
 fn pre_releases(policy: &mut Policy, tag: Option<&str>, settings: &KeelSettings) {
-    if settings.get("matchPreRelease").is_some_and(|m| m.value == "false") {
+    if settings
+        .get("matchPreRelease")
+        .is_some_and(|m| m.value == "false")
+    {
         policy.prereleases = true;
         return;
     }
