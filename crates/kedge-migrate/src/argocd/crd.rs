@@ -39,7 +39,7 @@ pub(super) fn read(
     };
     verification(spec, &spec_at, report);
     let common = update_settings(spec, &spec_at);
-    let write_back = write_back(spec, &spec_at);
+    let write_back = read_write_back(spec, &spec_at);
     let refs = spec
         .get("applicationRefs")
         .map(Node::items)
@@ -74,7 +74,7 @@ pub(super) fn read(
                 matches,
                 use_annotations: item.str("useAnnotations") == Some("true"),
                 images,
-                write_back: write_back(item, &at).or(&write_back),
+                write_back: read_write_back(item, &at).or(&write_back),
                 at,
                 name_pattern: pattern,
                 unselected,
@@ -137,7 +137,7 @@ fn update_settings(node: &Node, at: &At) -> UpdateSettings {
 }
 
 /// `writeBackConfig` of `node`.
-fn write_back(node: &Node, at: &At) -> WriteBackSettings {
+fn read_write_back(node: &Node, at: &At) -> WriteBackSettings {
     let Some(config) = node.get("writeBackConfig") else {
         return WriteBackSettings::default();
     };
