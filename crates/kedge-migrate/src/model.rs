@@ -27,8 +27,14 @@ pub struct KedgeConfig {
 impl KedgeConfig {
     /// The file as kedge reads it.
     pub fn to_yaml(&self) -> Result<String, crate::MigrateError> {
-        serde_saphyr::to_string(self).map_err(|source| crate::MigrateError::Emit {
-            source: Box::new(source),
+        // Paths and regexes stay on one line however long: a folded `>-` block is
+        // valid YAML, but not what anyone writes in kedge.yaml.
+        let mut options = serde_saphyr::SerializerOptions::default();
+        options.folded_wrap_chars = usize::MAX;
+        serde_saphyr::to_string_with_options(self, options).map_err(|source| {
+            crate::MigrateError::Emit {
+                source: Box::new(source),
+            }
         })
     }
 }
