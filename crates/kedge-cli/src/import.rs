@@ -6,6 +6,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod crd;
+
 use anyhow::Context as _;
 use kedge_migrate::{Import, ImportOptions, Source, Tool};
 
@@ -29,7 +31,8 @@ pub struct ImportArgs {
     /// The branch, where the files do not name it.
     #[arg(long)]
     branch: Option<String>,
-    /// What to print: kedge.yaml (several separated by ---) or JSON with the report.
+    /// What to print: kedge.yaml (several separated by ---), JSON with the
+    /// report, or ImageUpdate resources for kedge's controller.
     #[arg(short, long, value_enum, default_value_t = ImportFormat::Yaml)]
     output: ImportFormat,
 }
@@ -52,6 +55,8 @@ enum ImportFormat {
     Yaml,
     /// `{configs, notMapped, notes}`.
     Json,
+    /// `ImageUpdate` resources (kedge.dev/v1alpha1).
+    Crd,
 }
 
 /// Runs `kedge import`: 0 when everything mapped, 1 when something did not.
@@ -87,6 +92,17 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
                 "notes": imported.notes,
             });
             writeln!(stdout, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+        ImportFormat::Crd => {
+            let (resources, notes) = crd::image_updates(&imported.configs)?;
+            let documents = resources
+                .iter()
+                .map(serde_saphyr::to_string)
+                .collect::<Result<Vec<_>, _>>()?;
+            stdout.write_all(documents.join("---\n").as_bytes())?;
+            for note in notes {
+                eprintln!("kedge: note: {note}");
+            }
         }
     }
     stdout.flush()?;

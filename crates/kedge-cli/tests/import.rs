@@ -152,3 +152,36 @@ fn json_output_carries_the_report_for_programs() {
     assert_eq!(not_mapped[0]["line"], 8);
     assert!(json["configs"].as_array().is_some_and(Vec::is_empty));
 }
+
+#[test]
+fn crd_output_is_image_update_resources_the_controller_reads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("app.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n  annotations:\n    \
+         argocd-image-updater.argoproj.io/image-list: web=ghcr.io/org/web:~1.2\n    \
+         argocd-image-updater.argoproj.io/write-back-method: git\n    \
+         argocd-image-updater.argoproj.io/git-branch: main:kedge/web\nspec:\n  source:\n    \
+         repoURL: https://github.com/org/manifests.git\n    path: apps/web\n    targetRevision: main\n",
+    )
+    .expect("written");
+    let output = kedge_import(&["argocd-image-updater", "-o", "crd"], &[&file]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    let resource: kedge_controller::ImageUpdate =
+        serde_saphyr::from_str(&text(&output.stdout)).expect("an ImageUpdate");
+    assert_eq!(resource.metadata.name.as_deref(), Some("manifests"));
+    let spec = &resource.spec;
+    spec.validate().expect("valid for the controller");
+    assert_eq!(
+        spec.write_back.mode,
+        kedge_controller::WriteBackMode::PullRequest
+    );
+    assert_eq!(
+        spec.write_back.pull_request.branch.as_deref(),
+        Some("kedge/web")
+    );
+    assert_eq!(spec.images[0].targets, ["apps/web"]);
+    assert!(stderr.contains("create Secret github-token"), "{stderr}");
+}
