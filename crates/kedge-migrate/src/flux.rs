@@ -114,6 +114,15 @@ pub(crate) fn import(
             });
         }
     }
+    unused_repositories(&objects, report);
+    for automation in &objects.automations {
+        automation::report_unused(automation, &objects, report);
+    }
+    Ok(mapped)
+}
+
+/// Reports each ImageRepository no policy refers to.
+fn unused_repositories(objects: &Objects<'_>, report: &mut Report) {
     for repository in &objects.image_repositories {
         let used = objects.policies.iter().any(|policy| {
             let reference = policy.document.root.path("spec.imageRepositoryRef");
@@ -134,10 +143,6 @@ pub(crate) fn import(
             );
         }
     }
-    for automation in &objects.automations {
-        automation::report_unused(automation, &objects, report);
-    }
-    Ok(mapped)
 }
 
 /// Sorts the documents of `files` by kind; a file with none is an error.
@@ -247,18 +252,7 @@ fn image(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report) -> Opt
         return None;
     }
     repository_settings(repository, report);
-    let pin = match spec.str("digestReflectionPolicy") {
-        Some("Always") => Pin::TagAndDigest,
-        Some("IfNotPresent") => {
-            report.note(
-                &policy.at("spec.digestReflectionPolicy"),
-                "kedge pins tag and digest and looks the digest up on every run, as Always does; \
-                 IfNotPresent would keep the first digest seen for a tag",
-            );
-            Pin::TagAndDigest
-        }
-        _ => Pin::Tag,
-    };
+    let pin = pin(policy, report);
     let poll_interval = repository
         .document
         .root
@@ -274,6 +268,23 @@ fn image(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report) -> Opt
         platform: None,
         poll_interval,
     })
+}
+
+/// `digestReflectionPolicy` as what kedge pins.
+fn pin(policy: &Object<'_>, report: &mut Report) -> Pin {
+    let reflection = policy.document.root.path("spec.digestReflectionPolicy");
+    match reflection.and_then(|r| r.as_str()) {
+        Some("Always") => Pin::TagAndDigest,
+        Some("IfNotPresent") => {
+            report.note(
+                &policy.at("spec.digestReflectionPolicy"),
+                "kedge pins tag and digest and looks the digest up on every run, as Always does; \
+                 IfNotPresent would keep the first digest seen for a tag",
+            );
+            Pin::TagAndDigest
+        }
+        _ => Pin::Tag,
+    }
 }
 
 /// `spec.policy` and `spec.filterTags` as a kedge policy.

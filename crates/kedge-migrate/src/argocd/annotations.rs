@@ -83,9 +83,18 @@ pub(super) fn read(annotations: &Node, at: &At, report: &mut Report) -> Annotate
             },
         }
     }
+    attach(&mut annotated.images, per_image, report);
+    for image in &mut annotated.images {
+        image.settings = std::mem::take(&mut image.settings).or(&app_wide);
+    }
+    annotated
+}
+
+/// Gives each image its `<alias>.<key>` settings; keys for an alias not in
+/// the list are reported.
+fn attach(images: &mut [AiuImage], per_image: Vec<(String, &str, Setting)>, report: &mut Report) {
     for (alias, suffix, setting) in per_image {
-        let image = annotated
-            .images
+        let image = images
             .iter_mut()
             .find(|image| image.alias.as_deref().map(annotation_alias) == Some(alias.clone()));
         match image {
@@ -99,10 +108,6 @@ pub(super) fn read(annotations: &Node, at: &At, report: &mut Report) -> Annotate
             ),
         }
     }
-    for image in &mut annotated.images {
-        image.settings = std::mem::take(&mut image.settings).or(&app_wide);
-    }
-    annotated
 }
 
 /// An alias as written in annotation keys: `/` becomes `_`.

@@ -54,15 +54,13 @@ pub(super) fn destination(
     }
     method(app, write_back.method.as_ref(), report);
     let source_str = |key: &str| source.and_then(|s| s.str(key)).filter(|v| !v.is_empty());
+    // A chart from a Helm repository is not in Git: only --git-url can say where.
+    let git_source = source_str("repoURL").filter(|_| source_str("chart").is_none());
     let url = write_back
         .repository
         .as_ref()
         .map(|r| r.value().to_owned())
-        .or_else(|| {
-            source_str("repoURL")
-                .filter(|_| source_str("chart").is_none())
-                .map(str::to_owned)
-        })
+        .or_else(|| git_source.map(str::to_owned))
         .or_else(|| options.git_url.clone());
     let Some(url) = url else {
         report.not_mapped(
@@ -96,40 +94,47 @@ pub(super) fn destination(
             .is_some_and(|t| t.value().starts_with("helmvalues"));
     let targets = vec![target(app, &base, write_back.target.as_ref(), report)?];
     let revision = source_str("targetRevision");
-    let (mut git, write_back_mode) = branches(app, url, revision, write_back, options, report)?;
+    let (mut git, pull_request) = branches(app, url, revision, write_back, options, report)?;
     git.branch = git.branch.filter(|b| b != "main");
-    let mut repo = Repo {
-        forge: None,
-        write_back: WriteBack::default(),
-        git,
-    };
-    if let Some((branch, labels, at)) = write_back_mode {
-        match github_forge(&repo.git.url) {
-            Some(forge) => {
-                repo.forge = Some(forge);
-                repo.write_back.mode = WriteBackMode::PullRequest;
-                repo.write_back.pull_request = PullRequest { branch, labels };
-                report.note(
-                    &at,
-                    "kedge pushes this branch and opens a pull request from it; set \
-                     forge.github.tokenEnv (or git.auth) to a token that may do both",
-                );
-            }
-            None => report.not_mapped(
-                &at,
-                format!(
-                    "kedge pushes to a branch other than the base only to open a pull request, \
-                     and opens them on GitHub only; {} is not on github.com",
-                    repo.git.url
-                ),
-            ),
-        }
-    }
+    let repo = repo(git, pull_request, report);
     Some(Destination {
         repo,
         targets,
         helm,
     })
+}
+
+/// `git` with the write-back a separate write branch asks for: a pull request on GitHub.
+fn repo(git: Git, pull_request: PullRequestBranch, report: &mut Report) -> Repo {
+    let mut repo = Repo {
+        forge: None,
+        write_back: WriteBack::default(),
+        git,
+    };
+    let Some((branch, labels, at)) = pull_request else {
+        return repo;
+    };
+    match github_forge(&repo.git.url) {
+        Some(forge) => {
+            repo.forge = Some(forge);
+            repo.write_back.mode = WriteBackMode::PullRequest;
+            repo.write_back.pull_request = PullRequest { branch, labels };
+            report.note(
+                &at,
+                "kedge pushes this branch and opens a pull request from it; set \
+                 forge.github.tokenEnv (or git.auth) to a token that may do both",
+            );
+        }
+        None => report.not_mapped(
+            &at,
+            format!(
+                "kedge pushes to a branch other than the base only to open a pull request, \
+                 and opens them on GitHub only; {} is not on github.com",
+                repo.git.url
+            ),
+        ),
+    }
+    repo
 }
 
 /// Reports the write-back method, which kedge always replaces with a Git commit.

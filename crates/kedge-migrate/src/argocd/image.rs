@@ -37,8 +37,43 @@ pub(super) fn map(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) 
         );
         return None;
     }
-    let settings = &image.settings;
     let (mut policy, pin) = strategy(image, report);
+    tag_filters(&mut policy, image, report);
+    if let Err(reason) = policy.check() {
+        report.not_mapped(
+            &image.at,
+            format!("kedge would refuse this policy: {reason}"),
+        );
+        return None;
+    }
+    let platform = image
+        .settings
+        .platforms
+        .as_ref()
+        .and_then(|p| platform(p, report));
+    report_differences(image, targets, report);
+    let alias = image.alias.clone().unwrap_or_else(|| {
+        image
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&image.name)
+            .to_owned()
+    });
+    Some(Image {
+        alias,
+        image: image.name.clone(),
+        policy: (policy != Policy::default()).then_some(policy),
+        targets: targets.paths.to_vec(),
+        pin,
+        platform,
+        poll_interval: None,
+    })
+}
+
+/// `allow-tags` and `ignore-tags` as the policy's `allow` and `ignore`.
+fn tag_filters(policy: &mut Policy, image: &AiuImage, report: &mut Report) {
+    let settings = &image.settings;
     if let Some(allow) = &settings.allow_tags {
         policy.allow = allow_tags(allow, report);
     }
@@ -50,17 +85,12 @@ pub(super) fn map(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) 
             }
         }
     }
-    if let Err(reason) = policy.check() {
-        report.not_mapped(
-            &image.at,
-            format!("kedge would refuse this policy: {reason}"),
-        );
-        return None;
-    }
-    let platform = settings
-        .platforms
-        .as_ref()
-        .and_then(|p| platform(p, report));
+}
+
+/// Reports the settings kedge honours differently or not at all: pull
+/// secrets, force-update, Helm and Kustomize names.
+fn report_differences(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) {
+    let settings = &image.settings;
     if let Some(secret) = &settings.pull_secret {
         pull_secret(secret, report);
     }
@@ -87,23 +117,6 @@ pub(super) fn map(image: &AiuImage, targets: &Targets<'_>, report: &mut Report) 
             ),
         );
     }
-    let alias = image.alias.clone().unwrap_or_else(|| {
-        image
-            .name
-            .rsplit('/')
-            .next()
-            .unwrap_or(&image.name)
-            .to_owned()
-    });
-    Some(Image {
-        alias,
-        image: image.name.clone(),
-        policy: (policy != Policy::default()).then_some(policy),
-        targets: targets.paths.to_vec(),
-        pin,
-        platform,
-        poll_interval: None,
-    })
 }
 
 /// The policy and pin for the image's `update-strategy` and constraint.

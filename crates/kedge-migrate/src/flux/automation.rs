@@ -186,30 +186,66 @@ fn repo(
         forge: None,
     };
     if let Some(push) = push.filter(|p| Some(p) != checkout.as_ref()) {
-        let at = automation.at("spec.git.push.branch");
-        match github_forge(&repo.git.url) {
-            Some(forge) => {
-                repo.forge = Some(forge);
-                repo.write_back.mode = WriteBackMode::PullRequest;
-                repo.write_back.pull_request = PullRequest {
-                    branch: Some(push),
-                    labels: Vec::new(),
-                };
-                report.note(
-                    &at,
-                    "kedge pushes this branch and also opens a pull request from it to the \
-                     checkout branch",
-                );
-            }
-            None => report.not_mapped(
-                &at,
-                "kedge pushes to a branch other than the checkout branch only to open a GitHub \
-                 pull request, and this repository is not on github.com",
-            ),
-        }
+        push_to_branch(
+            &mut repo,
+            push,
+            &automation.at("spec.git.push.branch"),
+            report,
+        );
     }
     Some(repo)
 }
+
+/// Pushing to `push` rather than the checkout branch: a pull request on GitHub.
+fn push_to_branch(repo: &mut Repo, push: String, at: &crate::report::At, report: &mut Report) {
+    match github_forge(&repo.git.url) {
+        Some(forge) => {
+            repo.forge = Some(forge);
+            repo.write_back.mode = WriteBackMode::PullRequest;
+            repo.write_back.pull_request = PullRequest {
+                branch: Some(push),
+                labels: Vec::new(),
+            };
+            report.note(
+                at,
+                "kedge pushes this branch and also opens a pull request from it to the \
+                 checkout branch",
+            );
+        }
+        None => report.not_mapped(
+            at,
+            "kedge pushes to a branch other than the checkout branch only to open a GitHub \
+             pull request, and this repository is not on github.com",
+        ),
+    }
+}
+
+/// Automation keys kedge has no equivalent for, with why.
+const UNSUPPORTED: [(&str, &str); 7] = [
+    ("spec.git.commit.signingKey", "kedge does not sign commits"),
+    (
+        "spec.git.push.refspec",
+        "kedge pushes branches, not refspecs; for Gerrit-style review use writeBack.mode \
+         pull-request on GitHub",
+    ),
+    ("spec.git.push.options", "kedge sends no push options"),
+    (
+        "spec.git.checkout.ref.tag",
+        "kedge checks out a branch, not a tag",
+    ),
+    (
+        "spec.git.checkout.ref.semver",
+        "kedge checks out a branch, not a semver range of tags",
+    ),
+    (
+        "spec.git.checkout.ref.commit",
+        "kedge checks out a branch, not a commit",
+    ),
+    (
+        "spec.git.checkout.ref.name",
+        "kedge checks out a branch by name (ref.branch)",
+    ),
+];
 
 /// Reports the automation's settings kedge.yaml cannot say, once per automation.
 pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, report: &mut Report) {
@@ -227,32 +263,7 @@ pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, repo
             ),
         );
     }
-    let checks: [(&str, &str); 7] = [
-        ("spec.git.commit.signingKey", "kedge does not sign commits"),
-        (
-            "spec.git.push.refspec",
-            "kedge pushes branches, not refspecs; for Gerrit-style review use writeBack.mode \
-             pull-request on GitHub",
-        ),
-        ("spec.git.push.options", "kedge sends no push options"),
-        (
-            "spec.git.checkout.ref.tag",
-            "kedge checks out a branch, not a tag",
-        ),
-        (
-            "spec.git.checkout.ref.semver",
-            "kedge checks out a branch, not a semver range of tags",
-        ),
-        (
-            "spec.git.checkout.ref.commit",
-            "kedge checks out a branch, not a commit",
-        ),
-        (
-            "spec.git.checkout.ref.name",
-            "kedge checks out a branch by name (ref.branch)",
-        ),
-    ];
-    for (path, reason) in checks {
+    for (path, reason) in UNSUPPORTED {
         if root.path(path).is_some() {
             report.not_mapped(&automation.at(path), reason);
         }

@@ -123,27 +123,7 @@ fn policy(
         }
         "force" => Policy::new(Strategy::NewestBuild),
         "all" | "major" => Policy::new(Strategy::Semver),
-        "minor" | "patch" => {
-            let current = tag.and_then(version);
-            let Some((major, minor, patch)) = current else {
-                report.not_mapped(
-                    &setting.at,
-                    format!(
-                        "{value} is relative to the current version, and {:?} is not one",
-                        tag.unwrap_or("(no tag)")
-                    ),
-                );
-                return None;
-            };
-            let upper = match value {
-                "minor" => format!("{}.0.0", major + 1),
-                _ => format!("{major}.{}.0", minor + 1),
-            };
-            Policy {
-                constraint: Some(format!(">={major}.{minor}.{patch} <{upper}")),
-                ..Policy::new(Strategy::Semver)
-            }
-        }
+        "minor" | "patch" => relative_range(setting, tag, report)?,
         "never" => {
             report.note(
                 &setting.at,
@@ -151,26 +131,51 @@ fn policy(
             );
             return None;
         }
-        other => {
-            let allow = if let Some(glob) = other.strip_prefix("glob:") {
-                tags::glob_to_regex(glob)
-            } else {
-                other.strip_prefix("regexp:").map(str::to_owned)
-            };
-            let Some(allow) = allow else {
-                report.not_mapped(&setting.at, format!("{other:?} is not a Keel policy"));
-                return None;
-            };
-            Policy {
-                allow: Some(allow),
-                ..Policy::new(Strategy::NewestBuild)
-            }
-        }
+        other => matching(setting, other, report)?,
     };
     if policy.strategy == Strategy::Semver {
         pre_releases(&mut policy, tag, settings);
     }
     Some((policy, Pin::Tag))
+}
+
+/// `minor` or `patch`: semver within the current major or minor version.
+fn relative_range(setting: &KeelSetting, tag: Option<&str>, report: &mut Report) -> Option<Policy> {
+    let Some((major, minor, patch)) = tag.and_then(version) else {
+        report.not_mapped(
+            &setting.at,
+            format!(
+                "{} is relative to the current version, and {:?} is not one",
+                setting.value,
+                tag.unwrap_or("(no tag)")
+            ),
+        );
+        return None;
+    };
+    let upper = match setting.value.as_str() {
+        "minor" => format!("{}.0.0", major + 1),
+        _ => format!("{major}.{}.0", minor + 1),
+    };
+    Some(Policy {
+        constraint: Some(format!(">={major}.{minor}.{patch} <{upper}")),
+        ..Policy::new(Strategy::Semver)
+    })
+}
+
+/// `glob:` or `regexp:`: the newest build among matching tags.
+fn matching(setting: &KeelSetting, value: &str, report: &mut Report) -> Option<Policy> {
+    let allow = match value.strip_prefix("glob:") {
+        Some(glob) => tags::glob_to_regex(glob),
+        None => value.strip_prefix("regexp:").map(str::to_owned),
+    };
+    let Some(allow) = allow else {
+        report.not_mapped(&setting.at, format!("{value:?} is not a Keel policy"));
+        return None;
+    };
+    Some(Policy {
+        allow: Some(allow),
+        ..Policy::new(Strategy::NewestBuild)
+    })
 }
 
 /// Keel's `matchPreRelease` (on by default): a release moves to releases
