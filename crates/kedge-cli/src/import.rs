@@ -82,8 +82,28 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let imported = kedge_migrate::import(tool, &sources, &options)?;
     let yaml = imported.to_yaml()?;
     check_with_kedge(&imported)?;
+    print(&imported, &yaml, args.output)?;
+    for finding in &imported.not_mapped {
+        eprintln!("kedge: not mapped: {finding}");
+    }
+    for finding in &imported.notes {
+        eprintln!("kedge: note: {finding}");
+    }
+    if imported.configs.is_empty() {
+        eprintln!("kedge: nothing could be mapped");
+    }
+    let complete = imported.not_mapped.is_empty() && !imported.configs.is_empty();
+    Ok(if complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Prints the import on stdout in `format`.
+fn print(imported: &Import, yaml: &str, format: ImportFormat) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match args.output {
+    match format {
         ImportFormat::Yaml => stdout.write_all(yaml.as_bytes())?,
         ImportFormat::Json => {
             let json = serde_json::json!({
@@ -106,21 +126,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     stdout.flush()?;
-    for finding in &imported.not_mapped {
-        eprintln!("kedge: not mapped: {finding}");
-    }
-    for finding in &imported.notes {
-        eprintln!("kedge: note: {finding}");
-    }
-    if imported.configs.is_empty() {
-        eprintln!("kedge: nothing could be mapped");
-    }
-    let complete = imported.not_mapped.is_empty() && !imported.configs.is_empty();
-    Ok(if complete {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(())
 }
 
 /// Reads every imported file back with kedge's own loader: what is printed

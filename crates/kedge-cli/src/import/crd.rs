@@ -39,23 +39,10 @@ fn spec(config: &KedgeConfig, name: &str, notes: &mut Vec<String>) -> ImageUpdat
             "ImageUpdate {name}: one interval for all images; the shortest, {interval}, is used"
         ));
     }
-    let forge = config.forge.as_ref().map(|forge| {
-        notes.push(format!(
-            "ImageUpdate {name}: create Secret {GITHUB_TOKEN_SECRET} with the GitHub token under key token"
-        ));
-        ForgeSpec {
-            github: Some(GitHubSpec {
-                api_url: None,
-                owner: forge.github.owner.clone(),
-                repo: forge.github.repo.clone(),
-                token_secret_ref: SecretKeyRef {
-                    name: GITHUB_TOKEN_SECRET.to_owned(),
-                    key: "token".to_owned(),
-                },
-            }),
-            github_app: None,
-        }
-    });
+    let forge = config
+        .forge
+        .as_ref()
+        .map(|forge| github_forge(forge, name, notes));
     let write_back = &config.write_back;
     ImageUpdateSpec {
         git: ManifestGitSpec {
@@ -91,6 +78,25 @@ fn spec(config: &KedgeConfig, name: &str, notes: &mut Vec<String>) -> ImageUpdat
         registries: Vec::new(),
         images: config.images.iter().map(image).collect(),
         interval,
+    }
+}
+
+/// `forge.github`, its token from the Secret the user is told to create.
+fn github_forge(forge: &kedge_migrate::Forge, name: &str, notes: &mut Vec<String>) -> ForgeSpec {
+    notes.push(format!(
+        "ImageUpdate {name}: create Secret {GITHUB_TOKEN_SECRET} with the GitHub token under key token"
+    ));
+    ForgeSpec {
+        github: Some(GitHubSpec {
+            api_url: None,
+            owner: forge.github.owner.clone(),
+            repo: forge.github.repo.clone(),
+            token_secret_ref: SecretKeyRef {
+                name: GITHUB_TOKEN_SECRET.to_owned(),
+                key: "token".to_owned(),
+            },
+        }),
+        github_app: None,
     }
 }
 
