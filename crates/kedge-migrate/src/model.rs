@@ -246,7 +246,7 @@ impl Policy {
     }
 
     /// Checks the policy as kedge will build it; `Err` says why it would be refused.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         use kedge_policy::{Order, PolicySpec, StrategySpec, TagPolicy};
         let order = match self.order.as_deref() {
             Some(text) => text.parse::<Order>().map_err(|e| e.to_string())?,
