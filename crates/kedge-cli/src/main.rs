@@ -4,6 +4,7 @@
 mod crds;
 mod diff;
 mod diff_revision;
+mod import;
 mod render;
 mod serve;
 mod set_image;
@@ -52,6 +53,9 @@ enum Command {
     Diff(Box<diff::DiffArgs>),
     /// Print the CustomResourceDefinitions of kedge's Application and ImageUpdate.
     Crds(crds::CrdsArgs),
+    /// Print the kedge.yaml for an Argo CD Image Updater, Flux or Keel setup
+    /// (exit 1 when something could not be mapped; it is listed on stderr).
+    Import(Box<import::ImportArgs>),
 }
 
 /// Output formats shared by the subcommands.
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => block_on(sync::run(args)),
         Command::Diff(args) => block_on(diff::run(args)),
         Command::Crds(args) => crds::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(code) => code,
