@@ -12,7 +12,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
 use kedge_controller::runtime::{
-    ApplicationController, ControllerOptions, LeaderLease, run_as_leader,
+    ApplicationController, ControllerOptions, LeaderLease, RefreshRequests, RemoteHeads,
+    run_as_leader,
 };
 use kedge_controller::{Application, ConditionStatus, ConditionType};
 use kedge_testkit::kube::{TestCluster, eventually};
@@ -84,14 +85,24 @@ fn start_controller(
     namespace: &str,
     cache: &std::path::Path,
 ) -> tokio::sync::oneshot::Sender<()> {
+    start_counting_controller(client, namespace, cache).0
+}
+
+/// [`start_controller`], and the ref listings it makes.
+fn start_counting_controller(
+    client: &Client,
+    namespace: &str,
+    cache: &std::path::Path,
+) -> (tokio::sync::oneshot::Sender<()>, Arc<RemoteHeads>) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut options = ControllerOptions::new(cache);
     options.sync_timeout = Duration::from_secs(120);
     let controller = ApplicationController::new(client.clone(), Some(namespace), options);
+    let heads = controller.remote_heads();
     tokio::spawn(controller.run(async move {
         let _ = stopped.await;
     }));
-    stop
+    (stop, heads)
 }
 
 async fn condition(
@@ -285,6 +296,133 @@ async fn a_moved_branch_is_synced_by_polling_and_drift_is_healed() {
     assert!(
         reasons.iter().any(|r| r == "Pruned"),
         "Events for the Application: {reasons:?}"
+    );
+    drop(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_listing_serves_every_application_of_a_repository_and_a_webhook_refreshes_at_once() {
+    let Some(cluster) = TestCluster::connect(
+        "one_listing_serves_every_application_of_a_repository_and_a_webhook_refreshes_at_once",
+    )
+    .await
+    else {
+        return;
+    };
+    let client = cluster.client();
+    support::install_crds(&client).await;
+    let namespace = cluster.namespace("kedge-ctl-refresh").await;
+    let root = GitRoot::new();
+    let files: Vec<(String, String)> = ["a", "b", "c"]
+        .iter()
+        .map(|app| {
+            (
+                format!("{app}/config.yaml"),
+                config_map(&format!("{app}-config")),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    // Nested like GitHub's owner/name, so the webhook's `full_name` matches.
+    root.create("Team/shared", "main", &files);
+    let daemon = GitDaemon::start(&root);
+    let cache = tempfile::tempdir().expect("cache");
+    let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
+    let hourly = json!({"syncPolicy": {"automated": true, "interval": "1h"}});
+    for app in ["a", "b", "c"] {
+        apps.create(
+            &PostParams::default(),
+            &application(
+                app,
+                &namespace,
+                &daemon.url("Team/shared"),
+                app,
+                hourly.clone(),
+            ),
+        )
+        .await
+        .expect("creating an Application");
+    }
+    let (_controller, heads) = start_counting_controller(&client, &namespace, cache.path());
+    for app in ["a", "b", "c"] {
+        eventually(&format!("{app} ready"), WAIT, || async {
+            let ready = condition(&apps, app, ConditionType::Ready).await?;
+            (ready.0 == ConditionStatus::True)
+                .then_some(())
+                .ok_or(format!("{ready:?}"))
+        })
+        .await;
+    }
+    assert_eq!(
+        heads.listings_made(),
+        1,
+        "three Applications of one repository, one ls-remote"
+    );
+
+    let changed = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-config\ndata:\n  greeting: changed\n";
+    root.commit_files(
+        "Team/shared",
+        "main",
+        &[("a/config.yaml", changed)],
+        "a changes",
+    );
+    let head = root.head("Team/shared", "main");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let greeting = |cm: ConfigMap| {
+        cm.data
+            .and_then(|d| d.get("greeting").cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        greeting(config_maps.get("a-config").await.expect("a-config")),
+        "hello",
+        "with an hourly interval and no webhook, nothing has looked yet"
+    );
+
+    // The push webhook, as any replica receives it, by GitHub's name.
+    let refresh = RefreshRequests::start(client.clone(), Some(&namespace));
+    refresh.wait_until_ready().await;
+    let asked = refresh
+        .repository_changed("team/Shared")
+        .await
+        .expect("annotating");
+    assert_eq!(asked, 3);
+    eventually("a synced at the pushed commit", WAIT, || async {
+        let app = apps.get("a").await.map_err(|e| e.to_string())?;
+        let revision = app.status.and_then(|s| s.last_synced_revision);
+        let now = greeting(
+            config_maps
+                .get("a-config")
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        (revision.as_deref() == Some(head.as_str()) && now == "changed")
+            .then_some(())
+            .ok_or(format!("revision {revision:?}, greeting {now}"))
+    })
+    .await;
+    for app in ["b", "c"] {
+        eventually(&format!("{app} at the pushed commit"), WAIT, || async {
+            let revision = apps
+                .get(app)
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .and_then(|s| s.last_synced_revision);
+            (revision.as_deref() == Some(head.as_str()))
+                .then_some(())
+                .ok_or(format!("{revision:?}"))
+        })
+        .await;
+    }
+    assert_eq!(
+        heads.listings_made(),
+        2,
+        "one push, one more ls-remote for all three"
     );
     drop(daemon);
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kedge_webhook::{ReceiverAuth, RegistrySource, Secret};
+use kedge_webhook::{ReceiverAuth, RegistrySource, Secret, repository_key};
 
 use crate::ServerError;
 
@@ -114,11 +114,16 @@ pub struct TrackedImage {
     pub poll_interval: Option<Duration>,
 }
 
+/// The [`TrackedRepository::repo`] that tracks every repository: a push to
+/// any of them queues a refresh job naming it as GitHub does (`owner/name`).
+pub const ANY_REPOSITORY: &str = "*";
+
 /// A git repository whose pushes and merged pull requests trigger a refresh.
 #[derive(Debug, Clone)]
 pub struct TrackedRepository {
     /// `owner/name` as GitHub names it, or a clone URL of it (HTTPS or SSH, any host);
     /// matched case-insensitively and passed back to the runner as written here.
+    /// [`ANY_REPOSITORY`] matches every repository.
     pub repo: String,
     /// Branches that matter; empty for every branch.
     pub branches: Vec<String>,
@@ -312,23 +317,6 @@ impl ServerConfig {
         }
         Ok((images, polls))
     }
-}
-
-/// `owner/name` in lower case, from a full name or a clone URL of any host
-/// (`https://github.com/o/n.git`, `git@ghe.example.com:o/n.git`).
-pub(crate) fn repository_key(repo: &str) -> String {
-    let trimmed = repo.trim().trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix(".git").unwrap_or(trimmed);
-    let path = match trimmed.split_once("://") {
-        // scheme://[user@]host[:port]/owner/name
-        Some((_, rest)) => rest.split_once('/').map_or(rest, |(_, path)| path),
-        // [user@]host:owner/name (scp-like SSH)
-        None => match trimmed.split_once(':') {
-            Some((host, path)) if !host.contains('/') => path,
-            _ => trimmed,
-        },
-    };
-    path.trim_matches('/').to_ascii_lowercase()
 }
 
 /// The shared secret behind any receiver authentication.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{Call, RecordingRunner, fast_queue, start, start_with_runner};
 use kedge_server::{
-    GitHubReceiver, QueueSettings, ReceiverAuth, RegistryReceiver, RegistrySource, Secret, Server,
-    ServerConfig, ServerError, TrackedImage, TrackedRepository,
+    ANY_REPOSITORY, GitHubReceiver, QueueSettings, ReceiverAuth, RegistryReceiver, RegistrySource,
+    Secret, Server, ServerConfig, ServerError, TrackedImage, TrackedRepository,
 };
 use kedge_webhook::sign_hmac_sha256;
 
@@ -335,6 +335,44 @@ async fn full_queue_answers_503_with_retry_after_and_keeps_what_it_took() {
         .await;
     settle().await;
     assert_eq!(server.runner.update_aliases(), ["web"]);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wildcard_repository_refreshes_any_pushed_repository_by_its_github_name() {
+    let mut config = config(fast_queue());
+    config.repositories = vec![TrackedRepository {
+        repo: ANY_REPOSITORY.into(),
+        branches: vec!["main".into()],
+    }];
+    let server = start(config).await;
+    let push_body = br#"{"ref":"refs/heads/main","repository":{"full_name":"Team/Platform","clone_url":"https://github.com/Team/Platform.git"}}"#;
+    assert_eq!(
+        github(&server, "push", push_body, GITHUB_SECRET)
+            .await
+            .status(),
+        202
+    );
+    let other_branch = br#"{"ref":"refs/heads/dev","repository":{"full_name":"Team/Platform"}}"#;
+    assert_eq!(
+        github(&server, "push", other_branch, GITHUB_SECRET)
+            .await
+            .status(),
+        202
+    );
+    let calls = server
+        .runner
+        .wait_for_calls(1, Duration::from_secs(5))
+        .await;
+    settle().await;
+    assert_eq!(
+        calls,
+        [Call::Refresh {
+            repo: "Team/Platform".into(),
+            branch: "main".into()
+        }],
+        "the job names the repository as GitHub does; other branches are not tracked"
+    );
     server.stop().await.unwrap();
 }
 

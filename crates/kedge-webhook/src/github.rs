@@ -322,3 +322,20 @@ fn ghcr_repository(url: &str) -> Option<&str> {
         _ => None,
     }
 }
+
+/// `owner/name` in lower case, from a full name or a clone URL of any host
+/// (`https://github.com/o/n.git`, `git@ghe.example.com:o/n.git`).
+pub fn repository_key(repo: &str) -> String {
+    let trimmed = repo.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix(".git").unwrap_or(trimmed);
+    let path = match trimmed.split_once("://") {
+        // scheme://[user@]host[:port]/owner/name
+        Some((_, rest)) => rest.split_once('/').map_or(rest, |(_, path)| path),
+        // [user@]host:owner/name (scp-like SSH)
+        None => match trimmed.split_once(':') {
+            Some((host, path)) if !host.contains('/') => path,
+            _ => trimmed,
+        },
+    };
+    path.trim_matches('/').to_ascii_lowercase()
+}

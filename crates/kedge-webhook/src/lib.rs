@@ -46,6 +46,7 @@ pub use auth::{
 pub use error::WebhookError;
 pub use github::{
     DELIVERY_HEADER, EVENT_HEADER, GHCR, GitHubEvent, RepositoryRef, parse_github_event,
+    repository_key,
 };
 pub use image::{
     DOCKER_HUB, ImageEvent, normalise_image, normalise_image_name, normalise_registry,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kedge_git::{GitAuth, Remote, Workspace};
@@ -69,6 +69,30 @@ impl Attempts {
     }
 }
 
+/// The refresh request each Application was last reconciled for.
+#[derive(Default)]
+pub(crate) struct Refreshes {
+    seen: Mutex<HashMap<ObjectRef<Application>, String>>,
+}
+
+impl Refreshes {
+    /// When `app`'s refresh request was made: its timestamp, or now for a
+    /// request of another shape not seen before; `None` without a new
+    /// request. A listing made after that time answers it.
+    fn requested_at(&self, app: &Application) -> Option<SystemTime> {
+        let requested = app.annotations().get(super::REFRESH_ANNOTATION)?;
+        if let Ok(at) = requested.parse::<k8s_openapi::jiff::Timestamp>() {
+            return Some(SystemTime::from(at));
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let new = seen
+            .insert(ObjectRef::from_obj(app), requested.clone())
+            .as_ref()
+            != Some(requested);
+        new.then(SystemTime::now)
+    }
+}
+
 /// Reconciles one Application.
 pub(crate) async fn reconcile(
     app: Arc<Application>,
@@ -100,9 +124,15 @@ pub(crate) async fn reconcile(
         url: app.spec.source.repo_url.clone(),
         auth: GitAuth::None,
     };
+    let fresh_after = ctx.refreshes.requested_at(&app);
     let resolved = match ctx
         .heads
-        .resolve(&remote, &app.spec.source.target_revision, interval)
+        .resolve(
+            &remote,
+            &app.spec.source.target_revision,
+            interval,
+            fresh_after,
+        )
         .await
     {
         Ok(resolved) => resolved,

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use kedge_git::{CommitId, GitError, Remote, ls_remote, resolve_revision};
 
@@ -20,7 +20,7 @@ pub struct ResolvedRevision {
 
 #[derive(Default)]
 struct Listing {
-    listed_at: Option<Instant>,
+    listed_at: Option<(Instant, SystemTime)>,
     refs: BTreeMap<String, CommitId>,
 }
 
@@ -39,13 +39,16 @@ impl RemoteHeads {
     }
 
     /// The commit `revision` names on `remote`, from a listing no older
-    /// than `max_age`. Callers asking for one repository at once wait for a
-    /// single listing.
+    /// than `max_age` and, when `fresh_after` is given (a webhook's time),
+    /// made after it. Callers asking for one repository at once wait for a
+    /// single listing, so one push to a repository read by many
+    /// Applications lists it once.
     pub async fn resolve(
         &self,
         remote: &Remote,
         revision: &str,
         max_age: Duration,
+        fresh_after: Option<SystemTime>,
     ) -> Result<ResolvedRevision, HeadsError> {
         if let Ok(commit) = CommitId::from_str(revision)
             && revision.len() == 40
@@ -57,15 +60,18 @@ impl RemoteHeads {
         }
         let listing = self.listing(&remote.url);
         let mut listing = listing.lock().await;
-        let fresh = listing.listed_at.is_some_and(|at| at.elapsed() < max_age);
+        let fresh = listing.listed_at.is_some_and(|(at, wall)| {
+            at.elapsed() < max_age && fresh_after.is_none_or(|after| wall >= after)
+        });
         if !fresh {
+            let started = (Instant::now(), SystemTime::now());
             let owned = remote.clone();
             let refs = tokio::task::spawn_blocking(move || ls_remote(&owned))
                 .await
                 .map_err(|e| HeadsError::Task(e.to_string()))??;
             self.listed.fetch_add(1, Ordering::Relaxed);
             *listing = Listing {
-                listed_at: Some(Instant::now()),
+                listed_at: Some(started),
                 refs,
             };
         }
@@ -82,28 +88,6 @@ impl RemoteHeads {
         .into_iter()
         .find(|name| listing.refs.contains_key(name));
         Ok(ResolvedRevision { refname, commit })
-    }
-
-    /// Forgets the listing of `url`: the next [`resolve`](Self::resolve)
-    /// lists the remote again. Returns whether there was one.
-    pub fn invalidate(&self, url: &str) -> bool {
-        let listing = self
-            .listings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(url)
-            .cloned();
-        match listing {
-            Some(listing) => match listing.try_lock() {
-                Ok(mut listing) => {
-                    listing.listed_at = None;
-                    true
-                }
-                // Being listed right now: that listing is new enough.
-                Err(_) => true,
-            },
-            None => false,
-        }
     }
 
     /// How many `ls-remote`s were made so far.

@@ -4,7 +4,8 @@
 //! An Application is reconciled when its spec changes, when its branch
 //! moves (one `git ls-remote` per repository per interval, shared by every
 //! Application that reads it, see [`RemoteHeads`]), and at once when
-//! [`ControllerHandle::repository_changed`] says so (a webhook).
+//! [`RefreshRequests::repository_changed`] says so (a webhook, received by
+//! any replica).
 
 mod application;
 mod heads;
@@ -18,12 +19,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kedge_render::RenderCache;
+use kedge_webhook::repository_key;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, predicates, reflector, watcher};
-use kube::{Api, Client};
-use tokio::sync::mpsc;
+use kube::runtime::reflector::Store;
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
+use kube::{Api, Client, ResourceExt};
 
 pub use application::STATUS_MANAGER;
 pub use heads::{HeadsError, RemoteHeads, ResolvedRevision};
@@ -139,69 +141,90 @@ pub(crate) struct Context {
     store: Store<Application>,
     recorder: Recorder,
     attempts: application::Attempts,
+    refreshes: application::Refreshes,
 }
 
-/// Tells a running controller about changes it cannot see by watching.
+/// The annotation that asks the controller to look at an Application's
+/// repository again now (its value, a timestamp, only has to change). Any
+/// replica can set it, leader or not, and so can a person:
+/// `kubectl annotate application web kedge.dev/refresh="$(date +%s)" --overwrite`.
+pub const REFRESH_ANNOTATION: &str = "kedge.dev/refresh";
+
+/// Turns webhooks into refresh requests on the Applications they concern,
+/// from any replica: keeps a cache of Applications (its own watch, running
+/// whether or not this replica leads) and annotates the matching ones with
+/// [`REFRESH_ANNOTATION`], which the leader's controller reacts to.
 #[derive(Clone)]
-pub struct ControllerHandle {
-    heads: Arc<RemoteHeads>,
+pub struct RefreshRequests {
+    client: Client,
     store: Store<Application>,
-    triggers: mpsc::UnboundedSender<ObjectRef<Application>>,
 }
 
-impl ControllerHandle {
-    /// A repository was pushed to (a webhook said so): list its refs again
-    /// and reconcile every Application that reads it now. Returns how many
-    /// Applications were queued. `url` matches ignoring a trailing `.git`
-    /// or `/` and the case of the host.
-    pub fn repository_changed(&self, url: &str) -> usize {
-        let wanted = comparable_url(url);
-        let mut queued = 0;
+impl RefreshRequests {
+    /// Starts watching Applications (in `namespace`, or all) on the current
+    /// Tokio runtime.
+    pub fn start(client: Client, namespace: Option<&str>) -> Self {
+        let api: Api<Application> = match namespace {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        };
+        let (store, writer) = reflector::store();
+        let watch = reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .touched_objects()
+            .for_each(|_| std::future::ready(()));
+        tokio::spawn(watch);
+        Self { client, store }
+    }
+
+    /// A repository was pushed to (a webhook said so): asks for every
+    /// Application that reads it to be reconciled now. `repository` is
+    /// GitHub's `owner/name` or a clone URL; it matches an Application whose
+    /// `repoURL` has that path on any host, ignoring case and a trailing
+    /// `.git`. Returns how many Applications were asked.
+    pub async fn repository_changed(&self, repository: &str) -> Result<usize, kube::Error> {
+        let wanted = repository_key(repository);
+        let now = k8s_openapi::jiff::Timestamp::now().to_string();
+        let mut asked = 0;
         for app in self.store.state() {
-            if comparable_url(&app.spec.source.repo_url) == wanted {
-                self.heads.invalidate(&app.spec.source.repo_url);
-                if self
-                    .triggers
-                    .send(ObjectRef::from_obj(app.as_ref()))
-                    .is_ok()
-                {
-                    queued += 1;
-                }
+            if repository_key(&app.spec.source.repo_url) != wanted {
+                continue;
             }
-        }
-        queued
-    }
-
-    /// How many `git ls-remote`s the controller made so far.
-    pub fn listings_made(&self) -> u64 {
-        self.heads.listings_made()
-    }
-}
-
-/// A URL as two spellings of one repository compare equal.
-fn comparable_url(url: &str) -> String {
-    let trimmed = url.trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix(".git").unwrap_or(trimmed);
-    match trimmed.split_once("://") {
-        Some((scheme, rest)) => {
-            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-            format!(
-                "{}://{}/{path}",
-                scheme.to_ascii_lowercase(),
-                host.to_ascii_lowercase()
+            let api: Api<Application> =
+                Api::namespaced(self.client.clone(), &app.namespace().unwrap_or_default());
+            let patch = serde_json::json!({"metadata": {"annotations": {REFRESH_ANNOTATION: now}}});
+            api.patch(
+                &app.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
             )
+            .await?;
+            asked += 1;
         }
-        None => trimmed.to_owned(),
+        Ok(asked)
+    }
+
+    /// Whether the cache has been filled once (before that, no Application
+    /// matches).
+    pub async fn wait_until_ready(&self) {
+        let _ = self.store.wait_until_ready().await;
     }
 }
 
-/// The Application controller, ready to run: [`handle`](Self::handle) for
-/// webhooks, [`run`](Self::run) until shut down.
+/// What makes an Application worth reconciling: a new spec (generation) or
+/// a new refresh request; status writes and other metadata changes are not.
+fn reconcile_worthy(app: &Application) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    app.metadata.generation.hash(&mut hasher);
+    app.annotations().get(REFRESH_ANNOTATION).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The Application controller, ready to [`run`](Self::run).
 pub struct ApplicationController {
     controller: Controller<Application>,
     context: Arc<Context>,
-    handle: ControllerHandle,
-    triggers: mpsc::UnboundedReceiver<ObjectRef<Application>>,
 }
 
 impl ApplicationController {
@@ -212,15 +235,14 @@ impl ApplicationController {
             None => Api::all(client.clone()),
         };
         let (reader, writer) = reflector::store();
-        // Status writes do not change the generation: only spec changes
-        // (and the scheduled re-checks) reconcile, never kedge's own writes.
+        // Only spec changes and refresh requests reconcile (and the scheduled
+        // re-checks), never kedge's own status writes.
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
             .default_backoff()
             .applied_objects()
-            .predicate_filter(predicates::generation, Default::default());
+            .predicate_filter(reconcile_worthy, Default::default());
         let controller = Controller::for_stream(stream, reader.clone())
             .with_config(kube::runtime::Config::default().concurrency(options.concurrency));
-        let heads = Arc::new(RemoteHeads::new());
         let recorder = Recorder::new(
             client.clone(),
             Reporter {
@@ -228,39 +250,32 @@ impl ApplicationController {
                 instance: Some(options.identity.clone()),
             },
         );
-        let (sender, triggers) = mpsc::unbounded_channel();
         let context = Arc::new(Context {
             client,
             options,
-            heads: Arc::clone(&heads),
+            heads: Arc::new(RemoteHeads::new()),
             renders: RenderCache::new(NonZeroUsize::new(4096).expect("non-zero")),
-            store: reader.clone(),
+            store: reader,
             recorder,
             attempts: application::Attempts::default(),
+            refreshes: application::Refreshes::default(),
         });
         Self {
             controller,
             context,
-            handle: ControllerHandle {
-                heads,
-                store: reader,
-                triggers: sender,
-            },
-            triggers,
         }
     }
 
-    /// A handle that stays valid while the controller runs.
-    pub fn handle(&self) -> ControllerHandle {
-        self.handle.clone()
+    /// The ref listings this controller shares between Applications (how
+    /// many `git ls-remote`s it made: [`RemoteHeads::listings_made`]).
+    pub fn remote_heads(&self) -> Arc<RemoteHeads> {
+        Arc::clone(&self.context.heads)
     }
 
     /// Reconciles until `shutdown` completes (in-flight reconciles finish
     /// first).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
-        let triggers = tokio_stream_from(self.triggers);
         self.controller
-            .reconcile_on(triggers)
             .graceful_shutdown_on(shutdown)
             .run(application::reconcile, error_policy, self.context)
             .for_each(|result| async move {
@@ -271,12 +286,6 @@ impl ApplicationController {
             })
             .await;
     }
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut receiver: mpsc::UnboundedReceiver<T>,
-) -> impl futures::Stream<Item = T> + Send + 'static {
-    futures::stream::poll_fn(move |cx| receiver.poll_recv(cx))
 }
 
 fn error_policy(_app: Arc<Application>, _error: &ReconcileError, _ctx: Arc<Context>) -> Action {
@@ -317,17 +326,5 @@ mod tests {
         );
         assert!("1".parse::<Shard>().unwrap_err().contains("INDEX/COUNT"));
         assert!("a/2".parse::<Shard>().unwrap_err().contains("not a number"));
-    }
-
-    #[test]
-    fn repository_urls_compare_as_one_repository() {
-        assert_eq!(
-            comparable_url("https://GitHub.com/org/repo.git"),
-            comparable_url("https://github.com/org/repo/")
-        );
-        assert_ne!(
-            comparable_url("https://github.com/org/repo"),
-            comparable_url("https://github.com/org/Repo")
-        );
     }
 }

@@ -7,10 +7,11 @@ use kedge_webhook::{GitHubEvent, RepositoryRef, parse_github_event};
 use tracing::instrument;
 
 use super::{Accepted, enqueue, image_jobs, respond};
-use crate::config::repository_key;
+use crate::config::ANY_REPOSITORY;
 use crate::extract::{GitHubDelivery, Rejection};
 use crate::queue::JobKey;
 use crate::state::AppState;
+use kedge_webhook::repository_key;
 
 /// Verifies (in the extractor), parses and queues a GitHub delivery.
 #[instrument(skip_all, fields(event = %delivery.event))]
@@ -58,17 +59,25 @@ fn refresh_jobs(
     repository: &RepositoryRef,
     branch: &str,
 ) -> Vec<(JobKey, Option<kedge_webhook::ImageEvent>)> {
-    let tracked = state
-        .routing
-        .repositories
-        .get(&repository_key(&repository.full_name));
-    tracked
+    let repositories = &state.routing.repositories;
+    let named = repositories
+        .get(&repository_key(&repository.full_name))
         .into_iter()
         .flatten()
-        .filter(|t| t.branches.is_empty() || t.branches.iter().any(|b| b == branch))
-        .map(|t| {
+        .map(|t| (t, t.repo.clone()));
+    // `*` tracks every repository (the controller's Applications name
+    // theirs at run time): the job names the repository as GitHub does.
+    let any = repositories
+        .get(ANY_REPOSITORY)
+        .into_iter()
+        .flatten()
+        .map(|t| (t, repository.full_name.clone()));
+    named
+        .chain(any)
+        .filter(|(t, _)| t.branches.is_empty() || t.branches.iter().any(|b| b == branch))
+        .map(|(_, repo)| {
             let key = JobKey::Refresh {
-                repo: t.repo.clone(),
+                repo,
                 branch: branch.to_owned(),
             };
             (key, None)
