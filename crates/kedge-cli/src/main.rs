@@ -1,6 +1,7 @@
 //! The `kedge` command: a thin layer that parses flags, builds clients once and
 //! calls the `kedge` library.
 
+mod controller;
 mod crds;
 mod diff;
 mod diff_revision;

@@ -1,7 +1,7 @@
 //! `kedge serve`: the webhook receiver and bot, reacting to registry pushes and
 //! GitHub events, polling as a safety net.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -9,15 +9,17 @@ use anyhow::Context;
 use kedge::config::Config;
 use kedge::serve::{Server, UpdateRunner, server_config};
 use kedge::update::Updater;
+use kedge_server::{ANY_REPOSITORY, GitHubReceiver, Secret, ServerConfig, TrackedRepository};
 
 use crate::UsageError;
+use crate::controller::{self, ConfiguredUpdate, ControllerFlags, ControllerRunner};
 
 /// Arguments of `kedge serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The configuration file.
-    #[arg(long, short = 'c', default_value = "kedge.yaml")]
-    config: PathBuf,
+    /// The configuration file (default: kedge.yaml; with --controller it may be absent).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
 
     /// Webhook listener (overrides `serve.listen`; default 0.0.0.0:8080).
     #[arg(long)]
@@ -30,41 +32,132 @@ pub struct ServeArgs {
     /// Where cached clones live (overrides `git.cacheDir`).
     #[arg(long, env = "KEDGE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    controller: ControllerFlags,
 }
+
+/// The environment variable holding the GitHub webhook secret when
+/// `kedge serve --controller` runs without a `kedge.yaml`.
+const GITHUB_SECRET_ENV: &str = "KEDGE_GITHUB_WEBHOOK_SECRET";
 
 /// Runs `kedge serve` until SIGTERM or Ctrl-C, then drains the queue and exits 0.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&args.config).map_err(|e| UsageError(e.to_string()))?;
-    let server_config =
-        server_config(&config, &args.config).map_err(|e| UsageError(e.to_string()))?;
+    let (config_path, config) = load_config(args)?;
+    let mut server_config = match (&config, &config_path) {
+        (Some(config), Some(path)) => {
+            server_config(config, path).map_err(|e| UsageError(e.to_string()))?
+        }
+        _ => controller_only_server_config()?,
+    };
     let listen = args
         .listen
         .clone()
-        .or_else(|| config.serve.listen.clone())
+        .or_else(|| config.as_ref().and_then(|c| c.serve.listen.clone()))
         .unwrap_or_else(|| "0.0.0.0:8080".to_owned());
     let metrics_listen = args
         .metrics_listen
         .clone()
-        .or_else(|| config.serve.metrics_listen.clone());
-    let mut updater = Updater::new(config).map_err(|e| UsageError(e.to_string()))?;
-    if let Some(dir) = &args.cache_dir {
-        updater = updater.with_cache_dir(dir.clone());
-    }
-    let runner = Arc::new(UpdateRunner::new(Arc::new(updater)));
-    let mut server = Server::new(server_config, runner).map_err(|e| UsageError(e.to_string()))?;
+        .or_else(|| config.as_ref().and_then(|c| c.serve.metrics_listen.clone()));
+    let update = match config {
+        Some(config) => {
+            let (url, branch) = (config.git.url.clone(), config.git.branch.clone());
+            let mut updater = Updater::new(config).map_err(|e| UsageError(e.to_string()))?;
+            if let Some(dir) = &args.cache_dir {
+                updater = updater.with_cache_dir(dir.clone());
+            }
+            Some((UpdateRunner::new(Arc::new(updater)), url, branch))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    if let Some(address) = metrics_listen {
-        let metrics = tokio::net::TcpListener::bind(&address)
-            .await
-            .with_context(|| format!("listening on {address}"))?;
-        server = server.with_metrics_listener(metrics);
-    }
+    let metrics = match metrics_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(&address)
+                .await
+                .with_context(|| format!("listening on {address}"))?,
+        ),
+        None => None,
+    };
     tracing::info!(listen = %listener.local_addr()?, "kedge serve is listening");
     eprintln!("kedge: serving webhooks on {}", listener.local_addr()?);
-    server.serve(listener, shutdown_signal()).await?;
+    if !args.controller.controller {
+        let Some((runner, _, _)) = update else {
+            unreachable!("load_config returns a config without --controller");
+        };
+        let mut server =
+            Server::new(server_config, Arc::new(runner)).map_err(|e| UsageError(e.to_string()))?;
+        if let Some(metrics) = metrics {
+            server = server.with_metrics_listener(metrics);
+        }
+        server.serve(listener, shutdown_signal()).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Every repository's pushes reach the controller's Applications.
+    server_config.repositories = vec![TrackedRepository {
+        repo: ANY_REPOSITORY.to_owned(),
+        branches: Vec::new(),
+    }];
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut stopped_for_controller = stopped.clone();
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("kedge-controller"));
+    let (refresh, controller) = controller::start(&args.controller, cache_dir, async move {
+        let _ = stopped_for_controller.wait_for(|stop| *stop).await;
+    })
+    .await?;
+    let update = update.map(|(runner, url, branch)| ConfiguredUpdate::new(runner, &url, &branch));
+    let runner = Arc::new(ControllerRunner::new(refresh, update));
+    let mut server = Server::new(server_config, runner).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(metrics) = metrics {
+        server = server.with_metrics_listener(metrics);
+    }
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    server.serve(listener, shutdown).await?;
+    drop(stopped);
+    controller.await.context("the controller task")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `kedge.yaml` as `--config` names it, or `kedge.yaml` when it exists; with
+/// `--controller` and no `--config`, no file at all is fine.
+fn load_config(args: &ServeArgs) -> anyhow::Result<(Option<PathBuf>, Option<Config>)> {
+    let path = match &args.config {
+        Some(path) => path.clone(),
+        None if args.controller.controller && !Path::new("kedge.yaml").exists() => {
+            return Ok((None, None));
+        }
+        None => PathBuf::from("kedge.yaml"),
+    };
+    let config = Config::load(&path).map_err(|e| UsageError(e.to_string()))?;
+    Ok((Some(path), Some(config)))
+}
+
+/// The server of `kedge serve --controller` without a `kedge.yaml`: GitHub
+/// deliveries signed with the secret in `$KEDGE_GITHUB_WEBHOOK_SECRET`
+/// (none: no GitHub route, polling only), every repository tracked.
+fn controller_only_server_config() -> anyhow::Result<ServerConfig> {
+    let github = match std::env::var(GITHUB_SECRET_ENV) {
+        Ok(secret) if secret.is_empty() => {
+            return Err(UsageError(format!("${GITHUB_SECRET_ENV} is set but empty")).into());
+        }
+        Ok(secret) => Some(GitHubReceiver {
+            secret: Some(Secret::new(secret)),
+            insecure: false,
+        }),
+        Err(_) => None,
+    };
+    Ok(ServerConfig {
+        github,
+        ..ServerConfig::default()
+    })
 }
 
 /// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

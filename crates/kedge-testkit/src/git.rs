@@ -118,6 +118,27 @@ impl GitRoot {
         git(work.path(), &["push", "--quiet", "origin", branch]);
     }
 
+    /// Creates `branch` of `NAME.git` at the commit `from` points at.
+    pub fn branch(&self, name: &str, from: &str, branch: &str) {
+        git(&self.bare(name), &["branch", branch, from]);
+    }
+
+    /// Merges `from` into `into` of `NAME.git` with a merge commit, as a
+    /// pull request's merge button does, and returns the merge commit.
+    pub fn merge(&self, name: &str, from: &str, into: &str, message: &str) -> String {
+        let work = tempfile::tempdir().expect("work tree");
+        let bare = self.bare(name);
+        let bare = bare.to_str().unwrap();
+        git(work.path(), &["clone", "--quiet", "-b", into, bare, "."]);
+        let theirs = format!("origin/{from}");
+        git(
+            work.path(),
+            &["merge", "--quiet", "--no-ff", "-m", message, &theirs],
+        );
+        git(work.path(), &["push", "--quiet", "origin", into]);
+        self.head(name, into)
+    }
+
     fn bare(&self, name: &str) -> PathBuf {
         self.path().join(format!("{name}.git"))
     }

@@ -202,7 +202,7 @@ pub async fn run_as_leader<W, F>(
     shutdown: impl Future<Output = ()>,
     mut work: W,
 ) where
-    W: FnMut(futures::future::BoxFuture<'static, ()>) -> F,
+    W: FnMut(StopSignal) -> F,
     F: Future<Output = ()>,
 {
     tokio::pin!(shutdown);
@@ -213,9 +213,7 @@ pub async fn run_as_leader<W, F>(
         }
         tracing::info!(identity = lease.identity(), "took the leader lease");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = work(Box::pin(async move {
-            let _ = stopped.await;
-        }));
+        let running = work(StopSignal(stopped));
         tokio::pin!(running);
         let shutting_down = tokio::select! {
             () = &mut shutdown => true,
@@ -238,5 +236,34 @@ pub async fn run_as_leader<W, F>(
             identity = lease.identity(),
             "lost the leader lease; stopped acting"
         );
+    }
+}
+
+/// Completes when the work it was given to must stop (leadership lost,
+/// shutdown); `Send` and `Sync`, as kube-runtime's graceful shutdown wants.
+pub struct StopSignal(tokio::sync::oneshot::Receiver<()>);
+
+impl StopSignal {
+    /// A signal that completes when `shutdown` does (spawned on the current
+    /// runtime), for work that runs without a Lease.
+    pub fn after(shutdown: impl Future<Output = ()> + Send + 'static) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(());
+        });
+        Self(stopped)
+    }
+}
+
+impl Future for StopSignal {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        // A dropped sender means stop as well.
+        std::pin::Pin::new(&mut self.0).poll(cx).map(drop)
     }
 }

@@ -29,7 +29,7 @@ use kube::{Api, Client, ResourceExt};
 
 pub use application::STATUS_MANAGER;
 pub use heads::{HeadsError, RemoteHeads, ResolvedRevision};
-pub use lease::{LeaderLease, LeaseError, run_as_leader};
+pub use lease::{LeaderLease, LeaseError, StopSignal, run_as_leader};
 pub use outcome::{Outcome, next_status};
 
 use crate::Application;
@@ -65,6 +65,12 @@ impl Shard {
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
         hash % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
     }
 }
 

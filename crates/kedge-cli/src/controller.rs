@@ -1,0 +1,179 @@
+//! `kedge serve --controller`: the Application controller in the same
+//! process as the webhook server, behind a leader Lease, and the job runner
+//! that turns GitHub pushes into refresh requests for the Applications of
+//! the pushed repository (from any replica).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kedge::serve::UpdateRunner;
+use kedge_controller::runtime::{
+    ApplicationController, ControllerOptions, LeaderLease, RefreshRequests, Shard, StopSignal,
+    run_as_leader,
+};
+use kedge_server::{JobError, JobKey, JobOutcome, JobRunner};
+use kedge_webhook::{ImageEvent, repository_key};
+
+/// How long the leader's Lease lasts without renewal; a replica that stops
+/// renewing is replaced after at most this long.
+const LEASE_DURATION: Duration = Duration::from_secs(15);
+
+/// Flags of `kedge serve` for the controller.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ControllerFlags {
+    /// Also run the controller: keep the cluster's Applications synced (in-cluster credentials or $KUBECONFIG).
+    #[arg(long)]
+    pub controller: bool,
+
+    /// Watch Applications in this namespace only (default: every namespace).
+    #[arg(long, value_name = "NS", requires = "controller")]
+    pub watch_namespace: Option<String>,
+
+    /// Handle one shard of the Applications, INDEX/COUNT counting from 0 (each shard takes its own Lease).
+    #[arg(long, value_name = "I/N", requires = "controller")]
+    pub shard: Option<Shard>,
+
+    /// Namespace of the leader Lease.
+    #[arg(
+        long,
+        env = "POD_NAMESPACE",
+        default_value = "kedge-system",
+        requires = "controller"
+    )]
+    pub lease_namespace: String,
+
+    /// Act at once without taking the Lease: for a single replica only.
+    #[arg(long, requires = "controller")]
+    pub no_leader_election: bool,
+
+    /// Applications reconciled at once.
+    #[arg(long, default_value_t = 8, requires = "controller")]
+    pub concurrency: u16,
+}
+
+/// Starts the controller on the current runtime: it acts while this
+/// replica holds the Lease, until `shutdown` completes. Returns the refresh
+/// requests webhooks feed, and the task to await on the way out.
+pub async fn start(
+    flags: &ControllerFlags,
+    cache_dir: PathBuf,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(RefreshRequests, tokio::task::JoinHandle<()>)> {
+    let client = kube::Client::try_default()
+        .await
+        .context("--controller: no cluster credentials (in-cluster or $KUBECONFIG)")?;
+    let namespace = flags.watch_namespace.clone();
+    let refresh = RefreshRequests::start(client.clone(), namespace.as_deref());
+    let mut options = ControllerOptions::new(cache_dir);
+    options.concurrency = flags.concurrency;
+    if let Some(shard) = flags.shard {
+        options.shard = shard;
+    }
+    let lease_name = match flags.shard {
+        Some(shard) => format!("kedge-controller-shard-{shard}").replace('/', "-of-"),
+        None => "kedge-controller".to_owned(),
+    };
+    let lease = (!flags.no_leader_election).then(|| {
+        LeaderLease::new(
+            client.clone(),
+            &flags.lease_namespace,
+            &lease_name,
+            options.identity.clone(),
+            LEASE_DURATION,
+        )
+    });
+    let make = move |until| {
+        ApplicationController::new(client.clone(), namespace.as_deref(), options.clone()).run(until)
+    };
+    let task = tokio::spawn(async move {
+        match lease {
+            Some(lease) => run_as_leader(&lease, shutdown, make).await,
+            None => make(StopSignal::after(shutdown)).await,
+        }
+    });
+    Ok((refresh, task))
+}
+
+/// The jobs of `kedge serve --controller`: pushes ask the Applications of
+/// the pushed repository to refresh; `kedge.yaml`'s image jobs, when there
+/// is one, run as in plain `kedge serve`.
+pub struct ControllerRunner {
+    update: Option<ConfiguredUpdate>,
+    refresh: RefreshRequests,
+}
+
+/// `kedge.yaml`'s update flow and the repository and branch it writes.
+pub struct ConfiguredUpdate {
+    runner: UpdateRunner,
+    repository: String,
+    branch: String,
+}
+
+impl ConfiguredUpdate {
+    /// The update flow of `kedge.yaml`, writing `url`'s `branch`.
+    pub fn new(runner: UpdateRunner, url: &str, branch: &str) -> Self {
+        Self {
+            runner,
+            repository: repository_key(url),
+            branch: branch.to_owned(),
+        }
+    }
+}
+
+impl ControllerRunner {
+    /// A runner for `refresh`, and for `update` when there is a `kedge.yaml`.
+    pub fn new(refresh: RefreshRequests, update: Option<ConfiguredUpdate>) -> Self {
+        Self { update, refresh }
+    }
+}
+
+impl JobRunner for ControllerRunner {
+    async fn update_image(
+        &self,
+        alias: &str,
+        hint: Option<ImageEvent>,
+    ) -> Result<JobOutcome, JobError> {
+        match &self.update {
+            Some(update) => update.runner.update_image(alias, hint).await,
+            None => Err(JobError::new(format!(
+                "image {alias}: no kedge.yaml images to update"
+            ))),
+        }
+    }
+
+    async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+        let asked =
+            self.refresh.repository_changed(repo).await.map_err(|e| {
+                JobError::new(format!("asking Applications of {repo} to refresh: {e}"))
+            })?;
+        tracing::info!(repo, branch, applications = asked, "refresh requested");
+        let mut outcome = if asked > 0 {
+            JobOutcome::Changed
+        } else {
+            JobOutcome::Unchanged
+        };
+        if let Some(update) = &self.update
+            && update.repository == repository_key(repo)
+            && update.branch == branch
+            && update.runner.refresh_repository(repo, branch).await? == JobOutcome::Changed
+        {
+            outcome = JobOutcome::Changed;
+        }
+        Ok(outcome)
+    }
+
+    fn repository(&self, job: &JobKey) -> String {
+        match (job, &self.update) {
+            (JobKey::Refresh { repo, .. }, _) => repository_key(repo),
+            (_, Some(update)) => update.runner.repository(job),
+            (_, None) => String::new(),
+        }
+    }
+
+    fn busy_for(&self) -> Option<Duration> {
+        self.update
+            .as_ref()
+            .and_then(|update| update.runner.busy_for())
+    }
+}

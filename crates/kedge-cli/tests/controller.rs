@@ -1,0 +1,234 @@
+//! `kedge serve --controller` end to end, as the binary runs in a cluster:
+//! an Application in the test bed's API server, its manifests in a real git
+//! daemon, and a signed GitHub webhook (octokit's payload examples) for a
+//! merged pull request. The Application's interval is an hour, so only the
+//! webhook can explain a sync within seconds. On SIGTERM the process exits
+//! 0 and gives its leader Lease up.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use kedge_controller::{Application, ConditionStatus, ConditionType};
+use kedge_testkit::kube::{TestCluster, eventually};
+use kedge_testkit::kubelet::kubelet;
+use kedge_testkit::{GitDaemon, GitRoot, fixtures_dir};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+const SECRET: &str = "webhook-s3cret";
+const REPOSITORY: &str = "Codertocat/Hello-World";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn deployment(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {image}\n"
+    )
+}
+
+struct Kedge(Child);
+
+impl Drop for Kedge {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_kedge(dir: &Path, kubeconfig: &Path, namespace: &str, port: u16) -> Kedge {
+    let child = Command::new(env!("CARGO_BIN_EXE_kedge"))
+        .args(["serve", "--controller", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args([
+            "--watch-namespace",
+            namespace,
+            "--lease-namespace",
+            namespace,
+        ])
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .current_dir(dir)
+        .env("KUBECONFIG", kubeconfig)
+        .env("KEDGE_GITHUB_WEBHOOK_SECRET", SECRET)
+        .env("HOSTNAME", "kedge-test")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting kedge serve --controller");
+    Kedge(child)
+}
+
+/// POSTs a signed GitHub delivery; returns the HTTP status.
+fn deliver(port: u16, event: &str, body: &[u8]) -> u16 {
+    let signature = kedge_webhook::sign_hmac_sha256(&kedge_webhook::Secret::new(SECRET), body);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting to kedge");
+    write!(
+        stream,
+        "POST /webhooks/github HTTP/1.1\r\nHost: kedge\r\nContent-Type: application/json\r\nX-GitHub-Event: {event}\r\nX-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("writing the request");
+    stream.write_all(body).expect("writing the body");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("reading the answer");
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// octokit's `pull_request` `closed` example, made a merge into `main`.
+fn merged_pull_request() -> Vec<u8> {
+    let path = fixtures_dir()
+        .join("webhooks/github/octokit__webhooks/payload-examples/api.github.com/pull_request/closed.payload.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut payload: Value = serde_json::from_str(&text).expect("a JSON payload");
+    payload["pull_request"]["merged"] = true.into();
+    payload["pull_request"]["base"]["ref"] = "main".into();
+    serde_json::to_vec(&payload).expect("JSON")
+}
+
+fn ready_at(app: &Application) -> Option<(ConditionStatus, Option<String>)> {
+    let status = app.status.as_ref()?;
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.condition_type == ConditionType::Ready)?;
+    Some((ready.status, status.last_synced_revision.clone()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit() {
+    let Some(cluster) = TestCluster::connect(
+        "a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit",
+    )
+    .await
+    else {
+        return;
+    };
+    let client = cluster.client();
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    for crd in kedge_controller::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        crds.patch(
+            &name,
+            &PatchParams::apply("kedge-cli-test").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("installing a CRD");
+    }
+    let namespace = cluster.namespace("kedge-serve-ctl").await;
+    let _kubelet = kubelet(client.clone(), &[&namespace]);
+    let root = GitRoot::new();
+    root.create(
+        REPOSITORY,
+        "main",
+        &[("web/deployment.yaml", &deployment("nginx:1.27"))],
+    );
+    let daemon = GitDaemon::start(&root);
+    let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
+    let app: Application = serde_json::from_value(json!({
+        "apiVersion": "kedge.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {
+            "source": {"repoURL": daemon.url(REPOSITORY), "targetRevision": "main", "path": "web"},
+            "destination": {"namespace": namespace},
+            "syncPolicy": {"automated": true, "interval": "1h"},
+        },
+    }))
+    .expect("an Application");
+    eventually("the Application created", WAIT, || async {
+        apps.create(&PostParams::default(), &app)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+
+    let dir = tempfile::tempdir().expect("a working directory without kedge.yaml");
+    let port = kedge_testkit::free_port();
+    let kedge = start_kedge(dir.path(), cluster.kubeconfig(), &namespace, port);
+    let first = root.head(REPOSITORY, "main");
+    eventually("synced at the first commit", WAIT, || async {
+        let app = apps.get("web").await.map_err(|e| e.to_string())?;
+        match ready_at(&app) {
+            Some((ConditionStatus::True, Some(revision))) if revision == first => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+
+    // A pull request: a branch with the new image, merged with a merge commit.
+    root.branch(REPOSITORY, "main", "bump-web");
+    root.commit_files(
+        REPOSITORY,
+        "bump-web",
+        &[("web/deployment.yaml", &deployment("nginx:1.28"))],
+        "web 1.28",
+    );
+    let merge = root.merge(
+        REPOSITORY,
+        "bump-web",
+        "main",
+        "Merge pull request #2 from bump-web",
+    );
+    assert_eq!(deliver(port, "pull_request", &merged_pull_request()), 202);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    eventually(
+        "synced at the merge commit",
+        Duration::from_secs(30),
+        || async {
+            let app = apps.get("web").await.map_err(|e| e.to_string())?;
+            let image = deployments
+                .get("web")
+                .await
+                .map_err(|e| e.to_string())?
+                .spec
+                .and_then(|s| s.template.spec)
+                .and_then(|p| p.containers.first().and_then(|c| c.image.clone()));
+            match (ready_at(&app), image.as_deref()) {
+                (Some((ConditionStatus::True, Some(revision))), Some("nginx:1.28"))
+                    if revision == merge =>
+                {
+                    Ok(())
+                }
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+
+    // SIGTERM: a clean exit that gives the Lease up for the next replica.
+    let pid = kedge.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || {
+        let mut kedge = kedge;
+        kedge.0.wait()
+    })
+    .await
+    .expect("waiting")
+    .expect("kedge exits");
+    assert!(status.success(), "kedge serve exited with {status}");
+    let lease = Api::<Lease>::namespaced(client.clone(), &namespace)
+        .get("kedge-controller")
+        .await
+        .expect("the leader Lease exists");
+    let holder = lease.spec.and_then(|s| s.holder_identity);
+    assert_eq!(holder, None, "the Lease was released on shutdown");
+    drop(daemon);
+}
