@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::events::v1::Event;
 use kedge_controller::{Application, ConditionStatus, ConditionType};
 use kedge_testkit::kube::{TestCluster, eventually};
 use kedge_testkit::kubelet::kubelet;
 use kedge_testkit::{GitDaemon, GitRoot, fixtures_dir};
 use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 const SECRET: &str = "webhook-s3cret";
@@ -230,5 +231,57 @@ async fn a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit
         .expect("the leader Lease exists");
     let holder = lease.spec.and_then(|s| s.holder_identity);
     assert_eq!(holder, None, "the Lease was released on shutdown");
+
+    // A restart finds everything in Git and the cluster: it takes the Lease
+    // and re-reads, and applies nothing twice.
+    let synced_events = || async {
+        let events = Api::<Event>::namespaced(client.clone(), &namespace)
+            .list(&ListParams::default())
+            .await
+            .expect("listing Events");
+        events
+            .items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Synced"))
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("web"))
+            .map(|e| e.series.as_ref().map_or(1, |s| s.count))
+            .sum::<i32>()
+    };
+    let before = synced_events().await;
+    assert_eq!(before, 2, "one Synced Event per commit applied");
+    let generation = deployments
+        .get("web")
+        .await
+        .expect("web")
+        .metadata
+        .generation;
+    let _restarted = start_kedge(dir.path(), cluster.kubeconfig(), &namespace, port);
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+    eventually("the restarted kedge leads", WAIT, || async {
+        let lease = leases
+            .get("kedge-controller")
+            .await
+            .map_err(|e| e.to_string())?;
+        let holder = lease.spec.and_then(|s| s.holder_identity);
+        holder.is_some().then_some(()).ok_or(format!("{holder:?}"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let app = apps.get("web").await.expect("web");
+    assert_eq!(
+        ready_at(&app),
+        Some((ConditionStatus::True, Some(merge.clone())))
+    );
+    assert_eq!(synced_events().await, before, "the restart applied nothing");
+    assert_eq!(
+        deployments
+            .get("web")
+            .await
+            .expect("web")
+            .metadata
+            .generation,
+        generation,
+        "the Deployment's spec was not written again"
+    );
     drop(daemon);
 }
