@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use kedge::serve::UpdateRunner;
 use kedge_controller::runtime::{
-    ApplicationController, ControllerOptions, LeaderLease, RefreshRequests, Shard, StopSignal,
-    run_as_leader,
+    ApplicationController, ControllerMetrics, ControllerOptions, LeaderLease, RefreshRequests,
+    Shard, StopSignal, run_as_leader,
 };
 use kedge_server::{JobError, JobKey, JobOutcome, JobRunner};
 use kedge_webhook::{ImageEvent, repository_key};
@@ -58,6 +58,7 @@ pub struct ControllerFlags {
 pub async fn start(
     flags: &ControllerFlags,
     cache_dir: PathBuf,
+    metrics: ControllerMetrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(RefreshRequests, tokio::task::JoinHandle<()>)> {
     let client = kube::Client::try_default()
@@ -67,6 +68,7 @@ pub async fn start(
     let refresh = RefreshRequests::start(client.clone(), namespace.as_deref());
     let mut options = ControllerOptions::new(cache_dir);
     options.concurrency = flags.concurrency;
+    options.metrics = Some(metrics.clone());
     if let Some(shard) = flags.shard {
         options.shard = shard;
     }
@@ -84,7 +86,14 @@ pub async fn start(
         )
     });
     let make = move |until| {
-        ApplicationController::new(client.clone(), namespace.as_deref(), options.clone()).run(until)
+        let controller =
+            ApplicationController::new(client.clone(), namespace.as_deref(), options.clone());
+        let metrics = metrics.clone();
+        async move {
+            metrics.set_leader(true);
+            controller.run(until).await;
+            metrics.set_leader(false);
+        }
     };
     let task = tokio::spawn(async move {
         match lease {

@@ -13,6 +13,7 @@ use kedge_server::{ANY_REPOSITORY, GitHubReceiver, Secret, ServerConfig, Tracked
 
 use crate::UsageError;
 use crate::controller::{self, ConfiguredUpdate, ControllerFlags, ControllerRunner};
+use kedge_controller::runtime::ControllerMetrics;
 
 /// Arguments of `kedge serve`.
 #[derive(Debug, clap::Args)]
@@ -106,13 +107,23 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .cache_dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("kedge-controller"));
-    let (refresh, controller) = controller::start(&args.controller, cache_dir, async move {
+    let mut registry = prometheus_client::registry::Registry::with_prefix("kedge");
+    let controller_metrics = ControllerMetrics::register(&mut registry);
+    let stop_controller = async move {
         let _ = stopped_for_controller.wait_for(|stop| *stop).await;
-    })
+    };
+    let (refresh, controller) = controller::start(
+        &args.controller,
+        cache_dir,
+        controller_metrics,
+        stop_controller,
+    )
     .await?;
     let update = update.map(|(runner, url, branch)| ConfiguredUpdate::new(runner, &url, &branch));
     let runner = Arc::new(ControllerRunner::new(refresh, update));
-    let mut server = Server::new(server_config, runner).map_err(|e| UsageError(e.to_string()))?;
+    let mut server = Server::new(server_config, runner)
+        .map_err(|e| UsageError(e.to_string()))?
+        .with_extra_metrics(registry);
     if let Some(metrics) = metrics {
         server = server.with_metrics_listener(metrics);
     }

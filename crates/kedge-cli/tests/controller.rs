@@ -86,6 +86,24 @@ fn deliver(port: u16, event: &str, body: &[u8]) -> u16 {
         .unwrap_or(0)
 }
 
+/// The body of a GET.
+fn get_body(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting to kedge");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: kedge\r\nConnection: close\r\n\r\n"
+    )
+    .expect("writing the request");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("reading the answer");
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
+
 /// octokit's `pull_request` `closed` example, made a merge into `main`.
 fn merged_pull_request() -> Vec<u8> {
     let path = fixtures_dir()
@@ -209,6 +227,19 @@ async fn a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit
         },
     )
     .await;
+
+    let metrics = get_body(port, "/metrics");
+    for line in [
+        "kedge_controller_leader 1",
+        "kedge_controller_reconciles_total{kind=\"Application\",result=\"synced\"}",
+        "kedge_controller_git_listings_total",
+        "kedge_jobs_total{kind=\"refresh\",outcome=\"changed\"} 1",
+    ] {
+        assert!(
+            metrics.contains(line),
+            "/metrics has no {line:?}:\n{metrics}"
+        );
+    }
 
     // SIGTERM: a clean exit that gives the Lease up for the next replica.
     let pid = kedge.0.id().to_string();

@@ -88,6 +88,8 @@ pub struct Metrics {
     jobs: Family<JobLabels, Counter>,
     coalesced: Family<KindLabels, Counter>,
     job_seconds: Family<KindLabels, Histogram, fn() -> Histogram>,
+    /// Another part's metrics served beside these (the controller's).
+    extra: Option<Registry>,
 }
 
 impl Default for Metrics {
@@ -140,6 +142,15 @@ impl Metrics {
             jobs,
             coalesced,
             job_seconds,
+            extra: None,
+        }
+    }
+
+    /// These metrics, and `extra`'s served with them on `/metrics`.
+    pub fn with_extra(extra: Registry) -> Self {
+        Self {
+            extra: Some(extra),
+            ..Self::new()
         }
     }
 
@@ -177,9 +188,14 @@ impl Metrics {
 
     /// Every metric in the OpenMetrics text format Prometheus scrapes.
     pub fn encode(&self) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        if let Some(extra) = &self.extra {
+            let _ = encode_registry(&mut out, extra);
+        }
+        let _ = encode_eof(&mut out);
         out
     }
 }

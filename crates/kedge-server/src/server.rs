@@ -47,6 +47,13 @@ impl<R: JobRunner> Server<R> {
         self
     }
 
+    /// Serves `registry`'s metrics on `/metrics` beside the server's own
+    /// (call before [`metrics`](Self::metrics)).
+    pub fn with_extra_metrics(mut self, registry: prometheus_client::registry::Registry) -> Self {
+        self.metrics = Arc::new(Metrics::with_extra(registry));
+        self
+    }
+
     /// The metrics the server records, for embedding in another registry or test.
     pub fn metrics(&self) -> Arc<Metrics> {
         Arc::clone(&self.metrics)

@@ -93,15 +93,30 @@ impl Refreshes {
     }
 }
 
-/// Reconciles one Application.
+/// Reconciles one Application, and counts how that ended.
 pub(crate) async fn reconcile(
     app: Arc<Application>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    let started = std::time::Instant::now();
+    let ended = reconcile_once(app, Arc::clone(&ctx)).await;
+    if let Some(metrics) = &ctx.options.metrics {
+        let result = ended.as_ref().map_or("error", |(_, result)| *result);
+        metrics.record_reconcile("Application", result, started.elapsed());
+    }
+    ended.map(|(action, _)| action)
+}
+
+/// One reconcile: what to do next, and how it ended (`synced`, `compared`,
+/// `failed`, `waiting`, `stalled`, `skipped`), for the metrics.
+async fn reconcile_once(
+    app: Arc<Application>,
+    ctx: Arc<Context>,
+) -> Result<(Action, &'static str), ReconcileError> {
     let namespace = app.namespace().unwrap_or_default();
     let name = app.name_any();
     if !ctx.options.shard.owns(&namespace, &name) {
-        return Ok(Action::await_change());
+        return Ok((Action::await_change(), "skipped"));
     }
     let interval = match app.spec.sync_policy.interval() {
         Ok(interval) => interval,
@@ -118,7 +133,7 @@ pub(crate) async fn reconcile(
             stalled: false,
         };
         write_status(&ctx, &app, &outcome).await?;
-        return Ok(Action::requeue(DEPENDENCY_POLL));
+        return Ok((Action::requeue(DEPENDENCY_POLL), "waiting"));
     }
     let remote = Remote {
         url: app.spec.source.repo_url.clone(),
@@ -178,14 +193,15 @@ pub(crate) async fn reconcile(
             let attempt = ctx
                 .attempts
                 .failed(&app_ref, app.meta().generation, &revision);
-            return Ok(retry_after(&app, attempt, interval));
+            return Ok((retry_after(&app, attempt, interval), "failed"));
         }
         ctx.attempts.succeeded(&app_ref);
-        Ok(if condition_true(Some(&written), ConditionType::Healthy) {
-            Action::requeue(interval)
+        let next = if condition_true(Some(&written), ConditionType::Healthy) {
+            interval
         } else {
-            Action::requeue(PROGRESS_POLL.min(interval))
-        })
+            PROGRESS_POLL.min(interval)
+        };
+        Ok((Action::requeue(next), "synced"))
     } else {
         let report = match kedge_kube::diff(&ctx.client, &objects, &prepared.options).await {
             Ok(report) => report,
@@ -206,7 +222,7 @@ pub(crate) async fn reconcile(
             report: &report,
         };
         write_status(&ctx, &app, &outcome).await?;
-        Ok(Action::requeue(interval))
+        Ok((Action::requeue(interval), "compared"))
     }
 }
 
@@ -388,7 +404,7 @@ async fn stalled(
     app: &Application,
     reason: &'static str,
     message: String,
-) -> Result<Action, ReconcileError> {
+) -> Result<(Action, &'static str), ReconcileError> {
     let outcome = Outcome::NotSynced {
         reason,
         message: message.clone(),
@@ -396,7 +412,7 @@ async fn stalled(
     };
     write_status(ctx, app, &outcome).await?;
     publish(ctx, app, EventType::Warning, reason, "Reconcile", message).await;
-    Ok(Action::await_change())
+    Ok((Action::await_change(), "stalled"))
 }
 
 /// Records a failure before anything was applied; retries per the policy,
@@ -408,7 +424,7 @@ async fn failed(
     message: String,
     revision: &str,
     interval: Duration,
-) -> Result<Action, ReconcileError> {
+) -> Result<(Action, &'static str), ReconcileError> {
     let attempt = ctx
         .attempts
         .failed(&ObjectRef::from_obj(app), app.meta().generation, revision);
@@ -427,7 +443,7 @@ async fn failed(
     };
     write_status(ctx, app, &outcome).await?;
     publish(ctx, app, EventType::Warning, reason, "Sync", message).await;
-    Ok(retry_after(app, attempt, interval))
+    Ok((retry_after(app, attempt, interval), "failed"))
 }
 
 fn retry_after(app: &Application, attempt: u32, interval: Duration) -> Action {

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kedge_git::{CommitId, GitError, Remote, ls_remote, resolve_revision};
 
+use super::ControllerMetrics;
+
 /// A revision resolved against a remote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedRevision {
@@ -30,12 +32,19 @@ struct Listing {
 pub struct RemoteHeads {
     listings: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Listing>>>>,
     listed: AtomicU64,
+    metrics: Option<ControllerMetrics>,
 }
 
 impl RemoteHeads {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts listings in `metrics` too.
+    pub fn with_metrics(mut self, metrics: Option<ControllerMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The commit `revision` names on `remote`, from a listing no older
@@ -70,6 +79,9 @@ impl RemoteHeads {
                 .await
                 .map_err(|e| HeadsError::Task(e.to_string()))??;
             self.listed.fetch_add(1, Ordering::Relaxed);
+            if let Some(metrics) = &self.metrics {
+                metrics.record_git_listing();
+            }
             *listing = Listing {
                 listed_at: Some(started),
                 refs,

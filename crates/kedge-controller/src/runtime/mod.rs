@@ -10,6 +10,7 @@
 mod application;
 mod heads;
 mod lease;
+mod metrics;
 mod outcome;
 
 use std::num::NonZeroUsize;
@@ -30,6 +31,7 @@ use kube::{Api, Client, ResourceExt};
 pub use application::STATUS_MANAGER;
 pub use heads::{HeadsError, RemoteHeads, ResolvedRevision};
 pub use lease::{LeaderLease, LeaseError, StopSignal, run_as_leader};
+pub use metrics::ControllerMetrics;
 pub use outcome::{Outcome, next_status};
 
 use crate::Application;
@@ -105,6 +107,8 @@ pub struct ControllerOptions {
     pub sync_timeout: Duration,
     /// Who this replica is (Events' reporting instance, the Lease holder).
     pub identity: String,
+    /// Where reconciles and git listings are counted.
+    pub metrics: Option<ControllerMetrics>,
 }
 
 impl ControllerOptions {
@@ -116,6 +120,7 @@ impl ControllerOptions {
             concurrency: 8,
             sync_timeout: Duration::from_secs(300),
             identity: default_identity(),
+            metrics: None,
         }
     }
 }
@@ -256,10 +261,11 @@ impl ApplicationController {
                 instance: Some(options.identity.clone()),
             },
         );
+        let heads = Arc::new(RemoteHeads::new().with_metrics(options.metrics.clone()));
         let context = Arc::new(Context {
             client,
             options,
-            heads: Arc::new(RemoteHeads::new()),
+            heads,
             renders: RenderCache::new(NonZeroUsize::new(4096).expect("non-zero")),
             store: reader,
             recorder,
