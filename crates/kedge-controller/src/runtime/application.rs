@@ -466,6 +466,17 @@ async fn publish_sync_events(
     let pruned = count(|a| matches!(a, SyncAction::Pruned));
     let failed = count(|a| matches!(a, SyncAction::Failed { .. } | SyncAction::Skipped { .. }));
     let short = revision.get(..12).unwrap_or(revision);
+    if applied + pruned + failed > 0 {
+        tracing::info!(
+            namespace = app.namespace().unwrap_or_default(),
+            app = app.name_any(),
+            revision = short,
+            applied,
+            pruned,
+            failed,
+            "synced"
+        );
+    }
     if applied > 0 {
         let note = format!("applied {applied} object(s) at {short}");
         publish(ctx, app, EventType::Normal, "Synced", "Sync", note).await;
