@@ -49,6 +49,20 @@ pub enum GitHubEvent {
         /// The pull request number.
         number: u64,
     },
+    /// A pull request was opened, reopened or pushed to: what it would
+    /// change once merged is worth showing on it.
+    PullRequestChanged {
+        /// The base repository.
+        repository: RepositoryRef,
+        /// The pull request number.
+        number: u64,
+        /// The branch it would be merged into.
+        base_branch: String,
+        /// The commit the base branch was at (40 hex digits).
+        base_sha: String,
+        /// The pull request's newest commit (40 hex digits).
+        head_sha: String,
+    },
     /// A container image was published to GHCR.
     PackagePublished(ImageEvent),
     /// A well-formed event kedge has nothing to do for.
@@ -163,12 +177,14 @@ struct PullRequest {
     merged: Option<bool>,
     number: Option<u64>,
     base: Option<Base>,
+    head: Option<Base>,
 }
 
 #[derive(Deserialize)]
 struct Base {
     #[serde(rename = "ref")]
     branch: Option<String>,
+    sha: Option<String>,
     repo: Option<Repository>,
 }
 
@@ -180,6 +196,12 @@ fn parse_pull_request(body: &[u8]) -> Result<GitHubEvent, WebhookError> {
         field,
     };
     let pull_request = event.pull_request.ok_or(missing("pull_request"))?;
+    if matches!(
+        event.action.as_deref(),
+        Some("opened" | "reopened" | "synchronize")
+    ) {
+        return pull_request_changed(event.number, pull_request);
+    }
     if event.action.as_deref() != Some("closed") || pull_request.merged != Some(true) {
         return Ok(GitHubEvent::Ignored {
             event: "pull_request".to_owned(),
@@ -199,6 +221,49 @@ fn parse_pull_request(body: &[u8]) -> Result<GitHubEvent, WebhookError> {
         repository,
         base_branch,
         number: event.number.or(pull_request.number).unwrap_or_default(),
+    })
+}
+
+/// An opened, reopened or updated pull request, with both commits checked
+/// to be commit ids (they are used as git revisions).
+fn pull_request_changed(
+    number: Option<u64>,
+    pull_request: PullRequest,
+) -> Result<GitHubEvent, WebhookError> {
+    const PAYLOAD: &str = "github pull_request";
+    let missing = |field| WebhookError::MissingField {
+        payload: PAYLOAD,
+        field,
+    };
+    let commit = |sha: Option<String>, field| {
+        let sha = sha.ok_or(missing(field))?;
+        if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(sha.to_ascii_lowercase())
+        } else {
+            Err(WebhookError::InvalidValue {
+                what: "commit",
+                input: sha.chars().take(64).flat_map(char::escape_default).collect(),
+            })
+        }
+    };
+    let base = pull_request.base.ok_or(missing("pull_request.base"))?;
+    let head = pull_request.head.ok_or(missing("pull_request.head"))?;
+    let base_branch = base
+        .branch
+        .filter(|b| !b.is_empty())
+        .ok_or(missing("pull_request.base.ref"))?;
+    let repository = base
+        .repo
+        .ok_or(missing("pull_request.base.repo"))?
+        .into_ref(PAYLOAD)?;
+    Ok(GitHubEvent::PullRequestChanged {
+        repository,
+        number: number
+            .or(pull_request.number)
+            .ok_or(missing("number"))?,
+        base_branch,
+        base_sha: commit(base.sha, "pull_request.base.sha")?,
+        head_sha: commit(head.sha, "pull_request.head.sha")?,
     })
 }
 

@@ -163,6 +163,22 @@ fn check_github(relative: &str, event: Option<&str>, body: &[u8], expect: &GitHu
                 branch: b,
             },
         ) => repository.full_name == *repo && b == branch && repository.clone_url.is_some(),
+        (
+            GitHub::PullRequest(repo, number, base, base_commit, head_commit),
+            GitHubEvent::PullRequestChanged {
+                repository,
+                number: n,
+                base_branch,
+                base_sha,
+                head_sha,
+            },
+        ) => {
+            repository.full_name == *repo
+                && n == number
+                && base_branch == base
+                && base_sha == base_commit
+                && head_sha == head_commit
+        }
         (GitHub::Package(image, tag, digest), GitHubEvent::PackagePublished(e)) => {
             image_tuple(e)
                 == (

@@ -9,6 +9,9 @@ pub enum GitHub {
     Ping,
     Push(&'static str, &'static str),
     Package(&'static str, Option<&'static str>, Option<&'static str>),
+    /// An opened or updated pull request: repository, number, base branch,
+    /// base commit, head commit.
+    PullRequest(&'static str, u64, &'static str, &'static str, &'static str),
     Ignored,
     /// The delivery has no `X-GitHub-Event` header: the server answers 400.
     NoEventHeader,
@@ -71,7 +74,13 @@ pub fn github_expectations() -> BTreeMap<&'static str, GitHub> {
         ),
         (
             "github/go-playground__webhooks/testdata/github/pull-request.json",
-            Ignored,
+            PullRequest(
+                "baxterthehacker/public-repo",
+                1,
+                "master",
+                "9049f1265b7d61be4a8904a9a27120d2064dab3b",
+                "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+            ),
         ),
         (
             "github/go-playground__webhooks/testdata/github/push.json",
@@ -110,8 +119,26 @@ pub fn github_expectations() -> BTreeMap<&'static str, GitHub> {
         ("ping/with-organization.payload.json", Ping),
         ("pull_request/closed.payload.json", Ignored),
         ("pull_request/labeled.payload.json", Ignored),
-        ("pull_request/opened.payload.json", Ignored),
-        ("pull_request/synchronize.payload.json", Ignored),
+        (
+            "pull_request/opened.payload.json",
+            PullRequest(
+                "Codertocat/Hello-World",
+                2,
+                "master",
+                "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+                "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            ),
+        ),
+        (
+            "pull_request/synchronize.payload.json",
+            PullRequest(
+                "Codertocat/Hello-World",
+                2,
+                "master",
+                "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+                "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            ),
+        ),
         ("push/payload.json", Ignored),
         (
             "push/with-new-branch.payload.json",
