@@ -177,18 +177,31 @@ fn condition(
         .map(|c| (c.status, c.reason.as_str(), c.message.as_str()))
 }
 
-/// The reasons of the Events about `name` in `namespace`.
-async fn event_reasons(client: &Client, namespace: &str, name: &str) -> Vec<String> {
+/// Waits for an Event about `name` in `namespace` with `reason`: Events
+/// are sent after the status is written.
+async fn wait_for_event(client: &Client, namespace: &str, name: &str, reason: &str) {
     let events: Api<Event> = Api::namespaced(client.clone(), namespace);
-    let list = events
-        .list(&Default::default())
-        .await
-        .expect("listing Events");
-    list.items
-        .into_iter()
-        .filter(|event| event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .filter_map(|event| event.reason)
-        .collect()
+    eventually(&format!("an Event {reason}"), WAIT, || {
+        let events = events.clone();
+        async move {
+            let list = events
+                .list(&Default::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let reasons: Vec<String> = (list.items.into_iter())
+                .filter(|event| {
+                    event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+                })
+                .filter_map(|event| event.reason)
+                .collect();
+            reasons
+                .iter()
+                .any(|found| found == reason)
+                .then_some(())
+                .ok_or_else(|| format!("{reasons:?}"))
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -232,8 +245,7 @@ async fn push_mode_commits_the_new_tag_and_reports_it() {
     let (ready, reason, _) = condition(&status, ConditionType::Ready).expect("Ready");
     assert_eq!((ready, reason), (ConditionStatus::True, "Updated"));
     assert_eq!(status.observed_generation, Some(1));
-    let reasons = event_reasons(&client, &namespace, "manifests").await;
-    assert!(reasons.iter().any(|r| r == "Updated"), "{reasons:?}");
+    wait_for_event(&client, &namespace, "manifests", "Updated").await;
 
     // A registry webhook for web brings the next tag at once.
     let image = ImageSpec::new("2026-01-04T00:00:00Z", "1.2.0");
@@ -326,8 +338,7 @@ async fn a_missing_secret_is_named_in_ready_until_it_exists() {
         condition(&status, ConditionType::Stalled).map(|c| c.0),
         Some(ConditionStatus::False)
     );
-    let reasons = event_reasons(&client, &namespace, "manifests").await;
-    assert!(reasons.iter().any(|r| r == "SecretNotFound"), "{reasons:?}");
+    wait_for_event(&client, &namespace, "manifests", "SecretNotFound").await;
     assert_eq!(
         root.subjects("manifests", "main").len(),
         1,
@@ -394,7 +405,7 @@ async fn a_registry_that_is_down_fails_its_image_and_not_the_others() {
     let (ready, _, message) = condition(&status, ConditionType::Ready).expect("Ready");
     assert_eq!(ready, ConditionStatus::False);
     assert!(
-        message.starts_with(&format!("1 image(s) not updated: image web: ")),
+        message.starts_with("1 image(s) not updated: image web: "),
         "{message}"
     );
     assert!(message.contains(&down), "{message}");
@@ -415,8 +426,7 @@ async fn a_registry_that_is_down_fails_its_image_and_not_the_others() {
         .map(|image| image.alias.as_str())
         .collect();
     assert_eq!(aliases, ["api"]);
-    let reasons = event_reasons(&client, &namespace, "manifests").await;
-    assert!(reasons.iter().any(|r| r == "RegistryError"), "{reasons:?}");
+    wait_for_event(&client, &namespace, "manifests", "RegistryError").await;
 }
 
 #[tokio::test]
@@ -490,9 +500,5 @@ async fn pull_request_mode_opens_one_and_reports_its_url() {
         root.show("manifests", "kedge/web", "apps/web/deploy.yaml")
             .contains("web:1.1.0")
     );
-    let reasons = event_reasons(&client, &namespace, "manifests").await;
-    assert!(
-        reasons.iter().any(|r| r == "PullRequestOpened"),
-        "{reasons:?}"
-    );
+    wait_for_event(&client, &namespace, "manifests", "PullRequestOpened").await;
 }

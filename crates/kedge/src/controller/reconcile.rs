@@ -31,7 +31,6 @@ pub(super) async fn reconcile(
     resource: Arc<ImageUpdate>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let namespace = resource.namespace().unwrap_or_default();
     let interval = match resource.spec.interval() {
         Ok(interval) => interval,
         Err(error) => {
@@ -40,29 +39,13 @@ pub(super) async fn reconcile(
         }
     };
     let retry = RETRY.min(interval);
-    let secrets = match read_secrets(&ctx, &namespace, &resource.spec.secret_names()).await {
-        Ok(secrets) => secrets,
-        Err(message) => {
-            not_run(&ctx, &resource, "SecretNotReadable", message, false).await?;
-            return Ok(Action::requeue(retry));
-        }
-    };
-    let dir = ctx.resource_dir(&namespace, &resource.name_any());
-    let settings = match update_settings(&resource.spec, &secrets, &dir.join("secrets")) {
-        Ok(settings) => settings,
-        Err(error) if error.is_missing_secret() => {
-            not_run(&ctx, &resource, "SecretNotFound", error.to_string(), false).await?;
-            return Ok(Action::requeue(retry));
-        }
-        Err(error) => {
-            return not_run(&ctx, &resource, "InvalidSpec", error.to_string(), true).await;
-        }
-    };
-    let updater = match prepare(settings, &dir).await {
+    let updater = match updater_for(&ctx, &resource).await {
         Ok(updater) => updater,
-        Err(error) => {
-            let (reason, stalled) = run_failure(&error);
-            let message = crate::update::error_chain(&error);
+        Err(NotRun {
+            reason,
+            message,
+            stalled,
+        }) => {
             not_run(&ctx, &resource, reason, message, stalled).await?;
             return Ok(if stalled {
                 Action::await_change()
@@ -82,12 +65,71 @@ pub(super) async fn reconcile(
             }))
         }
         Err(error) => {
-            let (reason, stalled) = run_failure(&error);
-            let message = crate::update::error_chain(&error);
+            let NotRun {
+                reason,
+                message,
+                stalled,
+            } = NotRun::from(&error);
             not_run(&ctx, &resource, reason, message, stalled).await?;
             Ok(Action::requeue(retry))
         }
     }
+}
+
+/// Why the update flow did not run or failed as a whole: the condition
+/// reason, the message, and whether only a spec change can fix it.
+struct NotRun {
+    reason: &'static str,
+    message: String,
+    stalled: bool,
+}
+
+impl From<&UpdateError> for NotRun {
+    fn from(error: &UpdateError) -> Self {
+        let (reason, stalled) = match error {
+            UpdateError::Config(_) | UpdateError::Template { .. } => ("InvalidSpec", true),
+            UpdateError::Git(kedge_git::GitError::Push { .. })
+            | UpdateError::TooManyRaces { .. } => ("PushFailed", false),
+            UpdateError::Git(_) => ("GitError", false),
+            UpdateError::Forge(_) => ("PullRequestFailed", false),
+            _ => ("UpdateFailed", false),
+        };
+        Self {
+            reason,
+            message: crate::update::error_chain(error),
+            stalled,
+        }
+    }
+}
+
+/// The updater for the resource as it is now: its Secrets read, its
+/// configuration built and checked, its Secret files written.
+async fn updater_for(ctx: &Context, resource: &ImageUpdate) -> Result<Updater, NotRun> {
+    let namespace = resource.namespace().unwrap_or_default();
+    let secrets = read_secrets(ctx, &namespace, &resource.spec.secret_names())
+        .await
+        .map_err(|message| NotRun {
+            reason: "SecretNotReadable",
+            message,
+            stalled: false,
+        })?;
+    let dir = ctx.resource_dir(&namespace, &resource.name_any());
+    let settings =
+        update_settings(&resource.spec, &secrets, &dir.join("secrets")).map_err(|error| {
+            let missing = error.is_missing_secret();
+            NotRun {
+                reason: if missing {
+                    "SecretNotFound"
+                } else {
+                    "InvalidSpec"
+                },
+                message: error.to_string(),
+                stalled: !missing,
+            }
+        })?;
+    prepare(settings, &dir)
+        .await
+        .map_err(|error| NotRun::from(&error))
 }
 
 /// The Secrets `names` in `namespace`; one that does not exist is left
@@ -142,20 +184,6 @@ fn write_secret_files(files: &[SecretFile]) -> Result<(), UpdateError> {
         std::io::Write::write_all(&mut out, &file.contents).map_err(failed)?;
     }
     Ok(())
-}
-
-/// The condition reason for a run that failed as a whole, and whether only
-/// a spec change can fix it.
-fn run_failure(error: &UpdateError) -> (&'static str, bool) {
-    match error {
-        UpdateError::Config(_) | UpdateError::Template { .. } => ("InvalidSpec", true),
-        UpdateError::Git(kedge_git::GitError::Push { .. }) | UpdateError::TooManyRaces { .. } => {
-            ("PushFailed", false)
-        }
-        UpdateError::Git(_) => ("GitError", false),
-        UpdateError::Forge(_) => ("PullRequestFailed", false),
-        _ => ("UpdateFailed", false),
-    }
 }
 
 /// Records why nothing ran, in status and as an Event.

@@ -63,7 +63,7 @@ pub enum SpecError {
         field: String,
         /// The parser's reason, naming the Secret.
         #[source]
-        source: kedge_registry::RegistryError,
+        source: Box<kedge_registry::RegistryError>,
     },
     /// What the resource's own checks refuse (two Git credentials, pull
     /// requests without a forge, an interval that is not a duration).
@@ -400,51 +400,11 @@ fn registries(
     let mut credentials = CredentialStore::new();
     let mut settings = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
-        let field = |name: &str| format!("spec.registries[{i}].{name}");
-        let mut config = RegistryConfig {
-            insecure: spec.insecure,
-            requests_per_second: spec.requests_per_second,
-            max_concurrency: spec.max_concurrency.map(|n| n as usize),
-            max_tags: spec.max_tags.map(|n| n as usize),
-            discovery_deadline: spec.discovery_deadline.clone(),
-            ..RegistryConfig::new(&spec.prefix)
-        };
-        if let Some(reference) = &spec.ca_secret_ref {
-            let pem = secrets.bytes(&field("caSecretRef"), reference)?;
-            let path = secret_dir.join(format!("registry-{i}-ca.pem"));
-            files.push(SecretFile {
-                path: path.clone(),
-                contents: pem.to_vec(),
-            });
-            config.ca_file = Some(path);
-        }
-        if let Some(reference) = &spec.pull_secret_ref {
-            let field = field("pullSecretRef");
-            let text = secrets.text(&field, reference)?;
-            let source = format!("Secret {} key {}", reference.name, reference.key);
-            let store = CredentialStore::from_pull_secret(&source, text)
-                .map_err(|source| SpecError::PullSecret { field, source })?;
-            credentials.merge(store);
-        }
-        if let Some(given) = &spec.credentials {
-            let username = secrets.text(
-                &field("credentials.usernameSecretRef"),
-                &given.username_secret_ref,
-            )?;
-            let password = secrets.text(
-                &field("credentials.passwordSecretRef"),
-                &given.password_secret_ref,
-            )?;
-            let basic = Credentials::Basic {
-                username: username.to_owned(),
-                password: password.to_owned(),
-            };
-            credentials.insert(&spec.prefix, basic);
-        }
+        let config = registry(i, spec, secrets, secret_dir, files, &mut credentials)?;
         let registry_settings = config
             .settings()
             .map_err(|(key, message)| SpecError::Invalid {
-                field: field(key),
+                field: format!("spec.registries[{i}].{key}"),
                 message,
             })?;
         settings.push((spec.prefix.clone(), registry_settings));
@@ -456,6 +416,63 @@ fn registries(
         credentials,
     };
     Ok((configs, client))
+}
+
+/// `registries[i]` as `kedge.yaml` says it; its credentials go to `credentials`.
+fn registry(
+    i: usize,
+    spec: &RegistrySpec,
+    secrets: &SecretValues,
+    secret_dir: &Path,
+    files: &mut Vec<SecretFile>,
+    credentials: &mut CredentialStore,
+) -> Result<RegistryConfig, SpecError> {
+    let field = |name: &str| format!("spec.registries[{i}].{name}");
+    let mut config = RegistryConfig {
+        insecure: spec.insecure,
+        requests_per_second: spec.requests_per_second,
+        max_concurrency: spec.max_concurrency.map(|n| n as usize),
+        max_tags: spec.max_tags.map(|n| n as usize),
+        discovery_deadline: spec.discovery_deadline.clone(),
+        ..RegistryConfig::new(&spec.prefix)
+    };
+    if let Some(reference) = &spec.ca_secret_ref {
+        let pem = secrets.bytes(&field("caSecretRef"), reference)?;
+        let path = secret_dir.join(format!("registry-{i}-ca.pem"));
+        files.push(SecretFile {
+            path: path.clone(),
+            contents: pem.to_vec(),
+        });
+        config.ca_file = Some(path);
+    }
+    if let Some(reference) = &spec.pull_secret_ref {
+        let field = field("pullSecretRef");
+        let text = secrets.text(&field, reference)?;
+        let source = format!("Secret {} key {}", reference.name, reference.key);
+        let store = CredentialStore::from_pull_secret(&source, text).map_err(|source| {
+            SpecError::PullSecret {
+                field,
+                source: Box::new(source),
+            }
+        })?;
+        credentials.merge(store);
+    }
+    if let Some(given) = &spec.credentials {
+        let username = secrets.text(
+            &field("credentials.usernameSecretRef"),
+            &given.username_secret_ref,
+        )?;
+        let password = secrets.text(
+            &field("credentials.passwordSecretRef"),
+            &given.password_secret_ref,
+        )?;
+        let basic = Credentials::Basic {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        credentials.insert(&spec.prefix, basic);
+    }
+    Ok(config)
 }
 
 fn images(specs: &[ImageSpec]) -> Vec<ImageConfig> {

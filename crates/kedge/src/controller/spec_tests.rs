@@ -266,8 +266,7 @@ fn a_pull_secret_gives_its_logins_and_a_broken_one_names_its_secret() {
 
 #[test]
 fn a_token_that_is_not_text_is_refused_by_name() {
-    let yaml = format!("{MINIMAL}");
-    let yaml = yaml.replace(
+    let yaml = MINIMAL.replace(
         "git: {url: https://github.com/acme/manifests.git}",
         "git: {url: https://github.com/acme/manifests.git, auth: {tokenSecretRef: {name: git, key: token}}}",
     );
