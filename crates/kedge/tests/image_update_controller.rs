@@ -10,7 +10,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kedge::controller::{ControllerOptions, ImageUpdateController};
+use kedge::controller::{ImageUpdateController, ImageUpdateOptions};
 use kedge_controller::{ConditionStatus, ConditionType, ImageUpdate, ImageUpdateStatus};
 use kedge_forge::test_server::{TestGitHub, TestGitHubOptions};
 use kedge_testkit::kube::{TestCluster, eventually};
@@ -135,7 +135,7 @@ fn start_controller(
     let controller = ImageUpdateController::new(
         client.clone(),
         Some(namespace),
-        ControllerOptions::new(cache),
+        ImageUpdateOptions::new(cache),
     );
     let handle = controller.handle();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -9,11 +9,17 @@
 //! changes, and at once when a registry webhook says an image it tracks was
 //! pushed ([`ImageUpdateHandle::image_pushed`]).
 //!
+//! Events, on the resource: `Updated` for a push to the base branch,
+//! `PullRequestOpened`, `PullRequestUpdated` and `PullRequestClosed`, and a
+//! Warning with the condition reason for each image that failed and for a
+//! run that did not happen (`SecretNotFound`, `PushFailed`, …). The reasons
+//! of the conditions are listed in [`next_status`].
+//!
 //! ```no_run
 //! # async fn run(client: kube::Client) {
-//! use kedge::controller::{ControllerOptions, ImageUpdateController};
+//! use kedge::controller::{ImageUpdateOptions, ImageUpdateController};
 //!
-//! let controller = ImageUpdateController::new(client, None, ControllerOptions::new("/var/cache/kedge"));
+//! let controller = ImageUpdateController::new(client, None, ImageUpdateOptions::new("/var/cache/kedge"));
 //! let handle = controller.handle();
 //! tokio::spawn(controller.run(std::future::pending()));
 //! // A registry webhook said 127.0.0.1:5000/team/web was pushed:
@@ -45,7 +51,7 @@ pub use status::{Outcome, failure_reason, next_status};
 /// How the ImageUpdate controller runs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ControllerOptions {
+pub struct ImageUpdateOptions {
     /// Where each resource's clone and Secret files are kept (an `emptyDir`
     /// in a pod), under `imageupdates/NAMESPACE/NAME`.
     pub cache_dir: PathBuf,
@@ -55,7 +61,7 @@ pub struct ControllerOptions {
     pub identity: String,
 }
 
-impl ControllerOptions {
+impl ImageUpdateOptions {
     /// Options keeping clones under `cache_dir`, everything else default.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -80,7 +86,7 @@ pub enum ReconcileError {
 /// What reconcilers share.
 struct Context {
     client: Client,
-    options: ControllerOptions,
+    options: ImageUpdateOptions,
     recorder: Recorder,
 }
 
@@ -132,7 +138,7 @@ pub struct ImageUpdateController {
 
 impl ImageUpdateController {
     /// Watches ImageUpdates in every namespace (or only `namespace`).
-    pub fn new(client: Client, namespace: Option<&str>, options: ControllerOptions) -> Self {
+    pub fn new(client: Client, namespace: Option<&str>, options: ImageUpdateOptions) -> Self {
         let api: Api<ImageUpdate> = match namespace {
             Some(namespace) => Api::namespaced(client.clone(), namespace),
             None => Api::all(client.clone()),

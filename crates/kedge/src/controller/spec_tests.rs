@@ -95,6 +95,12 @@ fn the_example_maps_to_the_configuration_kedge_yaml_would_give() {
         }
     );
     assert!(settings.files.is_empty(), "{:?}", settings.files);
+    // Tokens and passwords never reach a log line.
+    let shown = format!("{settings:?} {:?}", example_secrets());
+    assert!(
+        !shown.contains("ghp_example") && !shown.contains("s3cret"),
+        "{shown}"
+    );
 }
 
 #[test]

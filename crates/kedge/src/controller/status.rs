@@ -1,11 +1,5 @@
 //! What one reconcile of an ImageUpdate found, turned into its status: the
 //! pure half of the reconciler, tested without a cluster.
-//!
-//! | condition | reasons |
-//! |---|---|
-//! | `Ready` | `UpToDate`, `Updated`, `PullRequestOpened` (True); `RegistryError`, `NoMatchingTag`, `ManifestError`, `SecretNotFound`, `InvalidSpec`, `PushFailed`, `GitError`, `PullRequestFailed`, `UpdateFailed` (False) |
-//! | `Synced` | `UpToDate`, `Updated` (True); `PullRequestOpened` while it waits to be merged, or the reason `Ready` has (False) |
-//! | `Stalled` | `InvalidSpec` (True, until the spec changes); `Reconciled` (False) |
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kedge_controller::{
@@ -45,6 +39,14 @@ pub fn failure_reason(failed: &[ImageFailure]) -> &'static str {
 /// conditions keep their transition times. `aliases` are the images the
 /// spec has now (entries of `lastAppliedImages` for others are dropped);
 /// `generation` is the spec's `metadata.generation`.
+///
+/// The conditions and their reasons:
+///
+/// | condition | reasons |
+/// |---|---|
+/// | `Ready` | `UpToDate`, `Updated`, `PullRequestOpened` (True); `RegistryError`, `NoMatchingTag`, `ManifestError`, `SecretNotFound`, `SecretNotReadable`, `InvalidSpec`, `PushFailed`, `GitError`, `PullRequestFailed`, `UpdateFailed` (False) |
+/// | `Synced` | `UpToDate`, `Updated` (True); `PullRequestOpened` while it waits to be merged, or the reason `Ready` has (False) |
+/// | `Stalled` | `InvalidSpec` (True, until the spec changes); `Reconciled` (False) |
 pub fn next_status(
     previous: Option<&ImageUpdateStatus>,
     generation: Option<i64>,
