@@ -502,3 +502,64 @@ async fn pull_request_mode_opens_one_and_reports_its_url() {
     );
     wait_for_event(&client, &namespace, "manifests", "PullRequestOpened").await;
 }
+
+#[tokio::test]
+async fn an_invalid_policy_stalls_naming_the_field_until_the_spec_changes() {
+    let Some(cluster) =
+        TestCluster::connect("an_invalid_policy_stalls_naming_the_field_until_the_spec_changes")
+            .await
+    else {
+        return;
+    };
+    let client = cluster.client();
+    install_crds(&client).await;
+    let namespace = cluster.namespace("iu-invalid").await;
+    // Nothing listens on this port: once the spec is fixed, the registry
+    // is the next problem.
+    let down = format!("127.0.0.1:{}", kedge_testkit::free_port());
+    let root = GitRoot::new();
+    seed(&root, &down, &down);
+    let mut api = image("api", &down);
+    api["policy"]["constraint"] = json!(">=banana");
+    let spec = json!({
+        "git": {"url": root.file_url("manifests")},
+        "images": [image("web", &down), api],
+    });
+    create(&client, &namespace, "manifests", spec).await;
+    let cache = tempfile::tempdir().unwrap();
+    let (_handle, _stop) = start_controller(&client, &namespace, cache.path());
+
+    let status = wait_for_status(&client, &namespace, "manifests", "Stalled", |status| {
+        condition(status, ConditionType::Stalled).is_some_and(|c| c.0 == ConditionStatus::True)
+    })
+    .await;
+    let (_, reason, message) = condition(&status, ConditionType::Stalled).expect("Stalled");
+    assert_eq!(reason, "InvalidSpec");
+    assert!(
+        message.starts_with("spec.images[1].policy.constraint: "),
+        "{message}"
+    );
+    assert!(message.contains("banana"), "{message}");
+    assert_eq!(
+        condition(&status, ConditionType::Ready).map(|c| (c.0, c.1)),
+        Some((ConditionStatus::False, "InvalidSpec"))
+    );
+
+    // Fixing the spec is looked at at once (a new generation).
+    let images: Api<ImageUpdate> = Api::namespaced(client.clone(), &namespace);
+    let fix = json!({"spec": {"images": [image("web", &down)]}});
+    images
+        .patch("manifests", &PatchParams::default(), &Patch::Merge(&fix))
+        .await
+        .expect("fixing the spec");
+    let status = wait_for_status(&client, &namespace, "manifests", "not stalled", |status| {
+        status.observed_generation == Some(2)
+            && condition(status, ConditionType::Stalled)
+                .is_some_and(|c| c.0 == ConditionStatus::False)
+    })
+    .await;
+    assert_eq!(
+        condition(&status, ConditionType::Ready).map(|c| c.1),
+        Some("RegistryError")
+    );
+}
