@@ -156,6 +156,20 @@ impl CredentialStore {
         Self::parse_docker_config(path, &payload)
     }
 
+    /// Reads the `.dockerconfigjson` of a Kubernetes pull Secret held in
+    /// memory; `source` names it in errors (`Secret team/ghcr key .dockerconfigjson`).
+    ///
+    /// Only its `auths` are kept: `credsStore` and `credHelpers` name
+    /// programs on the machine reading it, which a Secret written by a
+    /// cluster's tenant must not choose for the controller.
+    pub fn from_pull_secret(source: &str, text: &str) -> Result<Self, RegistryError> {
+        let store = Self::parse_docker_config(Path::new(source), text)?;
+        Ok(Self {
+            auths: store.auths,
+            ..Self::default()
+        })
+    }
+
     fn parse_docker_config(path: &Path, text: &str) -> Result<Self, RegistryError> {
         let bad = |reason: String| RegistryError::CredentialsFile {
             path: path.to_owned(),
@@ -341,6 +355,19 @@ mod tests {
             username: u.into(),
             password: p.into(),
         }
+    }
+
+    #[test]
+    fn a_pull_secret_in_memory_keeps_its_auths_and_runs_no_helper() {
+        let text = r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpwYXNz"}},"credsStore":"desktop","credHelpers":{"quay.io":"ecr-login"}}"#;
+        let store = CredentialStore::from_pull_secret("Secret team/ghcr", text).unwrap();
+        assert_eq!(store.lookup("ghcr.io").unwrap(), basic("user", "pass"));
+        // Neither the store nor the helper named in the Secret is run.
+        assert_eq!(store.lookup("quay.io").unwrap(), Credentials::Anonymous);
+        assert_eq!(store.lookup("docker.io").unwrap(), Credentials::Anonymous);
+
+        let error = CredentialStore::from_pull_secret("Secret team/ghcr", "{").unwrap_err();
+        assert!(error.to_string().contains("Secret team/ghcr"), "{error}");
     }
 
     #[test]

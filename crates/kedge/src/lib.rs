@@ -9,6 +9,8 @@
 //!   compares them with the cluster and judges their health.
 //! - [`kube`] syncs rendered objects to a cluster (server-side apply, waves,
 //!   hooks, health, prune, self-heal) and diffs them.
+//! - [`controller`] runs `ImageUpdate` resources through [`update`] in a
+//!   cluster, with status and Events on each resource.
 //!
 //! # Features
 //!
@@ -26,8 +28,9 @@
 //! | `update` | [`config`], [`update`] | `registry`, `rewrite`, `git`, `github` |
 //! | `server` | [`serve`] | `update` and the webhook server |
 //! | `kube` | [`kube`] | `sync` and the Kubernetes client |
+//! | `controller` | [`controller`] | `update`, `kube` and kube-runtime |
 //!
-//! The default is everything (`update`, `server`, `kube`).
+//! The default is everything (`update`, `server`, `kube`, `controller`).
 //!
 //! # Pick a tag
 //!
@@ -99,6 +102,8 @@
 
 #[cfg(feature = "update")]
 pub mod config;
+#[cfg(feature = "controller")]
+pub mod controller;
 #[cfg(feature = "registry")]
 pub mod discover;
 #[cfg(feature = "server")]

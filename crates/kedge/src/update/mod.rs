@@ -25,7 +25,9 @@ use kedge_registry::{
     RegistrySettings,
 };
 
-pub use result::{ImageFailure, ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult};
+pub use result::{
+    FailureKind, ImageFailure, ImageUpdate, PullRequestAction, PullRequestResult, UpdateResult,
+};
 
 use crate::config::{Config, ConfigError, ImageConfig, Pin, WriteBackMode};
 use crate::discover::{DiscoverError, DiscoverOptions, discover};
@@ -290,6 +292,14 @@ impl<R: Registry, F: Forge> Updater<R, F> {
     /// Uses `dir` for cached clones instead of the configured or default one.
     pub fn with_cache_dir(mut self, dir: PathBuf) -> Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// Uses `auth` for the manifest repository instead of what the
+    /// configuration's `git.auth` names: credentials held in memory, such as
+    /// a token read from a Kubernetes Secret rather than the environment.
+    pub fn with_git_auth(mut self, auth: GitAuth) -> Self {
+        self.remote.auth = auth;
         self
     }
 

@@ -38,6 +38,36 @@ pub struct ImageFailure {
     pub image: String,
     /// Why, with the file, registry or target at fault.
     pub error: String,
+    /// Which step failed, for callers that react differently (a status
+    /// reason, a metric label).
+    pub kind: FailureKind,
+}
+
+/// The step at which an image failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The registry could not be asked or did not answer usefully (down,
+    /// refused the credentials, too slow).
+    Registry,
+    /// The registry answered, but no tag passed the policy.
+    NoMatchingTag,
+    /// The manifests could not be rewritten (a missing target, a file that
+    /// does not parse, a path outside the repository).
+    Manifests,
+}
+
+impl FailureKind {
+    fn of(error: &super::UpdateError) -> Self {
+        match error {
+            super::UpdateError::Discover { source, .. } => match source.as_ref() {
+                crate::discover::DiscoverError::NoMatch { .. } => Self::NoMatchingTag,
+                _ => Self::Registry,
+            },
+            _ => Self::Manifests,
+        }
+    }
 }
 
 impl ImageFailure {
@@ -49,6 +79,7 @@ impl ImageFailure {
             alias: alias.to_owned(),
             image: image.to_owned(),
             error: super::error_chain(error),
+            kind: FailureKind::of(error),
         }
     }
 }

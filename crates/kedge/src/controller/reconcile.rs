@@ -1,0 +1,322 @@
+//! The ImageUpdate reconciler: read the Secrets the spec names, build the
+//! configuration, run the update flow, and write status and Events.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kedge_controller::ImageUpdate;
+use kedge_controller::runtime::STATUS_MANAGER;
+use kedge_forge::GitHub;
+use kedge_registry::RegistryClient;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource, ResourceExt};
+
+use super::spec::{SecretFile, SecretValues, UpdateSettings, update_settings};
+use super::status::{Outcome, changes, failure_reason, next_status};
+use super::{Context, ReconcileError};
+use crate::update::{PullRequestAction, RunOptions, UpdateError, UpdateResult, Updater};
+
+/// How soon a resource waiting for a Secret, or one whose run failed, is
+/// looked at again (sooner than its interval when that is longer).
+const RETRY: Duration = Duration::from_secs(30);
+
+/// Reconciles one ImageUpdate.
+#[tracing::instrument(skip_all, fields(image_update = %format!("{}/{}", resource.namespace().unwrap_or_default(), resource.name_any())))]
+pub(super) async fn reconcile(
+    resource: Arc<ImageUpdate>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let interval = match resource.spec.interval() {
+        Ok(interval) => interval,
+        Err(error) => {
+            let message = format!("spec.{error}");
+            return not_run(&ctx, &resource, "InvalidSpec", message, true).await;
+        }
+    };
+    let retry = RETRY.min(interval);
+    let updater = match updater_for(&ctx, &resource).await {
+        Ok(updater) => updater,
+        Err(NotRun {
+            reason,
+            message,
+            stalled,
+        }) => {
+            not_run(&ctx, &resource, reason, message, stalled).await?;
+            return Ok(if stalled {
+                Action::await_change()
+            } else {
+                Action::requeue(retry)
+            });
+        }
+    };
+    match updater.run(RunOptions::default()).await {
+        Ok(result) => {
+            write_status(&ctx, &resource, &Outcome::Ran(&result)).await?;
+            publish_result(&ctx, &resource, &result).await;
+            Ok(Action::requeue(if result.failed.is_empty() {
+                interval
+            } else {
+                retry
+            }))
+        }
+        Err(error) => {
+            let NotRun {
+                reason,
+                message,
+                stalled,
+            } = NotRun::from(&error);
+            not_run(&ctx, &resource, reason, message, stalled).await?;
+            Ok(Action::requeue(retry))
+        }
+    }
+}
+
+/// Why the update flow did not run or failed as a whole: the condition
+/// reason, the message, and whether only a spec change can fix it.
+struct NotRun {
+    reason: &'static str,
+    message: String,
+    stalled: bool,
+}
+
+impl From<&UpdateError> for NotRun {
+    fn from(error: &UpdateError) -> Self {
+        let (reason, stalled) = match error {
+            UpdateError::Config(_) | UpdateError::Template { .. } => ("InvalidSpec", true),
+            UpdateError::Git(kedge_git::GitError::Push { .. })
+            | UpdateError::TooManyRaces { .. } => ("PushFailed", false),
+            UpdateError::Git(_) => ("GitError", false),
+            UpdateError::Forge(_) => ("PullRequestFailed", false),
+            _ => ("UpdateFailed", false),
+        };
+        Self {
+            reason,
+            message: crate::update::error_chain(error),
+            stalled,
+        }
+    }
+}
+
+/// The updater for the resource as it is now: its Secrets read, its
+/// configuration built and checked, its Secret files written.
+async fn updater_for(ctx: &Context, resource: &ImageUpdate) -> Result<Updater, NotRun> {
+    let namespace = resource.namespace().unwrap_or_default();
+    let secrets = read_secrets(ctx, &namespace, &resource.spec.secret_names())
+        .await
+        .map_err(|message| NotRun {
+            reason: "SecretNotReadable",
+            message,
+            stalled: false,
+        })?;
+    let dir = ctx.resource_dir(&namespace, &resource.name_any());
+    let settings =
+        update_settings(&resource.spec, &secrets, &dir.join("secrets")).map_err(|error| {
+            let missing = error.is_missing_secret();
+            NotRun {
+                reason: if missing {
+                    "SecretNotFound"
+                } else {
+                    "InvalidSpec"
+                },
+                message: error.to_string(),
+                stalled: !missing,
+            }
+        })?;
+    prepare(settings, &dir)
+        .await
+        .map_err(|error| NotRun::from(&error))
+}
+
+/// The Secrets `names` in `namespace`; one that does not exist is left
+/// out, for the configuration to name the field that wants it.
+async fn read_secrets(
+    ctx: &Context,
+    namespace: &str,
+    names: &[&str],
+) -> Result<SecretValues, String> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut values = SecretValues::new();
+    for name in names {
+        match api.get_opt(name).await {
+            Ok(Some(secret)) => values.insert_secret(&secret),
+            Ok(None) => {}
+            Err(error) => return Err(format!("reading Secret {namespace}/{name}: {error}")),
+        }
+    }
+    Ok(values)
+}
+
+/// Writes the files the settings need and builds the updater over clients
+/// that carry the resource's own credentials.
+async fn prepare(settings: UpdateSettings, dir: &Path) -> Result<Updater, UpdateError> {
+    let files = settings.files;
+    tokio::task::spawn_blocking(move || write_secret_files(&files))
+        .await
+        .map_err(UpdateError::Task)??;
+    let registry = RegistryClient::new(settings.registry);
+    let forge = settings.forge.map(GitHub::new).transpose()?;
+    Ok(Updater::with_clients(settings.config, registry, forge)?
+        .with_git_auth(settings.git_auth)
+        .with_cache_dir(dir.join("git")))
+}
+
+/// Writes each file readable by its owner only.
+fn write_secret_files(files: &[SecretFile]) -> Result<(), UpdateError> {
+    for file in files {
+        let failed = |source: std::io::Error| UpdateError::File {
+            key: "(Secret file)".to_owned(),
+            path: file.path.clone(),
+            source: source.into(),
+        };
+        if let Some(parent) = file.path.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options.open(&file.path).map_err(failed)?;
+        std::io::Write::write_all(&mut out, &file.contents).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Records why nothing ran, in status and as an Event.
+async fn not_run(
+    ctx: &Context,
+    resource: &ImageUpdate,
+    reason: &'static str,
+    message: String,
+    stalled: bool,
+) -> Result<Action, ReconcileError> {
+    tracing::warn!(reason, %message, "image update did not run");
+    let outcome = Outcome::NotRun {
+        reason,
+        message: message.clone(),
+        stalled,
+    };
+    write_status(ctx, resource, &outcome).await?;
+    publish(ctx, resource, EventType::Warning, reason, "Update", message).await;
+    Ok(Action::await_change())
+}
+
+/// Writes the status `outcome` leads to, when it differs from what is there.
+async fn write_status(
+    ctx: &Context,
+    resource: &ImageUpdate,
+    outcome: &Outcome<'_>,
+) -> Result<(), ReconcileError> {
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let aliases: Vec<&str> = (resource.spec.images.iter())
+        .map(|image| image.alias.as_str())
+        .collect();
+    let previous = resource.status.as_ref();
+    let status = next_status(
+        previous,
+        resource.meta().generation,
+        &aliases,
+        outcome,
+        &now,
+    );
+    if previous == Some(&status) {
+        return Ok(());
+    }
+    let api: Api<ImageUpdate> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
+    let patch = serde_json::json!({
+        "apiVersion": "kedge.dev/v1alpha1",
+        "kind": "ImageUpdate",
+        "status": status,
+    });
+    api.patch_status(
+        &resource.name_any(),
+        &PatchParams::apply(STATUS_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(ReconcileError::Status)?;
+    Ok(())
+}
+
+/// One Event per push, per pull request opened or refreshed, and one per
+/// image that failed.
+async fn publish_result(ctx: &Context, resource: &ImageUpdate, result: &UpdateResult) {
+    if let Some(commit) = &result.commit
+        && result.pull_requests.is_empty()
+    {
+        let short = commit.get(..12).unwrap_or(commit);
+        let note = format!("pushed {short}: {}", changes(result));
+        publish(ctx, resource, EventType::Normal, "Updated", "Push", note).await;
+    }
+    for pr in &result.pull_requests {
+        let reason = match pr.action {
+            PullRequestAction::Created => "PullRequestOpened",
+            PullRequestAction::Updated => "PullRequestUpdated",
+            PullRequestAction::Closed => "PullRequestClosed",
+            _ => continue,
+        };
+        let url = pr.url.as_deref().unwrap_or(&pr.branch);
+        let note = format!("{url}: {} ({})", pr.title, pr.aliases.join(", "));
+        publish(
+            ctx,
+            resource,
+            EventType::Normal,
+            reason,
+            "PullRequest",
+            note,
+        )
+        .await;
+    }
+    for failure in &result.failed {
+        let reason = failure_reason(std::slice::from_ref(failure));
+        let note = failure.error.clone();
+        publish(ctx, resource, EventType::Warning, reason, "Update", note).await;
+    }
+}
+
+async fn publish(
+    ctx: &Context,
+    resource: &ImageUpdate,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    mut note: String,
+) {
+    // The API server refuses notes over 1 kB.
+    if note.len() > 1000 {
+        let mut end = 1000;
+        while !note.is_char_boundary(end) {
+            end -= 1;
+        }
+        note.truncate(end);
+    }
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: action.to_owned(),
+        secondary: None,
+    };
+    let reference = resource.object_ref(&());
+    if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+        tracing::warn!(%error, "could not publish an Event");
+    }
+}
+
+impl Context {
+    /// Where one resource keeps its clone and Secret files.
+    fn resource_dir(&self, namespace: &str, name: &str) -> PathBuf {
+        self.options
+            .cache_dir
+            .join("imageupdates")
+            .join(namespace)
+            .join(name)
+    }
+}
