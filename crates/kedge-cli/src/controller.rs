@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use kedge::forge::{CommentAction, GitHub, GitHubAuth, GitHubConfig};
 use kedge::serve::UpdateRunner;
 use kedge_controller::runtime::{
     ApplicationController, ControllerMetrics, ControllerOptions, LeaderLease, RefreshRequests,
     Shard, StopSignal, run_as_leader,
 };
-use kedge_server::{JobError, JobKey, JobOutcome, JobRunner};
+use kedge_controller::runtime::{DIFF_COMMENT_MARKER, PullRequestRef, pull_request_comment};
+use kedge_server::{JobError, JobKey, JobOutcome, JobRunner, PullRequestChange};
 use kedge_webhook::{ImageEvent, repository_key};
 
 /// How long the leader's Lease lasts without renewal; a replica that stops
@@ -105,11 +107,51 @@ pub async fn start(
 }
 
 /// The jobs of `kedge serve --controller`: pushes ask the Applications of
-/// the pushed repository to refresh; `kedge.yaml`'s image jobs, when there
-/// is one, run as in plain `kedge serve`.
+/// the pushed repository to refresh; opened and updated pull requests get
+/// a comment with what they would change; `kedge.yaml`'s image jobs, when
+/// there is one, run as in plain `kedge serve`.
 pub struct ControllerRunner {
     update: Option<ConfiguredUpdate>,
     refresh: RefreshRequests,
+    comments: Option<CommentSettings>,
+}
+
+/// Where pull request comments go: `$KEDGE_GITHUB_TOKEN`, and
+/// `$KEDGE_GITHUB_API_URL` for GitHub Enterprise Server.
+pub struct CommentSettings {
+    token: String,
+    api_url: String,
+    cache_dir: PathBuf,
+}
+
+impl CommentSettings {
+    /// From the environment; `None` without a token (no comments, said once
+    /// at start).
+    pub fn from_env(cache_dir: PathBuf) -> Option<Self> {
+        let Some(token) = std::env::var("KEDGE_GITHUB_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+        else {
+            tracing::info!("no $KEDGE_GITHUB_TOKEN: pull requests get no rendered-diff comment");
+            return None;
+        };
+        let api_url = std::env::var("KEDGE_GITHUB_API_URL")
+            .unwrap_or_else(|_| kedge::forge::DEFAULT_API_URL.to_owned());
+        Some(Self {
+            token,
+            api_url,
+            cache_dir,
+        })
+    }
+
+    fn github(&self, repository: &str) -> Result<GitHub, JobError> {
+        let (owner, repo) = repository
+            .split_once('/')
+            .ok_or_else(|| JobError::new(format!("{repository:?} is not owner/name")))?;
+        let mut config = GitHubConfig::new(owner, repo, GitHubAuth::Token(self.token.clone()));
+        config.api_url = self.api_url.clone();
+        GitHub::new(config).map_err(JobError::new)
+    }
 }
 
 /// `kedge.yaml`'s update flow and the repository and branch it writes.
@@ -131,9 +173,18 @@ impl ConfiguredUpdate {
 }
 
 impl ControllerRunner {
-    /// A runner for `refresh`, and for `update` when there is a `kedge.yaml`.
-    pub fn new(refresh: RefreshRequests, update: Option<ConfiguredUpdate>) -> Self {
-        Self { update, refresh }
+    /// A runner for `refresh`, for `update` when there is a `kedge.yaml`,
+    /// commenting on pull requests with `comments`.
+    pub fn new(
+        refresh: RefreshRequests,
+        update: Option<ConfiguredUpdate>,
+        comments: Option<CommentSettings>,
+    ) -> Self {
+        Self {
+            update,
+            refresh,
+            comments,
+        }
     }
 }
 
@@ -172,9 +223,42 @@ impl JobRunner for ControllerRunner {
         Ok(outcome)
     }
 
+    async fn pull_request_changed(
+        &self,
+        change: &PullRequestChange,
+    ) -> Result<JobOutcome, JobError> {
+        let Some(comments) = &self.comments else {
+            return Ok(JobOutcome::Unchanged);
+        };
+        let apps = self.refresh.applications_of(&change.repo);
+        let pull_request = PullRequestRef::new(
+            change.number,
+            &change.base_branch,
+            &change.base_sha,
+            &change.head_sha,
+        );
+        let comment = pull_request_comment(apps, &pull_request, comments.cache_dir.clone())
+            .await
+            .map_err(|e| JobError::new(format!("{}#{}: {e}", change.repo, change.number)))?;
+        let Some(comment) = comment else {
+            return Ok(JobOutcome::Unchanged);
+        };
+        let action = comments
+            .github(&change.repo)?
+            .upsert_comment(change.number, DIFF_COMMENT_MARKER, &comment)
+            .await
+            .map_err(JobError::new)?;
+        Ok(if action == CommentAction::Unchanged {
+            JobOutcome::Unchanged
+        } else {
+            JobOutcome::Changed
+        })
+    }
+
     fn repository(&self, job: &JobKey) -> String {
         match (job, &self.update) {
             (JobKey::Refresh { repo, .. }, _) => repository_key(repo),
+            (JobKey::PullRequest(change), _) => repository_key(&change.repo),
             (_, Some(update)) => update.runner.repository(job),
             (_, None) => String::new(),
         }

@@ -12,7 +12,9 @@ use kedge::update::Updater;
 use kedge_server::{ANY_REPOSITORY, GitHubReceiver, Secret, ServerConfig, TrackedRepository};
 
 use crate::UsageError;
-use crate::controller::{self, ConfiguredUpdate, ControllerFlags, ControllerRunner};
+use crate::controller::{
+    self, CommentSettings, ConfiguredUpdate, ControllerFlags, ControllerRunner,
+};
 use kedge_controller::runtime::ControllerMetrics;
 
 /// Arguments of `kedge serve`.
@@ -112,6 +114,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let stop_controller = async move {
         let _ = stopped_for_controller.wait_for(|stop| *stop).await;
     };
+    let comments = CommentSettings::from_env(cache_dir.clone());
     let (refresh, controller) = controller::start(
         &args.controller,
         cache_dir,
@@ -120,7 +123,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let update = update.map(|(runner, url, branch)| ConfiguredUpdate::new(runner, &url, &branch));
-    let runner = Arc::new(ControllerRunner::new(refresh, update));
+    let runner = Arc::new(ControllerRunner::new(refresh, update, comments));
     let mut server = Server::new(server_config, runner)
         .map_err(|e| UsageError(e.to_string()))?
         .with_extra_metrics(registry);

@@ -18,6 +18,8 @@ pub enum Operation {
     AddLabels,
     /// Commenting on a pull request.
     Comment,
+    /// Reading a pull request's comments.
+    ListComments,
     /// Closing a pull request.
     ClosePullRequest,
     /// Exchanging a GitHub App JWT for an installation token.
@@ -33,6 +35,7 @@ impl fmt::Display for Operation {
             Self::UpdatePullRequest => "update pull request",
             Self::AddLabels => "add labels",
             Self::Comment => "comment",
+            Self::ListComments => "list comments",
             Self::ClosePullRequest => "close pull request",
             Self::InstallationToken => "get installation token",
         })

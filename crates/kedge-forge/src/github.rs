@@ -80,7 +80,7 @@ struct AccessTokenAnswer {
 pub struct GitHub {
     owner: String,
     name: String,
-    transport: Transport,
+    pub(crate) transport: Transport,
     auth: Authenticator,
 }
 
@@ -144,13 +144,13 @@ impl GitHub {
         })
     }
 
-    fn repo_path(&self, rest: &str) -> String {
+    pub(crate) fn repo_path(&self, rest: &str) -> String {
         format!("/repos/{}/{}{rest}", self.owner, self.name)
     }
 
     /// Sends an API call with the repository credentials; non-2xx answers are errors.
     /// A 401 with an App token drops the cached token and tries once more.
-    async fn request(&self, call: &Call<'_>) -> Result<Answer, ForgeError> {
+    pub(crate) async fn request(&self, call: &Call<'_>) -> Result<Answer, ForgeError> {
         let mut refused: Option<Secret> = None;
         loop {
             let token = self.api_token(refused.as_ref()).await?;

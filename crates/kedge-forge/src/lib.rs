@@ -28,6 +28,7 @@
 //! ```
 
 mod auth;
+mod comment;
 mod error;
 mod github;
 mod pull_request;
@@ -39,6 +40,7 @@ pub mod test_server;
 use std::future::Future;
 
 pub use auth::GitHubAuth;
+pub use comment::CommentAction;
 pub use error::{ForgeError, Operation};
 pub use github::{DEFAULT_API_URL, GitHub, GitHubConfig};
 pub use pull_request::{PullRequest, PullRequestSpec};

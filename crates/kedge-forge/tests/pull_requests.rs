@@ -341,3 +341,45 @@ async fn github_enterprise_api_path_is_kept_across_pages() {
         2
     );
 }
+
+#[tokio::test]
+async fn one_marked_comment_is_added_then_edited_in_place_and_never_resent_unchanged() {
+    let (server, github) = token_setup().await;
+    let number = server.seed_pull_request(OWNER, "feature", "main", "A change");
+    let marker = "<!-- kedge:diff -->";
+    // Someone else's comment comes first and is left alone.
+    server.seed_comment(number, "LGTM");
+
+    let first = format!("{marker}\n1 object changes");
+    let action = github.upsert_comment(number, marker, &first).await.unwrap();
+    assert_eq!(action, kedge_forge::CommentAction::Created);
+    let second = format!("{marker}\n2 objects change");
+    let action = github
+        .upsert_comment(number, marker, &second)
+        .await
+        .unwrap();
+    assert_eq!(action, kedge_forge::CommentAction::Updated);
+    assert_eq!(server.comments(number), ["LGTM".to_owned(), second.clone()]);
+
+    let writes_before = server
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    let action = github
+        .upsert_comment(number, marker, &second)
+        .await
+        .unwrap();
+    assert_eq!(action, kedge_forge::CommentAction::Unchanged);
+    let writes_after = server
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(
+        writes_after, writes_before,
+        "an unchanged comment is not sent again"
+    );
+    let edits = server.requests_to("PATCH", "/repos/acme/deploy/issues/comments/2");
+    assert_eq!(edits.len(), 1, "{:?}", server.requests());
+}

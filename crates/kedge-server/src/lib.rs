@@ -54,5 +54,5 @@ pub use error::ServerError;
 pub use kedge_webhook::{ImageEvent, ReceiverAuth, RegistrySource, Secret};
 pub use metrics::{EventOutcome, Metrics};
 pub use queue::JobKey;
-pub use runner::{JobError, JobOutcome, JobRunner};
+pub use runner::{JobError, JobOutcome, JobRunner, PullRequestChange};
 pub use server::{Server, serve};

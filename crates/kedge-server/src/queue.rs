@@ -19,8 +19,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::config::QueueSettings;
 use crate::metrics::Metrics;
-use crate::runner::JobError;
-use crate::runner::JobRunner;
+use crate::runner::{JobError, JobRunner, PullRequestChange};
 
 /// What a job is about; jobs with equal keys coalesce.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,6 +34,8 @@ pub enum JobKey {
         /// The branch pushed or merged into.
         branch: String,
     },
+    /// Show what an opened or updated pull request would change.
+    PullRequest(PullRequestChange),
 }
 
 impl JobKey {
@@ -43,6 +44,7 @@ impl JobKey {
         match self {
             Self::Update(_) => "update",
             Self::Refresh { .. } => "refresh",
+            Self::PullRequest(_) => "pull_request",
         }
     }
 }
@@ -52,6 +54,13 @@ impl fmt::Display for JobKey {
         match self {
             Self::Update(alias) => write!(f, "update {alias}"),
             Self::Refresh { repo, branch } => write!(f, "refresh {repo}@{branch}"),
+            Self::PullRequest(change) => write!(
+                f,
+                "pull request {}#{} at {}",
+                change.repo,
+                change.number,
+                change.head_sha.get(..12).unwrap_or(&change.head_sha)
+            ),
         }
     }
 }
@@ -270,6 +279,7 @@ impl WorkQueue {
                     JobKey::Refresh { repo, branch } => {
                         runner.refresh_repository(repo, branch).await
                     }
+                    JobKey::PullRequest(change) => runner.pull_request_changed(change).await,
                 }
             }
             .instrument(span.clone()),

@@ -29,6 +29,21 @@ impl JobOutcome {
     }
 }
 
+/// An opened or updated pull request, as a job names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PullRequestChange {
+    /// `owner/name` as GitHub names the base repository.
+    pub repo: String,
+    /// The pull request number.
+    pub number: u64,
+    /// The branch it would be merged into.
+    pub base_branch: String,
+    /// The base branch's commit when the event was sent.
+    pub base_sha: String,
+    /// The pull request's newest commit.
+    pub head_sha: String,
+}
+
 /// A job failed; the server logs it and counts it, and the next event or poll retries.
 #[derive(Debug)]
 pub struct JobError(Box<dyn Error + Send + Sync + 'static>);
@@ -71,6 +86,17 @@ pub trait JobRunner: Send + Sync + 'static {
         repo: &str,
         branch: &str,
     ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
+
+    /// Pull request `change.number` was opened or pushed to: show what it
+    /// would change (the controller comments the rendered difference). The
+    /// default does nothing.
+    fn pull_request_changed(
+        &self,
+        change: &PullRequestChange,
+    ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send {
+        let _ = change;
+        async { Ok(JobOutcome::Unchanged) }
+    }
 
     /// The repository `job` writes. Jobs that write the same repository run
     /// one at a time, and a job's timeout starts when its turn comes. The

@@ -242,7 +242,11 @@ fn pull_request_changed(
         } else {
             Err(WebhookError::InvalidValue {
                 what: "commit",
-                input: sha.chars().take(64).flat_map(char::escape_default).collect(),
+                input: sha
+                    .chars()
+                    .take(64)
+                    .flat_map(char::escape_default)
+                    .collect(),
             })
         }
     };
@@ -258,9 +262,7 @@ fn pull_request_changed(
         .into_ref(PAYLOAD)?;
     Ok(GitHubEvent::PullRequestChanged {
         repository,
-        number: number
-            .or(pull_request.number)
-            .ok_or(missing("number"))?,
+        number: number.or(pull_request.number).ok_or(missing("number"))?,
         base_branch,
         base_sha: commit(base.sha, "pull_request.base.sha")?,
         head_sha: commit(head.sha, "pull_request.head.sha")?,

@@ -3,7 +3,7 @@
 //! status and Events.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -246,11 +246,7 @@ impl Prepared {
                 source.path
             ));
         }
-        let renderer = match source.render.render_type {
-            RenderType::Plain => Renderer::Plain,
-            RenderType::Kustomize => Renderer::Kustomize(KustomizeOptions::default()),
-            RenderType::Helm => Renderer::Helm(helm_options(app, name, destination, ctx)?),
-        };
+        let renderer = renderer_for(app, name, &ctx.options.cache_dir)?;
         let mut options = SyncOptions::new(app_name, destination.clone());
         options.prune = app.spec.sync_policy.prune;
         options.create_namespace = app.spec.sync_policy.create_namespace;
@@ -268,11 +264,26 @@ impl Prepared {
     }
 }
 
+/// How an Application's path is rendered; inline Helm values are written
+/// under `cache_dir`.
+pub(crate) fn renderer_for(
+    app: &Application,
+    name: &str,
+    cache_dir: &Path,
+) -> Result<Renderer, String> {
+    let destination = &app.spec.destination.namespace;
+    Ok(match app.spec.source.render.render_type {
+        RenderType::Plain => Renderer::Plain,
+        RenderType::Kustomize => Renderer::Kustomize(KustomizeOptions::default()),
+        RenderType::Helm => Renderer::Helm(helm_options(app, name, destination, cache_dir)?),
+    })
+}
+
 fn helm_options(
     app: &Application,
     name: &str,
     destination: &str,
-    ctx: &Context,
+    cache_dir: &Path,
 ) -> Result<HelmOptions, String> {
     let helm = app.spec.source.render.helm.clone().unwrap_or_default();
     let mut options = HelmOptions::new(helm.release_name.unwrap_or_else(|| name.to_owned()));
@@ -288,7 +299,7 @@ fn helm_options(
             text.hash(&mut hasher);
             hasher.finish()
         };
-        let dir = ctx.options.cache_dir.join("values");
+        let dir = cache_dir.join("values");
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let file = dir.join(format!("{digest:016x}.json"));
         if !file.exists() {

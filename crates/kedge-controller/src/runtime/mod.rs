@@ -12,6 +12,7 @@ mod heads;
 mod lease;
 mod metrics;
 mod outcome;
+mod pull_request;
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ pub use heads::{HeadsError, RemoteHeads, ResolvedRevision};
 pub use lease::{LeaderLease, LeaseError, StopSignal, run_as_leader};
 pub use metrics::ControllerMetrics;
 pub use outcome::{Outcome, next_status};
+pub use pull_request::{DIFF_COMMENT_MARKER, PullRequestRef, pull_request_comment};
 
 use crate::Application;
 
@@ -213,6 +215,17 @@ impl RefreshRequests {
             asked += 1;
         }
         Ok(asked)
+    }
+
+    /// The Applications that read `repository` (GitHub's `owner/name` or a
+    /// clone URL), matched as [`repository_changed`](Self::repository_changed) matches.
+    pub fn applications_of(&self, repository: &str) -> Vec<Arc<Application>> {
+        let wanted = repository_key(repository);
+        self.store
+            .state()
+            .into_iter()
+            .filter(|app| repository_key(&app.spec.source.repo_url) == wanted)
+            .collect()
     }
 
     /// Whether the cache has been filled once (before that, no Application

@@ -17,7 +17,9 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::model::{IssuedToken, Scripted, State, StoredPullRequest, error_body, validation_body};
+use super::model::{
+    IssuedToken, Scripted, State, StoredComment, StoredPullRequest, error_body, validation_body,
+};
 use super::{RateLimitAnswer, RecordedRequest, TestAuth};
 
 pub(super) type Shared = Arc<Mutex<State>>;
@@ -43,7 +45,11 @@ pub(super) fn router(state: Shared, prefix: &str) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/issues/{number}/comments",
-            post(add_comment),
+            get(list_comments).post(add_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/comments/{id}",
+            patch(update_comment),
         )
         .route("/app/installations/{id}/access_tokens", post(access_token))
         .with_state(state.clone());
@@ -468,12 +474,68 @@ async fn add_comment(
     if !is_this_repo(&state, &owner, &repo) {
         return not_found();
     }
+    if state.find_mut(number).is_none() {
+        return not_found();
+    }
+    let id = state.new_comment_id();
     let Some(pr) = state.find_mut(number) else {
         return not_found();
     };
-    pr.comments.push(comment.body.clone());
-    let json = state.comment_json(number, &comment.body);
+    pr.comments.push(StoredComment {
+        id,
+        body: comment.body.clone(),
+    });
+    let json = state.comment_json(number, id, &comment.body);
     answer(StatusCode::CREATED, json)
+}
+
+/// `GET /repos/{owner}/{repo}/issues/{number}/comments`: 200 with every
+/// comment, oldest first (one page: the tests never write 30).
+async fn list_comments(
+    AxumState(state): AxumState<Shared>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+) -> Response {
+    let state = lock(&state);
+    if !is_this_repo(&state, &owner, &repo) {
+        return not_found();
+    }
+    let Some(pr) = state.pull_requests.iter().find(|pr| pr.number == number) else {
+        return not_found();
+    };
+    let comments: Vec<Value> = pr
+        .comments
+        .iter()
+        .map(|c| state.comment_json(number, c.id, &c.body))
+        .collect();
+    answer(StatusCode::OK, Value::Array(comments))
+}
+
+/// `PATCH /repos/{owner}/{repo}/issues/comments/{id}`: 200 with the comment.
+async fn update_comment(
+    AxumState(state): AxumState<Shared>,
+    Path((owner, repo, id)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> Response {
+    let Some(comment) = parse::<CommentBody>(&body) else {
+        return bad_json();
+    };
+    let mut state = lock(&state);
+    if !is_this_repo(&state, &owner, &repo) {
+        return not_found();
+    }
+    let found = state.pull_requests.iter_mut().find_map(|pr| {
+        let number = pr.number;
+        pr.comments
+            .iter_mut()
+            .find(|c| c.id == id)
+            .map(|c| (number, c))
+    });
+    let Some((number, stored)) = found else {
+        return not_found();
+    };
+    stored.body = comment.body.clone();
+    let json = state.comment_json(number, id, &comment.body);
+    answer(StatusCode::OK, json)
 }
 
 /// `POST /app/installations/{id}/access_tokens`: 201 with a new installation token.

@@ -240,7 +240,20 @@ impl TestGitHub {
     pub fn comments(&self, number: u64) -> Vec<String> {
         let state = lock(&self.state);
         let pr = state.pull_requests.iter().find(|pr| pr.number == number);
-        pr.map(|pr| pr.comments.clone()).unwrap_or_default()
+        pr.map(|pr| pr.comments.iter().map(|c| c.body.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds a comment to pull request `number`, as another user would.
+    pub fn seed_comment(&self, number: u64, body: &str) {
+        let mut state = lock(&self.state);
+        let id = state.new_comment_id();
+        if let Some(pr) = state.find_mut(number) {
+            pr.comments.push(model::StoredComment {
+                id,
+                body: body.to_owned(),
+            });
+        }
     }
 
     /// Adds an open pull request from `head_owner:head` (a fork when `head_owner`

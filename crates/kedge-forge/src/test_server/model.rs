@@ -32,10 +32,17 @@ pub(super) struct StoredPullRequest {
     pub(super) open: bool,
     pub(super) draft: bool,
     pub(super) labels: Vec<String>,
-    pub(super) comments: Vec<String>,
+    pub(super) comments: Vec<StoredComment>,
     pub(super) created_at: Timestamp,
     pub(super) updated_at: Timestamp,
     pub(super) closed_at: Option<Timestamp>,
+}
+
+/// A comment on a pull request.
+#[derive(Debug, Clone)]
+pub(super) struct StoredComment {
+    pub(super) id: u64,
+    pub(super) body: String,
 }
 
 /// An installation token the server handed out.
@@ -187,8 +194,12 @@ impl State {
     }
 
     /// The documented issue comment object.
-    pub(super) fn comment_json(&mut self, number: u64, body: &str) -> Value {
-        let id = self.next_id();
+    /// A new comment's id.
+    pub(super) fn new_comment_id(&mut self) -> u64 {
+        self.next_id()
+    }
+
+    pub(super) fn comment_json(&self, number: u64, id: u64, body: &str) -> Value {
         let api = format!("{}/repos/{}", self.api_base(), self.full_name());
         let now = Timestamp::now().to_string();
         json!({

@@ -10,6 +10,7 @@ use super::{Accepted, enqueue, image_jobs, respond};
 use crate::config::ANY_REPOSITORY;
 use crate::extract::{GitHubDelivery, Rejection};
 use crate::queue::JobKey;
+use crate::runner::PullRequestChange;
 use crate::state::AppState;
 use kedge_webhook::repository_key;
 
@@ -40,6 +41,30 @@ fn accept(state: &AppState, event: GitHubEvent) -> Result<Accepted, Rejection> {
             let jobs = refresh_jobs(state, &repository, &branch);
             enqueue(state, jobs, || {
                 format!("{}@{branch} is not tracked", repository.full_name)
+            })
+        }
+        GitHubEvent::PullRequestChanged {
+            repository,
+            number,
+            base_branch,
+            base_sha,
+            head_sha,
+        } => {
+            let tracked = !refresh_jobs(state, &repository, &base_branch).is_empty();
+            let jobs = if tracked {
+                let change = PullRequestChange {
+                    repo: repository.full_name.clone(),
+                    number,
+                    base_branch: base_branch.clone(),
+                    base_sha,
+                    head_sha,
+                };
+                vec![(JobKey::PullRequest(change), None)]
+            } else {
+                Vec::new()
+            };
+            enqueue(state, jobs, || {
+                format!("{}@{base_branch} is not tracked", repository.full_name)
             })
         }
         GitHubEvent::PackagePublished(image) => {
