@@ -1,7 +1,7 @@
 # kedge's container images, built from source.
 #
 #   docker build -t kedge .                    # minimal: the static binary, CA certificates, user 65532
-#   docker build --target full -t kedge:full . # plus git, helm and kustomize, for rendering
+#   docker build --target full -t kedge:full . # plus git, helm, kubectl and kustomize, for rendering
 #   docker build --target binary -o dist .     # only the binary, for the release archives
 #
 # The binary is linked statically against musl, so the minimal image needs
@@ -28,9 +28,9 @@ FROM scratch AS binary
 COPY --from=build /out/kedge /kedge
 
 FROM alpine:${ALPINE_VERSION} AS full
-# git for Git operations by shelling out, helm and kustomize for rendering
-# charts and overlays the way their own CLIs do.
-RUN apk add --no-cache ca-certificates git helm kustomize \
+# The CLIs kedge renders with (Helm charts with helm, Kustomize overlays
+# with `kubectl kustomize` or kustomize), and git.
+RUN apk add --no-cache ca-certificates git helm kubectl kustomize \
  && adduser -D -H -u 65532 -g nonroot nonroot
 COPY --from=build /out/kedge /usr/local/bin/kedge
 USER 65532:65532
