@@ -3,11 +3,14 @@
 //! status, emit Events, get Secrets by name, hold its Lease at home) and
 //! nothing more, until `rbac.apply.mode` opts into applying Applications'
 //! objects, in chosen namespaces or everywhere. The API server answers every
-//! question (`kubectl auth can-i --as` is a SubjectAccessReview).
+//! question (`kubectl auth can-i --as` is a SubjectAccessReview). And a real
+//! `kedge sync` with the ServiceAccount's token is refused, naming who may
+//! not do what where, until the chart opts into that namespace.
 
 mod install;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use install::run;
@@ -212,6 +215,151 @@ async fn the_chart_grants_the_controller_rights_and_applying_only_when_opted_in(
             &home,
             "--kubeconfig",
             kubeconfig,
+        ],
+        None,
+    );
+}
+
+/// A kubeconfig that authenticates as the ServiceAccount `namespace/name`
+/// with a token from the TokenRequest API, written next to nothing else.
+fn service_account_kubeconfig(
+    kubectl: &Path,
+    admin: &Path,
+    namespace: &str,
+    name: &str,
+    dir: &Path,
+) -> PathBuf {
+    let token = run(
+        kubectl,
+        &[
+            "--kubeconfig",
+            admin.to_str().expect("UTF-8 path"),
+            "create",
+            "token",
+            name,
+            "--namespace",
+            namespace,
+        ],
+        None,
+    );
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::copy(admin, &kubeconfig).expect("copying the kubeconfig");
+    let path = kubeconfig.to_str().expect("UTF-8 path");
+    let credentials = format!("--token={}", token.trim());
+    let config = |args: &[&str]| {
+        run(
+            kubectl,
+            &[&["--kubeconfig", path, "config"][..], args].concat(),
+            None,
+        )
+    };
+    config(&["set-credentials", "kedge", &credentials]);
+    config(&["set-context", "--current", "--user=kedge"]);
+    kubeconfig
+}
+
+#[tokio::test]
+async fn a_sync_as_the_chart_service_account_is_refused_until_opted_in() {
+    let test = "a_sync_as_the_chart_service_account_is_refused_until_opted_in";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let (Some(helm), Some(kubectl)) = (cli(test, "helm"), cli(test, "kubectl")) else {
+        return;
+    };
+    let home = cluster.namespace("kedge-sync").await;
+    let team = cluster.namespace("kedge-sync-team").await;
+    let admin = cluster.kubeconfig().to_str().expect("UTF-8 path");
+    let chart = install::chart();
+    let chart = chart.to_str().expect("UTF-8 path");
+    let release = home.as_str();
+    let helm_run = |verb: &str, set: &[&str]| {
+        let mut args = vec![
+            verb,
+            release,
+            chart,
+            "--namespace",
+            &home,
+            "--kubeconfig",
+            admin,
+        ];
+        for value in set {
+            args.extend(["--set", value]);
+        }
+        run(&helm, &args, None)
+    };
+    helm_run("install", &[]);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig =
+        service_account_kubeconfig(&kubectl, cluster.kubeconfig(), &home, release, dir.path());
+    let manifests = dir.path().join("app");
+    std::fs::create_dir(&manifests).expect("manifest dir");
+    std::fs::write(
+        manifests.join("settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hello\n",
+    )
+    .expect("manifest");
+    let sync = || {
+        Command::new(env!("CARGO_BIN_EXE_kedge"))
+            .arg("sync")
+            .arg(&manifests)
+            .args([
+                "--app",
+                "settings",
+                "--namespace",
+                &team,
+                "--timeout",
+                "30s",
+            ])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .expect("kedge runs")
+    };
+
+    // Without rbac.apply: refused by the API server, and kedge says by whom
+    // and for what, naming the ServiceAccount and the namespace.
+    let refused = sync();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    let who = format!(
+        "User \"system:serviceaccount:{home}:{release}\" cannot list resource \"configmaps\""
+    );
+    assert!(stderr.contains(&who), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in the namespace \"{team}\"")),
+        "{stderr}"
+    );
+
+    // Opted in for that namespace: the same sync applies.
+    let namespaces = format!("rbac.apply.namespaces={{{team}}}");
+    helm_run("upgrade", &["rbac.apply.mode=namespaces", &namespaces]);
+    let synced = eventually(
+        "the sync as kedge's ServiceAccount",
+        Duration::from_secs(20),
+        || async {
+            let output = sync();
+            if output.status.success() {
+                Ok(output)
+            } else {
+                Err(String::from_utf8_lossy(&output.stderr).into_owned())
+            }
+        },
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&synced.stdout);
+    assert!(
+        stdout.contains(&format!("ConfigMap {team}/settings")),
+        "{stdout}"
+    );
+    run(
+        &helm,
+        &[
+            "uninstall",
+            release,
+            "--namespace",
+            &home,
+            "--kubeconfig",
+            admin,
         ],
         None,
     );
