@@ -18,7 +18,7 @@ cargo fmt --all --check
 # shellcheck on their scripts; the Action's own script; the chart's values table.
 lint_tools
 "$testbed_bin/actionlint" .github/workflows/*.yml
-shellcheck action/update.sh
+shellcheck action/update.sh scripts/vendor-fixtures.sh
 scripts/chart-values-doc.py --check
 # GitHub Actions reads the vendored copy of the fixtures; say when it is stale.
 if [[ -d ../shared/fixtures ]] && ! diff -rq ../shared/fixtures tests/fixtures >/dev/null 2>&1; then
