@@ -15,6 +15,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
 use kedge_controller::{Application, ConditionStatus, ConditionType};
+use kedge_forge::test_server::{TestGitHub, TestGitHubOptions};
 use kedge_testkit::kube::{TestCluster, eventually};
 use kedge_testkit::kubelet::kubelet;
 use kedge_testkit::{GitDaemon, GitRoot, fixtures_dir};
@@ -42,7 +43,18 @@ impl Drop for Kedge {
 }
 
 fn start_kedge(dir: &Path, kubeconfig: &Path, namespace: &str, port: u16) -> Kedge {
+    start_kedge_with(dir, kubeconfig, namespace, port, &[])
+}
+
+fn start_kedge_with(
+    dir: &Path,
+    kubeconfig: &Path,
+    namespace: &str,
+    port: u16,
+    env: &[(&str, &str)],
+) -> Kedge {
     let child = Command::new(env!("CARGO_BIN_EXE_kedge"))
+        .envs(env.iter().copied())
         .args(["serve", "--controller", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .args([
@@ -102,6 +114,22 @@ fn get_body(port: u16, path: &str) -> String {
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default()
+}
+
+/// octokit's `pull_request` `action` example for pull request `number`
+/// from `head` into `main` at `base`.
+fn pull_request_event(action: &str, number: u64, base: &str, head: &str) -> Vec<u8> {
+    let path = fixtures_dir().join(format!(
+        "webhooks/github/octokit__webhooks/payload-examples/api.github.com/pull_request/{action}.payload.json"
+    ));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut payload: Value = serde_json::from_str(&text).expect("a JSON payload");
+    payload["number"] = number.into();
+    payload["pull_request"]["number"] = number.into();
+    payload["pull_request"]["base"]["ref"] = "main".into();
+    payload["pull_request"]["base"]["sha"] = base.into();
+    payload["pull_request"]["head"]["sha"] = head.into();
+    serde_json::to_vec(&payload).expect("JSON")
 }
 
 /// octokit's `pull_request` `closed` example, made a merge into `main`.
@@ -313,6 +341,158 @@ async fn a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit
             .generation,
         generation,
         "the Deployment's spec was not written again"
+    );
+    drop(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_gets_one_comment_with_its_rendered_difference_kept_up_to_date() {
+    let Some(cluster) = TestCluster::connect(
+        "a_pull_request_gets_one_comment_with_its_rendered_difference_kept_up_to_date",
+    )
+    .await
+    else {
+        return;
+    };
+    let client = cluster.client();
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    for crd in kedge_controller::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        crds.patch(
+            &name,
+            &PatchParams::apply("kedge-cli-test").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("installing a CRD");
+    }
+    let namespace = cluster.namespace("kedge-serve-pr").await;
+    let root = GitRoot::new();
+    root.create(
+        REPOSITORY,
+        "main",
+        &[("web/deployment.yaml", &deployment("nginx:1.27"))],
+    );
+    let daemon = GitDaemon::start(&root);
+    let github = TestGitHub::start(TestGitHubOptions::token(
+        "Codertocat",
+        "Hello-World",
+        "gh-token",
+    ))
+    .await
+    .expect("the GitHub test server");
+    let number = github.seed_pull_request("Codertocat", "bump-web", "main", "web 1.28");
+    let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
+    let app: Application = serde_json::from_value(json!({
+        "apiVersion": "kedge.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {
+            "source": {"repoURL": daemon.url(REPOSITORY), "targetRevision": "main", "path": "web"},
+            "destination": {"namespace": namespace},
+            "syncPolicy": {"automated": false, "interval": "1h"},
+        },
+    }))
+    .expect("an Application");
+    eventually("the Application created", WAIT, || async {
+        apps.create(&PostParams::default(), &app)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("a working directory");
+    let port = kedge_testkit::free_port();
+    let _kedge = start_kedge_with(
+        dir.path(),
+        cluster.kubeconfig(),
+        &namespace,
+        port,
+        &[
+            ("KEDGE_GITHUB_TOKEN", "gh-token"),
+            ("KEDGE_GITHUB_API_URL", github.api_url()),
+        ],
+    );
+    eventually("kedge answers", WAIT, || async {
+        let body = tokio::task::spawn_blocking(move || get_body(port, "/healthz"))
+            .await
+            .map_err(|e| e.to_string())?;
+        (!body.is_empty())
+            .then_some(())
+            .ok_or("no answer".to_owned())
+    })
+    .await;
+
+    let base = root.head(REPOSITORY, "main");
+    root.branch(REPOSITORY, "main", "bump-web");
+    root.commit_files(
+        REPOSITORY,
+        "bump-web",
+        &[("web/deployment.yaml", &deployment("nginx:1.28"))],
+        "web 1.28",
+    );
+    let head = root.head(REPOSITORY, "bump-web");
+    // The controller's Application cache must hold the Application before
+    // the delivery, or it finds nothing to comment on.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        deliver(
+            port,
+            "pull_request",
+            &pull_request_event("opened", number, &base, &head)
+        ),
+        202
+    );
+    let comment = eventually("a comment on the pull request", WAIT, || async {
+        match github.comments(number).as_slice() {
+            [comment] => Ok(comment.clone()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(comment.contains("Application `"), "{comment}");
+    assert!(
+        comment.contains("nginx:1.27") && comment.contains("nginx:1.28"),
+        "{comment}"
+    );
+    assert!(comment.contains("Deployment"), "{comment}");
+
+    // Another push to the pull request: the same comment, edited.
+    root.commit_files(
+        REPOSITORY,
+        "bump-web",
+        &[("web/deployment.yaml", &deployment("nginx:1.29"))],
+        "web 1.29",
+    );
+    let newer = root.head(REPOSITORY, "bump-web");
+    assert_eq!(
+        deliver(
+            port,
+            "pull_request",
+            &pull_request_event("synchronize", number, &base, &newer)
+        ),
+        202
+    );
+    let comment = eventually("the comment edited", WAIT, || async {
+        match github.comments(number).as_slice() {
+            [comment] if comment.contains("nginx:1.29") => Ok(comment.clone()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(
+        !comment.contains("nginx:1.28"),
+        "the comment shows the newest push only: {comment}"
+    );
+    assert!(
+        apps.get("web")
+            .await
+            .expect("web")
+            .status
+            .and_then(|s| s.last_synced_revision)
+            .is_none_or(|r| r == base),
+        "a pull request is never applied"
     );
     drop(daemon);
 }
