@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use futures::FutureExt as _;
+use kedge::controller::{ImageUpdateController, ImageUpdateOptions};
 use kedge::forge::{CommentAction, GitHub, GitHubAuth, GitHubConfig};
 use kedge::serve::UpdateRunner;
 use kedge_controller::runtime::{
@@ -87,13 +89,26 @@ pub async fn start(
             LEASE_DURATION,
         )
     });
-    let make = move |until| {
-        let controller =
-            ApplicationController::new(client.clone(), namespace.as_deref(), options.clone());
+    // ImageUpdates are few and write Git: the first shard runs them all.
+    let image_updates = flags.shard.is_none_or(|shard| shard.index() == 0);
+    let mut image_options = ImageUpdateOptions::new(options.cache_dir.clone());
+    image_options.identity = options.identity.clone();
+    let make = move |until: StopSignal| {
+        let until = until.shared();
+        let apps =
+            ApplicationController::new(client.clone(), namespace.as_deref(), options.clone())
+                .run(until.clone());
+        let images = image_updates.then(|| {
+            ImageUpdateController::new(client.clone(), namespace.as_deref(), image_options.clone())
+                .run(until)
+        });
         let metrics = metrics.clone();
         async move {
             metrics.set_leader(true);
-            controller.run(until).await;
+            match images {
+                Some(images) => drop(tokio::join!(apps, images)),
+                None => apps.await,
+            }
             metrics.set_leader(false);
         }
     };
@@ -223,6 +238,22 @@ impl JobRunner for ControllerRunner {
         Ok(outcome)
     }
 
+    async fn image_pushed(
+        &self,
+        image: &str,
+        _hint: Option<ImageEvent>,
+    ) -> Result<JobOutcome, JobError> {
+        let asked = self.refresh.image_pushed(image).await.map_err(|e| {
+            JobError::new(format!("asking ImageUpdates of {image} to refresh: {e}"))
+        })?;
+        tracing::info!(image, image_updates = asked, "refresh requested");
+        Ok(if asked > 0 {
+            JobOutcome::Changed
+        } else {
+            JobOutcome::Unchanged
+        })
+    }
+
     async fn pull_request_changed(
         &self,
         change: &PullRequestChange,
@@ -259,6 +290,7 @@ impl JobRunner for ControllerRunner {
         match (job, &self.update) {
             (JobKey::Refresh { repo, .. }, _) => repository_key(repo),
             (JobKey::PullRequest(change), _) => repository_key(&change.repo),
+            (JobKey::ImagePushed(image), _) => image.clone(),
             (_, Some(update)) => update.runner.repository(job),
             (_, None) => String::new(),
         }

@@ -9,7 +9,10 @@ use anyhow::Context;
 use kedge::config::Config;
 use kedge::serve::{Server, UpdateRunner, server_config};
 use kedge::update::Updater;
-use kedge_server::{ANY_REPOSITORY, GitHubReceiver, Secret, ServerConfig, TrackedRepository};
+use kedge_server::{
+    ANY_IMAGE, ANY_REPOSITORY, GitHubReceiver, ReceiverAuth, RegistryReceiver, RegistrySource,
+    Secret, ServerConfig, TrackedImage, TrackedRepository,
+};
 
 use crate::UsageError;
 use crate::controller::{
@@ -43,6 +46,10 @@ pub struct ServeArgs {
 /// The environment variable holding the GitHub webhook secret when
 /// `kedge serve --controller` runs without a `kedge.yaml`.
 const GITHUB_SECRET_ENV: &str = "KEDGE_GITHUB_WEBHOOK_SECRET";
+
+/// The environment variable holding the bearer token registry notifications
+/// carry when `kedge serve --controller` runs without a `kedge.yaml`.
+const REGISTRY_TOKEN_ENV: &str = "KEDGE_REGISTRY_WEBHOOK_TOKEN";
 
 /// Runs `kedge serve` until SIGTERM or Ctrl-C, then drains the queue and exits 0.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
@@ -98,11 +105,17 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         server.serve(listener, shutdown_signal()).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    // Every repository's pushes reach the controller's Applications.
+    // Every repository's pushes reach the controller's Applications, every
+    // image's pushes its ImageUpdates.
     server_config.repositories = vec![TrackedRepository {
         repo: ANY_REPOSITORY.to_owned(),
         branches: Vec::new(),
     }];
+    server_config.images.push(TrackedImage {
+        alias: ANY_IMAGE.to_owned(),
+        image: ANY_IMAGE.to_owned(),
+        poll_interval: Some(std::time::Duration::ZERO),
+    });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut stopped_for_controller = stopped.clone();
     let cache_dir = args
@@ -156,8 +169,23 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<(Option<PathBuf>, Option<Conf
 
 /// The server of `kedge serve --controller` without a `kedge.yaml`: GitHub
 /// deliveries signed with the secret in `$KEDGE_GITHUB_WEBHOOK_SECRET`
-/// (none: no GitHub route, polling only), every repository tracked.
+/// (none: no GitHub route, polling only), and distribution registry
+/// notifications at `/webhooks/registry/distribution` carrying
+/// `Authorization: Bearer $KEDGE_REGISTRY_WEBHOOK_TOKEN` (none: no route).
 fn controller_only_server_config() -> anyhow::Result<ServerConfig> {
+    let receivers = match std::env::var(REGISTRY_TOKEN_ENV) {
+        Ok(token) if token.is_empty() => {
+            return Err(UsageError(format!("${REGISTRY_TOKEN_ENV} is set but empty")).into());
+        }
+        Ok(token) => vec![RegistryReceiver {
+            name: "distribution".to_owned(),
+            source: RegistrySource::Distribution,
+            auth: Some(ReceiverAuth::bearer(&token)),
+            insecure: false,
+            registry: None,
+        }],
+        Err(_) => Vec::new(),
+    };
     let github = match std::env::var(GITHUB_SECRET_ENV) {
         Ok(secret) if secret.is_empty() => {
             return Err(UsageError(format!("${GITHUB_SECRET_ENV} is set but empty")).into());
@@ -170,6 +198,7 @@ fn controller_only_server_config() -> anyhow::Result<ServerConfig> {
     };
     Ok(ServerConfig {
         github,
+        receivers,
         ..ServerConfig::default()
     })
 }

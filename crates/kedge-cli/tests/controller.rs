@@ -5,152 +5,24 @@
 //! webhook can explain a sync within seconds. On SIGTERM the process exits
 //! 0 and gives its leader Lease up.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
-use kedge_controller::{Application, ConditionStatus, ConditionType};
+use kedge_controller::{Application, ConditionStatus};
 use kedge_forge::test_server::{TestGitHub, TestGitHubOptions};
 use kedge_testkit::kube::{TestCluster, eventually};
 use kedge_testkit::kubelet::kubelet;
-use kedge_testkit::{GitDaemon, GitRoot, fixtures_dir};
+use kedge_testkit::{GitDaemon, GitRoot};
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use serde_json::{Value, json};
+use kube::api::{ListParams, PostParams};
+use serde_json::json;
 
-const SECRET: &str = "webhook-s3cret";
-const REPOSITORY: &str = "Codertocat/Hello-World";
-const WAIT: Duration = Duration::from_secs(60);
+mod controller_support;
 
-fn deployment(image: &str) -> String {
-    format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {image}\n"
-    )
-}
-
-struct Kedge(Child);
-
-impl Drop for Kedge {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_kedge(dir: &Path, kubeconfig: &Path, namespace: &str, port: u16) -> Kedge {
-    start_kedge_with(dir, kubeconfig, namespace, port, &[])
-}
-
-fn start_kedge_with(
-    dir: &Path,
-    kubeconfig: &Path,
-    namespace: &str,
-    port: u16,
-    env: &[(&str, &str)],
-) -> Kedge {
-    let child = Command::new(env!("CARGO_BIN_EXE_kedge"))
-        .envs(env.iter().copied())
-        .args(["serve", "--controller", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args([
-            "--watch-namespace",
-            namespace,
-            "--lease-namespace",
-            namespace,
-        ])
-        .arg("--cache-dir")
-        .arg(dir.join("cache"))
-        .current_dir(dir)
-        .env("KUBECONFIG", kubeconfig)
-        .env("KEDGE_GITHUB_WEBHOOK_SECRET", SECRET)
-        .env("HOSTNAME", "kedge-test")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting kedge serve --controller");
-    Kedge(child)
-}
-
-/// POSTs a signed GitHub delivery; returns the HTTP status.
-fn deliver(port: u16, event: &str, body: &[u8]) -> u16 {
-    let signature = kedge_webhook::sign_hmac_sha256(&kedge_webhook::Secret::new(SECRET), body);
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting to kedge");
-    write!(
-        stream,
-        "POST /webhooks/github HTTP/1.1\r\nHost: kedge\r\nContent-Type: application/json\r\nX-GitHub-Event: {event}\r\nX-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .expect("writing the request");
-    stream.write_all(body).expect("writing the body");
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .expect("reading the answer");
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
-}
-
-/// The body of a GET.
-fn get_body(port: u16, path: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting to kedge");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: kedge\r\nConnection: close\r\n\r\n"
-    )
-    .expect("writing the request");
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .expect("reading the answer");
-    answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
-}
-
-/// octokit's `pull_request` `action` example for pull request `number`
-/// from `head` into `main` at `base`.
-fn pull_request_event(action: &str, number: u64, base: &str, head: &str) -> Vec<u8> {
-    let path = fixtures_dir().join(format!(
-        "webhooks/github/octokit__webhooks/payload-examples/api.github.com/pull_request/{action}.payload.json"
-    ));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut payload: Value = serde_json::from_str(&text).expect("a JSON payload");
-    payload["number"] = number.into();
-    payload["pull_request"]["number"] = number.into();
-    payload["pull_request"]["base"]["ref"] = "main".into();
-    payload["pull_request"]["base"]["sha"] = base.into();
-    payload["pull_request"]["head"]["sha"] = head.into();
-    serde_json::to_vec(&payload).expect("JSON")
-}
-
-/// octokit's `pull_request` `closed` example, made a merge into `main`.
-fn merged_pull_request() -> Vec<u8> {
-    let path = fixtures_dir()
-        .join("webhooks/github/octokit__webhooks/payload-examples/api.github.com/pull_request/closed.payload.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut payload: Value = serde_json::from_str(&text).expect("a JSON payload");
-    payload["pull_request"]["merged"] = true.into();
-    payload["pull_request"]["base"]["ref"] = "main".into();
-    serde_json::to_vec(&payload).expect("JSON")
-}
-
-fn ready_at(app: &Application) -> Option<(ConditionStatus, Option<String>)> {
-    let status = app.status.as_ref()?;
-    let ready = status
-        .conditions
-        .iter()
-        .find(|c| c.condition_type == ConditionType::Ready)?;
-    Some((ready.status, status.last_synced_revision.clone()))
-}
+use controller_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit() {
@@ -162,18 +34,7 @@ async fn a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit
         return;
     };
     let client = cluster.client();
-    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(client.clone());
-    for crd in kedge_controller::crds() {
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        crds.patch(
-            &name,
-            &PatchParams::apply("kedge-cli-test").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("installing a CRD");
-    }
+    install_crds(&client).await;
     let namespace = cluster.namespace("kedge-serve-ctl").await;
     let _kubelet = kubelet(client.clone(), &[&namespace]);
     let root = GitRoot::new();
@@ -355,18 +216,7 @@ async fn a_pull_request_gets_one_comment_with_its_rendered_difference_kept_up_to
         return;
     };
     let client = cluster.client();
-    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(client.clone());
-    for crd in kedge_controller::crds() {
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        crds.patch(
-            &name,
-            &PatchParams::apply("kedge-cli-test").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("installing a CRD");
-    }
+    install_crds(&client).await;
     let namespace = cluster.namespace("kedge-serve-pr").await;
     let root = GitRoot::new();
     root.create(

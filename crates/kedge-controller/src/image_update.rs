@@ -103,6 +103,15 @@ impl ImageUpdateSpec {
         Ok(())
     }
 
+    /// Whether the spec keeps `pushed` up to date: names compare as
+    /// `kedge-image` normalises them (`nginx` is
+    /// `registry.hub.docker.com/library/nginx`).
+    pub fn tracks(&self, pushed: &kedge_image::ImageName) -> bool {
+        self.images.iter().any(|image| {
+            kedge_image::ImageName::parse(&image.image).is_ok_and(|name| name == *pushed)
+        })
+    }
+
     /// Every Secret the spec refers to, each name once, sorted: what the
     /// controller reads and watches.
     pub fn secret_names(&self) -> Vec<&str> {

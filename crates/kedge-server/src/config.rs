@@ -114,6 +114,11 @@ pub struct TrackedImage {
     pub poll_interval: Option<Duration>,
 }
 
+/// The [`TrackedImage::image`] that tracks every image: a push of any image
+/// queues an image-pushed job naming it (the controller's ImageUpdates name
+/// theirs at run time).
+pub const ANY_IMAGE: &str = "*";
+
 /// The [`TrackedRepository::repo`] that tracks every repository: a push to
 /// any of them queues a refresh job naming it as GitHub does (`owner/name`).
 pub const ANY_REPOSITORY: &str = "*";
@@ -177,6 +182,8 @@ pub(crate) struct Routing {
     pub receivers: HashMap<String, Arc<Receiver>>,
     /// Normalised image → aliases tracking it.
     pub images: HashMap<String, Vec<String>>,
+    /// Whether every pushed image queues an image-pushed job ([`ANY_IMAGE`]).
+    pub any_image: bool,
     /// Lower-case `owner/name` → (configured repo, branches).
     pub repositories: HashMap<String, Vec<TrackedRepository>>,
     pub polls: Vec<(String, Duration)>,
@@ -245,7 +252,9 @@ impl ServerConfig {
                 .or_default()
                 .push(repository.clone());
         }
+        let any_image = self.images.iter().any(|tracked| tracked.image == ANY_IMAGE);
         Ok(Routing {
+            any_image,
             github,
             receivers: self.receiver_table()?,
             images,
@@ -300,6 +309,9 @@ impl ServerConfig {
         let mut aliases = std::collections::HashSet::new();
         let mut polls = Vec::new();
         for tracked in &self.images {
+            if tracked.image == ANY_IMAGE {
+                continue;
+            }
             if !aliases.insert(tracked.alias.clone()) {
                 return Err(ServerError::DuplicateAlias(tracked.alias.clone()));
             }

@@ -47,8 +47,8 @@ mod server;
 mod state;
 
 pub use config::{
-    ANY_REPOSITORY, ConnectionLimits, DEFAULT_BODY_LIMIT, DEFAULT_POLL_INTERVAL, GitHubReceiver,
-    QueueSettings, RegistryReceiver, ServerConfig, TrackedImage, TrackedRepository,
+    ANY_IMAGE, ANY_REPOSITORY, ConnectionLimits, DEFAULT_BODY_LIMIT, DEFAULT_POLL_INTERVAL,
+    GitHubReceiver, QueueSettings, RegistryReceiver, ServerConfig, TrackedImage, TrackedRepository,
 };
 pub use error::ServerError;
 pub use kedge_webhook::{ImageEvent, ReceiverAuth, RegistrySource, Secret};

@@ -36,6 +36,8 @@ pub enum JobKey {
     },
     /// Show what an opened or updated pull request would change.
     PullRequest(PullRequestChange),
+    /// An image was pushed; whoever tracks it at run time looks again.
+    ImagePushed(String),
 }
 
 impl JobKey {
@@ -45,6 +47,7 @@ impl JobKey {
             Self::Update(_) => "update",
             Self::Refresh { .. } => "refresh",
             Self::PullRequest(_) => "pull_request",
+            Self::ImagePushed(_) => "image_pushed",
         }
     }
 }
@@ -53,6 +56,7 @@ impl fmt::Display for JobKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Update(alias) => write!(f, "update {alias}"),
+            Self::ImagePushed(image) => write!(f, "image pushed {image}"),
             Self::Refresh { repo, branch } => write!(f, "refresh {repo}@{branch}"),
             Self::PullRequest(change) => write!(
                 f,
@@ -280,6 +284,7 @@ impl WorkQueue {
                         runner.refresh_repository(repo, branch).await
                     }
                     JobKey::PullRequest(change) => runner.pull_request_changed(change).await,
+                    JobKey::ImagePushed(image) => runner.image_pushed(image, hint).await,
                 }
             }
             .instrument(span.clone()),

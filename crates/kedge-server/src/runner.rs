@@ -87,6 +87,18 @@ pub trait JobRunner: Send + Sync + 'static {
         branch: &str,
     ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
 
+    /// `image` was pushed and the server tracks every image: whoever keeps
+    /// it up to date looks again. `hint` is the push. The default does
+    /// nothing.
+    fn image_pushed(
+        &self,
+        image: &str,
+        hint: Option<ImageEvent>,
+    ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send {
+        let _ = (image, hint);
+        async { Ok(JobOutcome::Unchanged) }
+    }
+
     /// Pull request `change.number` was opened or pushed to: show what it
     /// would change (the controller comments the rendered difference). The
     /// default does nothing.

@@ -169,6 +169,9 @@ struct Expected {
     queued: bool,
     images: Vec<ImageEvent>,
     repo: Option<(String, String)>,
+    /// An opened or updated pull request's base repository and branch: it
+    /// is queued when a push tracks that repository and branch.
+    pull_request: Option<(String, String)>,
 }
 
 fn expect_registry(source: RegistrySource, registry: Option<&str>, body: &[u8]) -> Expected {
@@ -178,6 +181,7 @@ fn expect_registry(source: RegistrySource, registry: Option<&str>, body: &[u8]) 
             queued: false,
             images: vec![],
             repo: None,
+            pull_request: None,
         },
         Ok(events) => {
             let tagged: Vec<ImageEvent> = events.into_iter().filter(|e| e.tag.is_some()).collect();
@@ -186,6 +190,7 @@ fn expect_registry(source: RegistrySource, registry: Option<&str>, body: &[u8]) 
                 queued: !tagged.is_empty(),
                 images: tagged,
                 repo: None,
+                pull_request: None,
             }
         }
     }
@@ -197,6 +202,7 @@ fn expect_github(event: Option<&str>, body: &[u8]) -> Expected {
         queued: false,
         images: vec![],
         repo: None,
+        pull_request: None,
     };
     let Some(event) = event else {
         return nothing(400);
@@ -208,12 +214,22 @@ fn expect_github(event: Option<&str>, body: &[u8]) -> Expected {
             queued: true,
             images: vec![],
             repo: Some((repository.full_name, branch)),
+            pull_request: None,
         },
         Ok(GitHubEvent::PackagePublished(image)) if image.tag.is_some() => Expected {
             status: 202,
             queued: true,
             images: vec![image],
             repo: None,
+            pull_request: None,
+        },
+        Ok(GitHubEvent::PullRequestChanged {
+            repository,
+            base_branch,
+            ..
+        }) => Expected {
+            pull_request: Some((repository.full_name, base_branch)),
+            ..nothing(202)
         },
         Ok(_) => nothing(202),
     }
@@ -346,9 +362,12 @@ async fn every_fixture_through_http_queues_the_expected_jobs() {
         let (status, answer) = send(&client, &base, delivery).await;
         let relative = &delivery.relative;
         assert_eq!(status, delivery.expected.status, "{relative}: {answer}");
+        let tracked_pull_request = (delivery.expected.pull_request.as_ref())
+            .is_some_and(|pull_request| tracked_repos.contains(pull_request));
+        let queued = delivery.expected.queued || tracked_pull_request;
         let kind = match (status, answer["status"].as_str()) {
-            (202, Some("queued")) if delivery.expected.queued => "queued",
-            (202, Some("ignored")) if !delivery.expected.queued => "ignored",
+            (202, Some("queued")) if queued => "queued",
+            (202, Some("ignored")) if !queued => "ignored",
             (400, None) if answer["error"].as_str().is_some_and(|e| !e.is_empty()) => "refused",
             other => panic!("{relative}: unexpected answer {other:?}: {answer}"),
         };

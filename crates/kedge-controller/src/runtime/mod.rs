@@ -36,7 +36,7 @@ pub use metrics::ControllerMetrics;
 pub use outcome::{Outcome, next_status};
 pub use pull_request::{DIFF_COMMENT_MARKER, PullRequestRef, pull_request_comment};
 
-use crate::Application;
+use crate::{Application, ImageUpdate};
 
 /// Which Applications one replica handles when a fleet is spread over
 /// several controllers (`--shard 1/3`): a stable hash of namespace and name.
@@ -58,6 +58,11 @@ impl Shard {
             ));
         }
         Ok(Self { index, count })
+    }
+
+    /// Which shard this is, counting from 0.
+    pub fn index(&self) -> u32 {
+        self.index
     }
 
     /// Whether this shard handles the Application `namespace/name`.
@@ -171,6 +176,7 @@ pub const REFRESH_ANNOTATION: &str = "kedge.dev/refresh";
 pub struct RefreshRequests {
     client: Client,
     store: Store<Application>,
+    image_updates: Store<ImageUpdate>,
 }
 
 impl RefreshRequests {
@@ -187,7 +193,40 @@ impl RefreshRequests {
             .touched_objects()
             .for_each(|_| std::future::ready(()));
         tokio::spawn(watch);
-        Self { client, store }
+        let api: Api<ImageUpdate> = match namespace {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        };
+        let (image_updates, writer) = reflector::store();
+        let watch = reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .touched_objects()
+            .for_each(|_| std::future::ready(()));
+        tokio::spawn(watch);
+        Self {
+            client,
+            store,
+            image_updates,
+        }
+    }
+
+    /// `image` was pushed (a registry webhook said so; a name or a
+    /// reference as a payload writes it): asks for every ImageUpdate that
+    /// tracks it to be reconciled now. Returns how many were asked.
+    pub async fn image_pushed(&self, image: &str) -> Result<usize, RefreshError> {
+        let pushed = kedge_image::ImageRef::parse_payload(image)?.into_name();
+        let mut asked = 0;
+        for resource in self.image_updates.state() {
+            if resource.spec.tracks(&pushed) {
+                let api: Api<ImageUpdate> = Api::namespaced(
+                    self.client.clone(),
+                    &resource.namespace().unwrap_or_default(),
+                );
+                request_refresh(&api, &resource.name_any()).await?;
+                asked += 1;
+            }
+        }
+        Ok(asked)
     }
 
     /// A repository was pushed to (a webhook said so): asks for every
@@ -228,20 +267,51 @@ impl RefreshRequests {
             .collect()
     }
 
-    /// Whether the cache has been filled once (before that, no Application
+    /// Whether the caches have been filled once (before that, nothing
     /// matches).
     pub async fn wait_until_ready(&self) {
         let _ = self.store.wait_until_ready().await;
+        let _ = self.image_updates.wait_until_ready().await;
     }
 }
 
-/// What makes an Application worth reconciling: a new spec (generation) or
-/// a new refresh request; status writes and other metadata changes are not.
-fn reconcile_worthy(app: &Application) -> Option<u64> {
+/// Sets [`REFRESH_ANNOTATION`] on `name` to now.
+async fn request_refresh<K>(api: &Api<K>, name: &str) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let patch = serde_json::json!({"metadata": {"annotations": {REFRESH_ANNOTATION: now}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(drop)
+}
+
+/// Why a refresh request could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// The pushed image is not an image name.
+    #[error(transparent)]
+    Image(#[from] kedge_image::ImageError),
+    /// The annotation could not be written.
+    #[error("requesting a refresh: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+/// What makes a resource worth reconciling, as a kube-runtime predicate: a
+/// new spec (generation) or a new refresh request ([`REFRESH_ANNOTATION`]);
+/// status writes and other metadata changes are not.
+pub fn reconcile_worthy<K: kube::Resource>(resource: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    app.metadata.generation.hash(&mut hasher);
-    app.annotations().get(REFRESH_ANNOTATION).hash(&mut hasher);
+    resource.meta().generation.hash(&mut hasher);
+    resource
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|annotations| annotations.get(REFRESH_ANNOTATION))
+        .hash(&mut hasher);
     Some(hasher.finish())
 }
 
@@ -264,7 +334,7 @@ impl ApplicationController {
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
             .default_backoff()
             .applied_objects()
-            .predicate_filter(reconcile_worthy, Default::default());
+            .predicate_filter(reconcile_worthy::<Application>, Default::default());
         let controller = Controller::for_stream(stream, reader.clone())
             .with_config(kube::runtime::Config::default().concurrency(options.concurrency));
         let recorder = Recorder::new(

@@ -125,10 +125,17 @@ pub(crate) fn image_jobs(
         .filter(|event| event.tag.is_some())
         .flat_map(|event| {
             let aliases = state.routing.images.get(&event.image);
+            let any = state.routing.any_image.then(|| {
+                (
+                    JobKey::ImagePushed(event.image.clone()),
+                    Some(event.clone()),
+                )
+            });
             aliases
                 .into_iter()
                 .flatten()
                 .map(move |alias| (JobKey::Update(alias.clone()), Some(event.clone())))
+                .chain(any)
         })
         .collect()
 }

@@ -36,12 +36,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use kedge_controller::runtime::reconcile_worthy;
 use kedge_controller::{ImageUpdate, ImageUpdateSpec};
 use kedge_image::{ImageError, ImageName, ImageRef};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, predicates, reflector, watcher};
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Api, Client};
 use tokio::sync::mpsc;
 
@@ -122,9 +123,7 @@ impl ImageUpdateHandle {
 
 /// Whether `spec` keeps `pushed` up to date.
 pub fn tracks_image(spec: &ImageUpdateSpec, pushed: &ImageName) -> bool {
-    spec.images
-        .iter()
-        .any(|image| ImageName::parse(&image.image).is_ok_and(|name| name == *pushed))
+    spec.tracks(pushed)
 }
 
 /// The ImageUpdate controller, ready to run: [`handle`](Self::handle) for
@@ -145,11 +144,12 @@ impl ImageUpdateController {
         };
         let (reader, writer) = reflector::store();
         // Status writes do not change the generation: only spec changes,
-        // the interval and webhooks reconcile, never kedge's own writes.
+        // refresh requests (registry webhooks received by any replica), the
+        // interval and in-process triggers reconcile, never kedge's own writes.
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
             .default_backoff()
             .applied_objects()
-            .predicate_filter(predicates::generation, Default::default());
+            .predicate_filter(reconcile_worthy::<ImageUpdate>, Default::default());
         let controller = Controller::for_stream(stream, reader.clone())
             .with_config(kube::runtime::Config::default().concurrency(options.concurrency));
         let recorder = Recorder::new(
