@@ -25,6 +25,57 @@ use controller_support::*;
 const REGISTRY_TOKEN: &str = "registry-notify-token";
 const GITHUB_TOKEN: &str = "ghp_flow";
 
+/// How the manifest repository holds the Deployment: plain YAML, or a Helm
+/// chart whose values name the image (the seed's "template tool" variant).
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    Plain,
+    Helm,
+}
+
+impl Layout {
+    /// The files of `web/`, with the image at `tag`.
+    fn files(self, host: &str, tag: &str) -> Vec<(&'static str, String)> {
+        match self {
+            Layout::Plain => vec![(
+                "web/deployment.yaml",
+                deployment(&format!("{host}/team/web:{tag}")),
+            )],
+            Layout::Helm => vec![
+                (
+                    "web/Chart.yaml",
+                    "apiVersion: v2\nname: web\nversion: 0.1.0\n".to_owned(),
+                ),
+                (
+                    "web/values.yaml",
+                    format!(
+                        "image:\n  repository: {host}/team/web\n  tag: \"{tag}\" # kedge keeps this\n"
+                    ),
+                ),
+                (
+                    "web/templates/deployment.yaml",
+                    deployment("\"{{ .Values.image.repository }}:{{ .Values.image.tag }}\""),
+                ),
+            ],
+        }
+    }
+
+    /// The file the pull request changes.
+    fn changed_file(self) -> &'static str {
+        match self {
+            Layout::Plain => "web/deployment.yaml",
+            Layout::Helm => "web/values.yaml",
+        }
+    }
+
+    fn render(self) -> Value {
+        match self {
+            Layout::Plain => json!({"type": "plain"}),
+            Layout::Helm => json!({"type": "helm"}),
+        }
+    }
+}
+
 /// An ImageUpdate keeping `image` on `^1.0` in `web/`, through pull requests.
 fn image_update(namespace: &str, git_url: &str, host: &str, github_api: &str) -> ImageUpdate {
     serde_json::from_value(json!({
@@ -53,13 +104,13 @@ fn image_update(namespace: &str, git_url: &str, host: &str, github_api: &str) ->
     .expect("an ImageUpdate")
 }
 
-fn application(namespace: &str, git_url: &str) -> Application {
+fn application(namespace: &str, git_url: &str, layout: Layout) -> Application {
     serde_json::from_value(json!({
         "apiVersion": "kedge.dev/v1alpha1",
         "kind": "Application",
         "metadata": {"name": "web", "namespace": namespace},
         "spec": {
-            "source": {"repoURL": git_url, "targetRevision": "main", "path": "web"},
+            "source": {"repoURL": git_url, "targetRevision": "main", "path": "web", "render": layout.render()},
             "destination": {"namespace": namespace},
             "syncPolicy": {"automated": true, "interval": "1h"},
         },
@@ -94,11 +145,26 @@ async fn image_of(deployments: &Api<Deployment>) -> Result<String, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_tag_becomes_a_pull_request_whose_merge_is_synced() {
-    let Some(cluster) =
-        TestCluster::connect("a_pushed_tag_becomes_a_pull_request_whose_merge_is_synced").await
-    else {
+    let test = "a_pushed_tag_becomes_a_pull_request_whose_merge_is_synced";
+    if let Some(cluster) = TestCluster::connect(test).await {
+        flow(&cluster, Layout::Plain).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_tag_in_helm_values_becomes_a_pull_request_whose_merge_is_synced() {
+    let test = "a_pushed_tag_in_helm_values_becomes_a_pull_request_whose_merge_is_synced";
+    let Some(cluster) = TestCluster::connect(test).await else {
         return;
     };
+    // kedge renders the chart with the helm on PATH.
+    if kedge_testkit::kube::cli(test, "helm").is_some() {
+        flow(&cluster, Layout::Helm).await;
+    }
+}
+
+/// The loop from a pushed tag to a synced merge, with the manifests laid out as `layout` says.
+async fn flow(cluster: &TestCluster, layout: Layout) {
     let client = cluster.client();
     install_crds(&client).await;
     let namespace = cluster.namespace("kedge-flow").await;
@@ -113,21 +179,19 @@ async fn a_pushed_tag_becomes_a_pull_request_whose_merge_is_synced() {
     });
     let host = registry.host();
     let layouts = tempfile::tempdir().expect("a layout directory");
-    let mut layout = OciLayout::create(layouts.path());
+    let mut images = OciLayout::create(layouts.path());
     for (tag, day) in [("1.0.0", "01"), ("1.1.0", "02")] {
-        layout.add_image(
+        images.add_image(
             tag,
             &ImageSpec::new(&format!("2026-01-{day}T00:00:00Z"), tag),
         );
     }
-    registry.push(&layout, "1.0.0", "team/web");
+    registry.push(&images, "1.0.0", "team/web");
     let root = GitRoot::new();
     let image = format!("{host}/team/web:1.0.0");
-    root.create(
-        REPOSITORY,
-        "main",
-        &[("web/deployment.yaml", &deployment(&image))],
-    );
+    let files = layout.files(&host, "1.0.0");
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    root.create(REPOSITORY, "main", &files);
     let daemon = GitDaemon::start(&root);
     let git_url = daemon.url(REPOSITORY);
     let github = TestGitHub::start(TestGitHubOptions::token(
@@ -152,7 +216,7 @@ async fn a_pushed_tag_becomes_a_pull_request_whose_merge_is_synced() {
     let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
     let image_updates: Api<ImageUpdate> = Api::namespaced(client.clone(), &namespace);
     let resource = image_update(&namespace, &git_url, &host, github.api_url());
-    let app = application(&namespace, &git_url);
+    let app = application(&namespace, &git_url, layout);
     eventually("the resources created", WAIT, || async {
         image_updates
             .create(&PostParams::default(), &resource)
@@ -186,7 +250,7 @@ async fn a_pushed_tag_becomes_a_pull_request_whose_merge_is_synced() {
     assert_eq!(image_of(&deployments).await, Ok(image));
 
     // A new tag: the registry tells kedge, kedge opens a pull request.
-    registry.push(&layout, "1.1.0", "team/web");
+    registry.push(&images, "1.1.0", "team/web");
     let pull_request = eventually("a pull request", WAIT, || async {
         match github.pull_requests().as_slice() {
             [pr] => Ok(pr.clone()),
@@ -196,11 +260,12 @@ async fn a_pushed_tag_becomes_a_pull_request_whose_merge_is_synced() {
     .await;
     let number = pull_request["number"].as_u64().expect("a number");
     let branch = pull_request["head"]["ref"].as_str().expect("a head branch");
-    let proposed = root.show(REPOSITORY, branch, "web/deployment.yaml");
-    assert!(
-        proposed.contains(&format!("{host}/team/web:1.1.0")),
-        "{proposed}"
-    );
+    let proposed = root.show(REPOSITORY, branch, layout.changed_file());
+    let expected = match layout {
+        Layout::Plain => format!("{host}/team/web:1.1.0"),
+        Layout::Helm => "tag: \"1.1.0\" # kedge keeps this".to_owned(),
+    };
+    assert!(proposed.contains(&expected), "{proposed}");
     assert_eq!(
         root.head(REPOSITORY, "main"),
         first,

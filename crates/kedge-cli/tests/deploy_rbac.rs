@@ -156,6 +156,9 @@ async fn the_chart_grants_the_controller_rights_and_applying_only_when_opted_in(
         right("list", "applications.kedge.dev", Scope::All),
         right("watch", "imageupdates.kedge.dev", Scope::All),
         right("patch", "applications.kedge.dev/status", Scope::In(&team)),
+        // The refresh annotation a webhook sets.
+        right("patch", "applications.kedge.dev", Scope::In(&team)),
+        right("patch", "imageupdates.kedge.dev", Scope::In(&team)),
         right("patch", "imageupdates.kedge.dev/status", Scope::In(&team)),
         right("create", "events", Scope::In(&team)),
         right("create", "events.events.k8s.io", Scope::In(&team)),
@@ -177,8 +180,9 @@ async fn the_chart_grants_the_controller_rights_and_applying_only_when_opted_in(
     let never = [
         right("list", "secrets", Scope::In(&other)),
         right("watch", "secrets", Scope::All),
-        right("patch", "applications.kedge.dev", Scope::In(&other)),
+        right("delete", "applications.kedge.dev", Scope::In(&other)),
         right("delete", "imageupdates.kedge.dev", Scope::In(&other)),
+        right("create", "applications.kedge.dev", Scope::In(&other)),
         right("create", "leases.coordination.k8s.io", Scope::In(&other)),
         right(
             "create",
@@ -363,4 +367,146 @@ async fn a_sync_as_the_chart_service_account_is_refused_until_opted_in() {
         ],
         None,
     );
+}
+
+/// The controller itself, run with the chart's ServiceAccount token (not
+/// admin): it takes its Lease at home, reads the Application and reports the
+/// refusal in the Application's status (no crash, no retry storm) until the
+/// chart opts into the Application's namespace, then syncs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_as_the_chart_service_account_reports_refusals_until_opted_in() {
+    let test = "the_controller_as_the_chart_service_account_reports_refusals_until_opted_in";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let (Some(helm), Some(kubectl)) = (cli(test, "helm"), cli(test, "kubectl")) else {
+        return;
+    };
+    let home = cluster.namespace("kedge-ctl-home").await;
+    let team = cluster.namespace("kedge-ctl-team").await;
+    let admin = cluster.kubeconfig().to_str().expect("UTF-8 path");
+    let chart = install::chart();
+    let chart = chart.to_str().expect("UTF-8 path");
+    let release = home.as_str();
+    let helm_run = |verb: &str, set: &[&str]| {
+        let mut args = vec![
+            verb,
+            release,
+            chart,
+            "--namespace",
+            &home,
+            "--kubeconfig",
+            admin,
+        ];
+        for value in set {
+            args.extend(["--set", value]);
+        }
+        run(&helm, &args, None)
+    };
+    helm_run("install", &[]);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig =
+        service_account_kubeconfig(&kubectl, cluster.kubeconfig(), &home, release, dir.path());
+    let root = kedge_testkit::GitRoot::new();
+    let config_map =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hello\n";
+    root.create(
+        "team/settings",
+        "main",
+        &[("app/settings.yaml", config_map)],
+    );
+    let daemon = kedge_testkit::GitDaemon::start(&root);
+    let client = cluster.client();
+    let apps: kube::Api<kedge_controller::Application> =
+        kube::Api::namespaced(client.clone(), &team);
+    let app: kedge_controller::Application = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kedge.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "settings", "namespace": team},
+        "spec": {
+            "source": {"repoURL": daemon.url("team/settings"), "path": "app"},
+            "destination": {"namespace": team},
+            "syncPolicy": {"interval": "2s", "retry": {"limit": 100, "duration": "1s", "maxDuration": "2s"}},
+        },
+    }))
+    .expect("an Application");
+    apps.create(&Default::default(), &app)
+        .await
+        .expect("creating the Application");
+
+    let work = tempfile::tempdir().expect("a working directory");
+    let port = kedge_testkit::free_port();
+    let mut kedge = Command::new(env!("CARGO_BIN_EXE_kedge"))
+        .args(["serve", "--controller", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args([
+            "--watch-namespace",
+            &team,
+            "--lease-namespace",
+            &home,
+            "--cache-dir",
+        ])
+        .arg(work.path().join("cache"))
+        .current_dir(work.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("kedge serve --controller");
+    let reason = |app: &kedge_controller::Application| {
+        let conditions = app
+            .status
+            .as_ref()
+            .map(|s| s.conditions.clone())
+            .unwrap_or_default();
+        conditions
+            .into_iter()
+            .find(|c| c.condition_type == kedge_controller::ConditionType::Synced)
+            .map(|c| (c.status, c.reason, c.message))
+    };
+    let refused = eventually(
+        "the refusal in the Application's status",
+        Duration::from_secs(60),
+        || async {
+            let app = apps.get("settings").await.map_err(|e| e.to_string())?;
+            match reason(&app) {
+                Some((_, reason, message))
+                    if reason == "SyncFailed" && message.contains("forbidden") =>
+                {
+                    Ok(message)
+                }
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    let who = format!("system:serviceaccount:{home}:{release}");
+    assert!(
+        refused.contains(&who),
+        "the message names who was refused: {refused}"
+    );
+    assert!(
+        kedge.try_wait().expect("kedge's status").is_none(),
+        "kedge keeps running"
+    );
+
+    let namespaces = format!("rbac.apply.namespaces={{{team}}}");
+    helm_run("upgrade", &["rbac.apply.mode=namespaces", &namespaces]);
+    eventually("synced once opted in", Duration::from_secs(60), || async {
+        let app = apps.get("settings").await.map_err(|e| e.to_string())?;
+        match reason(&app) {
+            Some((kedge_controller::ConditionStatus::True, _, _)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let config_maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client, &team);
+    config_maps
+        .get("settings")
+        .await
+        .expect("the ConfigMap applied by the ServiceAccount");
+    let _ = kedge.kill();
+    let _ = kedge.wait();
+    drop(daemon);
 }

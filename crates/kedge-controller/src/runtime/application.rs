@@ -152,7 +152,7 @@ async fn reconcile_once(
     {
         Ok(resolved) => resolved,
         Err(error) => {
-            return failed(&ctx, &app, "GitError", error.to_string(), "", interval).await;
+            return failed(&ctx, &app, "GitError", with_causes(&error), "", interval).await;
         }
     };
     let revision = resolved.commit.to_string();
@@ -175,7 +175,7 @@ async fn reconcile_once(
                     &ctx,
                     &app,
                     "SyncFailed",
-                    error.to_string(),
+                    with_causes(&error),
                     &revision,
                     interval,
                 )
@@ -210,7 +210,7 @@ async fn reconcile_once(
                     &ctx,
                     &app,
                     "CompareFailed",
-                    error.to_string(),
+                    with_causes(&error),
                     &revision,
                     interval,
                 )
@@ -455,6 +455,22 @@ async fn failed(
     write_status(ctx, app, &outcome).await?;
     publish(ctx, app, EventType::Warning, reason, "Sync", message).await;
     Ok((retry_after(app, attempt, interval), "failed"))
+}
+
+/// `error` and every cause under it, `: `-separated: the API server's own
+/// words (who may not do what, where) are in the causes.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 fn retry_after(app: &Application, attempt: u32, interval: Duration) -> Action {
