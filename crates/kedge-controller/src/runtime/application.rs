@@ -135,31 +135,10 @@ async fn reconcile_once(
         write_status(&ctx, &app, &outcome).await?;
         return Ok((Action::requeue(DEPENDENCY_POLL), "waiting"));
     }
-    let remote = Remote {
-        url: app.spec.source.repo_url.clone(),
-        auth: GitAuth::None,
-    };
-    let fresh_after = ctx.refreshes.requested_at(&app);
-    let resolved = match ctx
-        .heads
-        .resolve(
-            &remote,
-            &app.spec.source.target_revision,
-            interval,
-            fresh_after,
-        )
-        .await
-    {
-        Ok(resolved) => resolved,
-        Err(error) => {
-            return failed(&ctx, &app, "GitError", with_causes(&error), "", interval).await;
-        }
-    };
-    let revision = resolved.commit.to_string();
-    let objects = match render(&ctx, &prepared, &remote, &resolved).await {
-        Ok(objects) => objects,
-        Err(message) => {
-            return failed(&ctx, &app, "RenderFailed", message, &revision, interval).await;
+    let (revision, objects) = match resolve_and_render(&ctx, &app, &prepared, interval).await {
+        Ok(rendered) => rendered,
+        Err((reason, message, revision)) => {
+            return failed(&ctx, &app, reason, message, &revision, interval).await;
         }
     };
     let policy = &app.spec.sync_policy;
@@ -167,63 +146,111 @@ async fn reconcile_once(
     let changed = status.and_then(|s| s.last_synced_revision.as_deref()) != Some(revision.as_str())
         || status.and_then(|s| s.observed_generation) != app.meta().generation
         || !condition_true(status, ConditionType::Synced);
+    let rendered = Rendered {
+        revision: &revision,
+        objects: &objects,
+        options: &prepared.options,
+        interval,
+    };
     if policy.automated && (changed || policy.self_heal) {
-        let report = match kedge_kube::sync(&ctx.client, &objects, &prepared.options).await {
-            Ok(report) => report,
-            Err(error) => {
-                return failed(
-                    &ctx,
-                    &app,
-                    "SyncFailed",
-                    with_causes(&error),
-                    &revision,
-                    interval,
-                )
-                .await;
-            }
-        };
-        let outcome = Outcome::Synced {
-            revision: &revision,
-            report: &report,
-        };
-        let written = write_status(&ctx, &app, &outcome).await?;
-        publish_sync_events(&ctx, &app, &revision, &report).await;
-        let app_ref = ObjectRef::from_obj(app.as_ref());
-        if !report.succeeded() {
-            let attempt = ctx
-                .attempts
-                .failed(&app_ref, app.meta().generation, &revision);
-            return Ok((retry_after(&app, attempt, interval), "failed"));
-        }
-        ctx.attempts.succeeded(&app_ref);
-        let next = if condition_true(Some(&written), ConditionType::Healthy) {
-            interval
-        } else {
-            PROGRESS_POLL.min(interval)
-        };
-        Ok((Action::requeue(next), "synced"))
+        sync(&ctx, &app, &rendered).await
     } else {
-        let report = match kedge_kube::diff(&ctx.client, &objects, &prepared.options).await {
-            Ok(report) => report,
-            Err(error) => {
-                return failed(
-                    &ctx,
-                    &app,
-                    "CompareFailed",
-                    with_causes(&error),
-                    &revision,
-                    interval,
-                )
-                .await;
-            }
-        };
-        let outcome = Outcome::Compared {
-            revision: &revision,
-            report: &report,
-        };
-        write_status(&ctx, &app, &outcome).await?;
-        Ok((Action::requeue(interval), "compared"))
+        compare(&ctx, &app, &rendered).await
     }
+}
+
+/// The commit the Application's revision names now, rendered; or the
+/// failure's reason, message and (when known) commit.
+async fn resolve_and_render(
+    ctx: &Arc<Context>,
+    app: &Application,
+    prepared: &Prepared,
+    interval: Duration,
+) -> Result<(String, Arc<[RenderedObject]>), (&'static str, String, String)> {
+    let remote = Remote {
+        url: app.spec.source.repo_url.clone(),
+        auth: GitAuth::None,
+    };
+    let fresh_after = ctx.refreshes.requested_at(app);
+    let revision = &app.spec.source.target_revision;
+    let resolved = ctx
+        .heads
+        .resolve(&remote, revision, interval, fresh_after)
+        .await
+        .map_err(|error| ("GitError", with_causes(&error), String::new()))?;
+    let commit = resolved.commit.to_string();
+    match render(ctx, prepared, &remote, &resolved).await {
+        Ok(objects) => Ok((commit, objects)),
+        Err(message) => Err(("RenderFailed", message, commit)),
+    }
+}
+
+/// A revision rendered, and how it is to be synced.
+struct Rendered<'a> {
+    revision: &'a str,
+    objects: &'a [RenderedObject],
+    options: &'a SyncOptions,
+    interval: Duration,
+}
+
+/// Syncs the render, writes status and Events, and says when to look again:
+/// at the interval, sooner while objects are not healthy yet, or per the
+/// retry policy after a failure.
+async fn sync(
+    ctx: &Context,
+    app: &Arc<Application>,
+    rendered: &Rendered<'_>,
+) -> Result<(Action, &'static str), ReconcileError> {
+    let (revision, interval) = (rendered.revision, rendered.interval);
+    let report = match kedge_kube::sync(&ctx.client, rendered.objects, rendered.options).await {
+        Ok(report) => report,
+        Err(error) => {
+            let message = with_causes(&error);
+            return failed(ctx, app, "SyncFailed", message, revision, interval).await;
+        }
+    };
+    let outcome = Outcome::Synced {
+        revision,
+        report: &report,
+    };
+    let written = write_status(ctx, app, &outcome).await?;
+    publish_sync_events(ctx, app, revision, &report).await;
+    let app_ref = ObjectRef::from_obj(app.as_ref());
+    if !report.succeeded() {
+        let attempt = ctx
+            .attempts
+            .failed(&app_ref, app.meta().generation, revision);
+        return Ok((retry_after(app, attempt, interval), "failed"));
+    }
+    ctx.attempts.succeeded(&app_ref);
+    let next = if condition_true(Some(&written), ConditionType::Healthy) {
+        interval
+    } else {
+        PROGRESS_POLL.min(interval)
+    };
+    Ok((Action::requeue(next), "synced"))
+}
+
+/// Compares the render with the cluster and writes what differs to status.
+async fn compare(
+    ctx: &Context,
+    app: &Arc<Application>,
+    rendered: &Rendered<'_>,
+) -> Result<(Action, &'static str), ReconcileError> {
+    let (revision, interval) = (rendered.revision, rendered.interval);
+    let report = match kedge_kube::diff(&ctx.client, rendered.objects, rendered.options).await {
+        Ok(report) => report,
+        Err(error) => {
+            let message = with_causes(&error);
+            return failed(ctx, app, "CompareFailed", message, revision, interval).await;
+        }
+    };
+    let outcome = Outcome::Compared {
+        revision,
+        report: &report,
+    };
+    write_status(ctx, app, &outcome).await?;
+    Ok((Action::requeue(interval), "compared"))
 }
 
 /// Everything the spec says, read and checked before any IO.
