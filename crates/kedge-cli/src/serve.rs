@@ -54,21 +54,13 @@ const REGISTRY_TOKEN_ENV: &str = "KEDGE_REGISTRY_WEBHOOK_TOKEN";
 /// Runs `kedge serve` until SIGTERM or Ctrl-C, then drains the queue and exits 0.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let (config_path, config) = load_config(args)?;
-    let mut server_config = match (&config, &config_path) {
+    let server_config = match (&config, &config_path) {
         (Some(config), Some(path)) => {
             server_config(config, path).map_err(|e| UsageError(e.to_string()))?
         }
         _ => controller_only_server_config()?,
     };
-    let listen = args
-        .listen
-        .clone()
-        .or_else(|| config.as_ref().and_then(|c| c.serve.listen.clone()))
-        .unwrap_or_else(|| "0.0.0.0:8080".to_owned());
-    let metrics_listen = args
-        .metrics_listen
-        .clone()
-        .or_else(|| config.as_ref().and_then(|c| c.serve.metrics_listen.clone()));
+    let listeners = Listeners::bind(args, config.as_ref()).await?;
     let update = match config {
         Some(config) => {
             let (url, branch) = (config.git.url.clone(), config.git.branch.clone());
@@ -80,31 +72,65 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
-    let metrics = match metrics_listen {
-        Some(address) => Some(
-            tokio::net::TcpListener::bind(&address)
-                .await
-                .with_context(|| format!("listening on {address}"))?,
-        ),
-        None => None,
-    };
-    tracing::info!(listen = %listener.local_addr()?, "kedge serve is listening");
-    eprintln!("kedge: serving webhooks on {}", listener.local_addr()?);
-    if !args.controller.controller {
-        let Some((runner, _, _)) = update else {
-            unreachable!("load_config returns a config without --controller");
-        };
-        let mut server =
-            Server::new(server_config, Arc::new(runner)).map_err(|e| UsageError(e.to_string()))?;
-        if let Some(metrics) = metrics {
-            server = server.with_metrics_listener(metrics);
-        }
-        server.serve(listener, shutdown_signal()).await?;
-        return Ok(ExitCode::SUCCESS);
+    if args.controller.controller {
+        return serve_with_controller(args, server_config, listeners, update).await;
     }
+    let Some((runner, _, _)) = update else {
+        unreachable!("load_config returns a config without --controller");
+    };
+    let mut server =
+        Server::new(server_config, Arc::new(runner)).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(metrics) = listeners.metrics {
+        server = server.with_metrics_listener(metrics);
+    }
+    server.serve(listeners.webhooks, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The webhook listener and the optional separate one for `/metrics`.
+struct Listeners {
+    webhooks: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Binds what the flags, else `kedge.yaml`, say (webhooks on 0.0.0.0:8080
+    /// by default).
+    async fn bind(args: &ServeArgs, config: Option<&Config>) -> anyhow::Result<Self> {
+        let listen = args
+            .listen
+            .clone()
+            .or_else(|| config.and_then(|c| c.serve.listen.clone()))
+            .unwrap_or_else(|| "0.0.0.0:8080".to_owned());
+        let metrics_listen = args
+            .metrics_listen
+            .clone()
+            .or_else(|| config.and_then(|c| c.serve.metrics_listen.clone()));
+        let webhooks = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let metrics = match metrics_listen {
+            Some(address) => Some(
+                tokio::net::TcpListener::bind(&address)
+                    .await
+                    .with_context(|| format!("listening on {address}"))?,
+            ),
+            None => None,
+        };
+        tracing::info!(listen = %webhooks.local_addr()?, "kedge serve is listening");
+        eprintln!("kedge: serving webhooks on {}", webhooks.local_addr()?);
+        Ok(Self { webhooks, metrics })
+    }
+}
+
+/// `kedge serve --controller`: the server, with every repository and image
+/// tracked for the controller, which runs beside it until shutdown.
+async fn serve_with_controller(
+    args: &ServeArgs,
+    mut server_config: ServerConfig,
+    listeners: Listeners,
+    update: Option<(UpdateRunner, String, String)>,
+) -> anyhow::Result<ExitCode> {
     // Every repository's pushes reach the controller's Applications, every
     // image's pushes its ImageUpdates.
     server_config.repositories = vec![TrackedRepository {
@@ -116,16 +142,15 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         image: ANY_IMAGE.to_owned(),
         poll_interval: Some(std::time::Duration::ZERO),
     });
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut stopped_for_controller = stopped.clone();
     let cache_dir = args
         .cache_dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("kedge-controller"));
     let mut registry = prometheus_client::registry::Registry::with_prefix("kedge");
     let controller_metrics = ControllerMetrics::register(&mut registry);
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let stop_controller = async move {
-        let _ = stopped_for_controller.wait_for(|stop| *stop).await;
+        let _ = stopped.wait_for(|stop| *stop).await;
     };
     let comments = CommentSettings::from_env(cache_dir.clone());
     let (refresh, controller) = controller::start(
@@ -140,15 +165,14 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let mut server = Server::new(server_config, runner)
         .map_err(|e| UsageError(e.to_string()))?
         .with_extra_metrics(registry);
-    if let Some(metrics) = metrics {
+    if let Some(metrics) = listeners.metrics {
         server = server.with_metrics_listener(metrics);
     }
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    server.serve(listener, shutdown).await?;
-    drop(stopped);
+    server.serve(listeners.webhooks, shutdown).await?;
     controller.await.context("the controller task")?;
     Ok(ExitCode::SUCCESS)
 }
