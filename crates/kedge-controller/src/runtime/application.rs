@@ -14,7 +14,7 @@ use kedge_render::{HelmOptions, KustomizeOptions, RenderKey, RenderedObject, Ren
 use kedge_sync::inventory::AppName;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 
@@ -551,23 +551,7 @@ async fn publish(
     type_: EventType,
     reason: &str,
     action: &str,
-    mut note: String,
+    note: String,
 ) {
-    if note.len() > 1000 {
-        let mut end = 1000;
-        while !note.is_char_boundary(end) {
-            end -= 1;
-        }
-        note.truncate(end);
-    }
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note),
-        action: action.to_owned(),
-        secondary: None,
-    };
-    if let Err(error) = ctx.recorder.publish(&event, &app.object_ref(&())).await {
-        tracing::warn!(app = %app.name_any(), %error, "could not publish an Event");
-    }
+    super::publish(&ctx.recorder, app, type_, reason, action, note).await;
 }

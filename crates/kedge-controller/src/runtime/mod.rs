@@ -8,6 +8,7 @@
 //! any replica).
 
 mod application;
+mod events;
 mod heads;
 mod lease;
 mod metrics;
@@ -24,12 +25,13 @@ use kedge_render::RenderCache;
 use kedge_webhook::repository_key;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 
 pub use application::STATUS_MANAGER;
+pub use events::{publish, recorder, watched_controller};
 pub use heads::{HeadsError, RemoteHeads, ResolvedRevision};
 pub use lease::{LeaderLease, LeaseError, StopSignal, run_as_leader};
 pub use metrics::ControllerMetrics;
@@ -324,26 +326,9 @@ pub struct ApplicationController {
 impl ApplicationController {
     /// Watches Applications in every namespace (or only `namespace`).
     pub fn new(client: Client, namespace: Option<&str>, options: ControllerOptions) -> Self {
-        let api: Api<Application> = match namespace {
-            Some(namespace) => Api::namespaced(client.clone(), namespace),
-            None => Api::all(client.clone()),
-        };
-        let (reader, writer) = reflector::store();
-        // Only spec changes and refresh requests reconcile (and the scheduled
-        // re-checks), never kedge's own status writes.
-        let stream = reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .applied_objects()
-            .predicate_filter(reconcile_worthy::<Application>, Default::default());
-        let controller = Controller::for_stream(stream, reader.clone())
-            .with_config(kube::runtime::Config::default().concurrency(options.concurrency));
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "kedge".to_owned(),
-                instance: Some(options.identity.clone()),
-            },
-        );
+        let (controller, reader) =
+            watched_controller::<Application>(client.clone(), namespace, options.concurrency);
+        let recorder = recorder(client.clone(), &options.identity);
         let heads = Arc::new(RemoteHeads::new().with_metrics(options.metrics.clone()));
         let context = Arc::new(Context {
             client,

@@ -36,14 +36,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kedge_controller::runtime::reconcile_worthy;
+use kedge_controller::runtime::{recorder, watched_controller};
 use kedge_controller::{ImageUpdate, ImageUpdateSpec};
 use kedge_image::{ImageError, ImageName, ImageRef};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
-use kube::{Api, Client};
+use kube::runtime::Controller;
+use kube::Client;
 use tokio::sync::mpsc;
 
 pub use spec::{SecretFile, SecretValues, SpecError, UpdateSettings, update_settings};
@@ -138,27 +138,12 @@ pub struct ImageUpdateController {
 impl ImageUpdateController {
     /// Watches ImageUpdates in every namespace (or only `namespace`).
     pub fn new(client: Client, namespace: Option<&str>, options: ImageUpdateOptions) -> Self {
-        let api: Api<ImageUpdate> = match namespace {
-            Some(namespace) => Api::namespaced(client.clone(), namespace),
-            None => Api::all(client.clone()),
-        };
-        let (reader, writer) = reflector::store();
-        // Status writes do not change the generation: only spec changes,
-        // refresh requests (registry webhooks received by any replica), the
-        // interval and in-process triggers reconcile, never kedge's own writes.
-        let stream = reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .applied_objects()
-            .predicate_filter(reconcile_worthy::<ImageUpdate>, Default::default());
-        let controller = Controller::for_stream(stream, reader.clone())
-            .with_config(kube::runtime::Config::default().concurrency(options.concurrency));
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "kedge".to_owned(),
-                instance: Some(options.identity.clone()),
-            },
-        );
+        // Only spec changes, refresh requests (registry webhooks received by
+        // any replica), the interval and in-process triggers reconcile,
+        // never kedge's own status writes.
+        let (controller, reader) =
+            watched_controller::<ImageUpdate>(client.clone(), namespace, options.concurrency);
+        let recorder = recorder(client.clone(), &options.identity);
         let (sender, triggers) = mpsc::unbounded_channel();
         Self {
             controller,

@@ -13,7 +13,7 @@ use kedge_forge::GitHub;
 use kedge_registry::RegistryClient;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 
 use super::spec::{SecretFile, SecretValues, UpdateSettings, update_settings};
@@ -287,27 +287,9 @@ async fn publish(
     type_: EventType,
     reason: &str,
     action: &str,
-    mut note: String,
+    note: String,
 ) {
-    // The API server refuses notes over 1 kB.
-    if note.len() > 1000 {
-        let mut end = 1000;
-        while !note.is_char_boundary(end) {
-            end -= 1;
-        }
-        note.truncate(end);
-    }
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note),
-        action: action.to_owned(),
-        secondary: None,
-    };
-    let reference = resource.object_ref(&());
-    if let Err(error) = ctx.recorder.publish(&event, &reference).await {
-        tracing::warn!(%error, "could not publish an Event");
-    }
+    kedge_controller::runtime::publish(&ctx.recorder, resource, type_, reason, action, note).await;
 }
 
 impl Context {
