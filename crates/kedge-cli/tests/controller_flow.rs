@@ -8,6 +8,7 @@
 //! Every interval is an hour: only the webhooks can explain the speed.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kedge_controller::{Application, ConditionStatus, ImageUpdate};
 use kedge_forge::test_server::{TestGitHub, TestGitHubOptions};
@@ -230,13 +231,16 @@ async fn flow(cluster: &TestCluster, layout: Layout) {
     .await;
 
     let dir = tempfile::tempdir().expect("a working directory without kedge.yaml");
-    let _kedge = start_kedge_with(
-        dir.path(),
-        cluster.kubeconfig(),
-        &namespace,
-        port,
-        &[("KEDGE_REGISTRY_WEBHOOK_TOKEN", REGISTRY_TOKEN)],
-    );
+    let start = || {
+        start_kedge_with(
+            dir.path(),
+            cluster.kubeconfig(),
+            &namespace,
+            port,
+            &[("KEDGE_REGISTRY_WEBHOOK_TOKEN", REGISTRY_TOKEN)],
+        )
+    };
+    let mut kedge = start();
     let first = root.head(REPOSITORY, "main");
     eventually("synced at the first commit", WAIT, || async {
         let app = apps.get("web").await.map_err(|e| e.to_string())?;
@@ -271,6 +275,34 @@ async fn flow(cluster: &TestCluster, layout: Layout) {
         first,
         "main waits for the merge"
     );
+    if layout == Layout::Plain {
+        // Killed between the pull request and its merge, with no chance to
+        // say goodbye: the next process takes the Lease once it expires,
+        // looks at everything again, and opens nothing twice.
+        let proposed_head = root.head(REPOSITORY, branch);
+        drop(kedge);
+        kedge = start();
+        let identity = format!("kedge-test-{}", kedge.0.id());
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+        eventually("the new process leads", WAIT, || async {
+            let lease = leases
+                .get("kedge-controller")
+                .await
+                .map_err(|e| e.to_string())?;
+            let holder = lease.spec.and_then(|s| s.holder_identity);
+            (holder.as_deref() == Some(identity.as_str()))
+                .then_some(())
+                .ok_or(format!("{holder:?}"))
+        })
+        .await;
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        assert_eq!(github.pull_requests().len(), 1, "no second pull request");
+        assert_eq!(
+            root.head(REPOSITORY, branch),
+            proposed_head,
+            "the branch was not pushed again"
+        );
+    }
 
     // Merged on the bare repository; GitHub says so.
     let merge = root.merge(
@@ -294,5 +326,6 @@ async fn flow(cluster: &TestCluster, layout: Layout) {
         }
     })
     .await;
+    drop(kedge);
     drop(daemon);
 }

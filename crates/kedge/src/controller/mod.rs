@@ -39,11 +39,11 @@ use futures::StreamExt;
 use kedge_controller::runtime::{recorder, watched_controller};
 use kedge_controller::{ImageUpdate, ImageUpdateSpec};
 use kedge_image::{ImageError, ImageName, ImageRef};
+use kube::Client;
+use kube::runtime::Controller;
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::Controller;
-use kube::Client;
 use tokio::sync::mpsc;
 
 pub use spec::{SecretFile, SecretValues, SpecError, UpdateSettings, update_settings};
