@@ -584,3 +584,60 @@ async fn of_two_replicas_exactly_one_acts_and_the_other_takes_over() {
         replica.await.expect("a replica panicked");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_stops_renewing_is_replaced_only_after_the_lease_duration() {
+    let Some(cluster) = TestCluster::connect(
+        "a_leader_that_stops_renewing_is_replaced_only_after_the_lease_duration",
+    )
+    .await
+    else {
+        return;
+    };
+    let client = cluster.client();
+    let namespace = cluster.namespace("kedge-ctl-expiry").await;
+    let lease = |who: &str| {
+        LeaderLease::new(
+            client.clone(),
+            &namespace,
+            "kedge-controller",
+            who,
+            Duration::from_secs(2),
+        )
+    };
+    let (a, b) = (lease("a"), lease("b"));
+    assert!(
+        a.try_acquire().await.expect("a asks"),
+        "a takes the free Lease"
+    );
+    // While a renews, b never takes it, however long it watches.
+    for _ in 0..8 {
+        assert!(
+            !b.try_acquire().await.expect("b asks"),
+            "b took a renewed Lease"
+        );
+        assert!(
+            a.try_acquire().await.expect("a renews"),
+            "a lost its own Lease"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // a stops renewing (killed): b takes over once it has seen the Lease
+    // unchanged for its whole duration on its own clock, not before.
+    let stopped = std::time::Instant::now();
+    let taken = eventually("b takes the unrenewed Lease", WAIT, || async {
+        match b.try_acquire().await {
+            Ok(true) => Ok(stopped.elapsed()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(
+        taken >= Duration::from_secs(2),
+        "taken after {taken:?}, before the Lease's 2 s"
+    );
+    assert!(
+        !a.try_acquire().await.expect("a asks again"),
+        "a must not take it back"
+    );
+}

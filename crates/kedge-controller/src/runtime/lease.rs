@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
@@ -28,6 +28,11 @@ pub struct LeaderLease {
     name: String,
     identity: String,
     duration: Duration,
+    /// Another holder's record (holder and renew time) as last read, and
+    /// when this replica first saw it, on its own monotonic clock: a Lease
+    /// is expired when its record has not changed for its duration here,
+    /// whatever the two machines' wall clocks say.
+    observed: std::sync::Arc<std::sync::Mutex<Option<(String, tokio::time::Instant)>>>,
 }
 
 impl LeaderLease {
@@ -46,6 +51,7 @@ impl LeaderLease {
             name: name.to_owned(),
             identity: identity.into(),
             duration,
+            observed: std::sync::Arc::default(),
         }
     }
 
@@ -80,7 +86,7 @@ impl LeaderLease {
         let acquired_at = spec.acquire_time.as_ref().map_or(now, |t| t.0);
         lease.spec = Some(match holder {
             Some(holder) if holder == self.identity => self.spec(acquired_at, now, transitions),
-            Some(_) if !expired(&spec, now) => return Ok(false),
+            Some(holder) if !self.expired_here(holder, &spec) => return Ok(false),
             _ => self.spec(now, now, transitions + 1),
         });
         // The resourceVersion read above makes this a compare-and-swap: of
@@ -106,22 +112,53 @@ impl LeaderLease {
     }
 
     /// Renews the Lease every third of its duration; returns when it is lost
-    /// (another replica holds it, or it could not be renewed before it
-    /// expired), at which point this replica must stop acting.
+    /// (another replica holds it, or it could not be renewed within two
+    /// thirds of its duration), at which point this replica must stop
+    /// acting at once. Each renewal is bounded by the time left, so a hung
+    /// API connection cannot keep a replica acting on an expired Lease.
     pub async fn hold(&self) {
-        let mut last_renewed = tokio::time::Instant::now();
+        let deadline_after_renewal = self.duration * 2 / 3;
+        // Counted from before the request: the server may have stamped the
+        // renewal any time after this.
+        let mut renewed_at = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(self.duration / 3).await;
-            match self.try_acquire().await {
-                Ok(true) => last_renewed = tokio::time::Instant::now(),
-                Ok(false) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "could not renew the leader lease");
-                    // Stop before the Lease expires, so two replicas never act at once.
-                    if last_renewed.elapsed() >= self.duration * 2 / 3 {
-                        return;
-                    }
-                }
+            let attempt = tokio::time::Instant::now();
+            let left = deadline_after_renewal.saturating_sub(renewed_at.elapsed());
+            match tokio::time::timeout(left, self.try_acquire()).await {
+                Ok(Ok(true)) => renewed_at = attempt,
+                Ok(Ok(false)) => return,
+                Ok(Err(error)) => tracing::warn!(%error, "could not renew the leader lease"),
+                Err(_) => tracing::warn!("renewing the leader lease timed out"),
+            }
+            if renewed_at.elapsed() >= deadline_after_renewal {
+                return;
+            }
+        }
+    }
+
+    /// Whether another holder's Lease has gone unrenewed for its duration,
+    /// as this replica has watched it.
+    fn expired_here(&self, holder: &str, spec: &LeaseSpec) -> bool {
+        let record = format!(
+            "{holder}@{}",
+            spec.renew_time
+                .as_ref()
+                .map(|t| t.0.to_string())
+                .unwrap_or_default()
+        );
+        let duration = spec.lease_duration_seconds.map_or(self.duration, |s| {
+            Duration::from_secs(u64::try_from(s).unwrap_or(0))
+        });
+        let mut observed = self
+            .observed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match observed.as_ref() {
+            Some((seen, since)) if *seen == record => since.elapsed() >= duration,
+            _ => {
+                *observed = Some((record, tokio::time::Instant::now()));
+                false
             }
         }
     }
@@ -183,15 +220,6 @@ impl LeaderLease {
     }
 }
 
-/// Whether the holder's last renewal is older than the Lease's duration.
-fn expired(spec: &LeaseSpec, now: Timestamp) -> bool {
-    let Some(renewed) = spec.renew_time.as_ref() else {
-        return true;
-    };
-    let duration = SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(0)));
-    renewed.0 + duration < now
-}
-
 /// Runs `work` only while this replica holds `lease`: waits for the Lease,
 /// starts `work` with a future that completes when it must stop (the Lease
 /// was lost, or `shutdown` completed), and waits for the Lease again after
@@ -213,8 +241,7 @@ pub async fn run_as_leader<W, F>(
         }
         tracing::info!(identity = lease.identity(), "took the leader lease");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = work(StopSignal(stopped));
-        tokio::pin!(running);
+        let mut running = Box::pin(work(StopSignal(stopped)));
         let shutting_down = tokio::select! {
             () = &mut shutdown => true,
             () = lease.hold() => false,
