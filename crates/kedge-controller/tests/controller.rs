@@ -641,3 +641,59 @@ async fn a_leader_that_stops_renewing_is_replaced_only_after_the_lease_duration(
         "a must not take it back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_that_leads_outside_the_repository_is_refused() {
+    let Some(cluster) =
+        TestCluster::connect("a_path_that_leads_outside_the_repository_is_refused").await
+    else {
+        return;
+    };
+    let client = cluster.client();
+    support::install_crds(&client).await;
+    let namespace = cluster.namespace("kedge-ctl-escape").await;
+    let outside = tempfile::tempdir().expect("a directory outside every repository");
+    std::fs::write(outside.path().join("secret.yaml"), config_map("stolen")).expect("a file");
+    let root = GitRoot::new();
+    root.create("escape", "main", &[("README.md", "nothing to see\n")]);
+    let target = outside.path().to_str().expect("UTF-8 path");
+    root.commit_symlink("escape", "main", "app", target);
+    let daemon = GitDaemon::start(&root);
+    let cache = tempfile::tempdir().expect("cache");
+    let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
+    apps.create(
+        &PostParams::default(),
+        &application(
+            "escape",
+            &namespace,
+            &daemon.url("escape"),
+            "app",
+            json!({}),
+        ),
+    )
+    .await
+    .expect("creating the Application");
+    let _controller = start_controller(&client, &namespace, cache.path());
+    let (_, reason, message) = eventually("the refusal", WAIT, || async {
+        let synced = condition(&apps, "escape", ConditionType::Synced).await?;
+        (synced.1 == "RenderFailed")
+            .then_some(synced.clone())
+            .ok_or(format!("{synced:?}"))
+    })
+    .await;
+    assert_eq!(reason, "RenderFailed");
+    assert!(
+        message.contains("leads outside the repository"),
+        "{message}"
+    );
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    assert!(
+        config_maps
+            .get_opt("stolen")
+            .await
+            .expect("reading")
+            .is_none(),
+        "nothing applied"
+    );
+    drop(daemon);
+}

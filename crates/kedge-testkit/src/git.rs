@@ -118,6 +118,21 @@ impl GitRoot {
         git(work.path(), &["push", "--quiet", "origin", branch]);
     }
 
+    /// Commits a symlink at `path` pointing to `target` on `branch`, as a
+    /// hostile repository would.
+    pub fn commit_symlink(&self, name: &str, branch: &str, path: &str, target: &str) {
+        let work = tempfile::tempdir().expect("work tree");
+        let bare = self.bare(name);
+        let bare = bare.to_str().unwrap();
+        git(work.path(), &["clone", "--quiet", "-b", branch, bare, "."]);
+        let link = work.path().join(path);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        git(work.path(), &["add", "-A"]);
+        git(work.path(), &["commit", "--quiet", "-m", "a symlink"]);
+        git(work.path(), &["push", "--quiet", "origin", branch]);
+    }
+
     /// Creates `branch` of `NAME.git` at the commit `from` points at.
     pub fn branch(&self, name: &str, from: &str, branch: &str) {
         git(&self.bare(name), &["branch", branch, from]);

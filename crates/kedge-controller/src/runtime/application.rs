@@ -315,6 +315,16 @@ fn helm_options(
     let helm = app.spec.source.render.helm.clone().unwrap_or_default();
     let mut options = HelmOptions::new(helm.release_name.unwrap_or_else(|| name.to_owned()));
     options.namespace = Some(destination.to_owned());
+    for file in &helm.value_files {
+        let path = Path::new(file);
+        // `..` may reach files beside the chart; the checkout's bounds are
+        // checked once it is there.
+        if file.contains("://") || path.is_absolute() {
+            return Err(format!(
+                "spec.source.render.helm.valueFiles: {file:?} must be a path in the repository, relative to the chart"
+            ));
+        }
+    }
     options.values_files = helm.value_files.iter().map(PathBuf::from).collect();
     if let Some(values) = helm.values.filter(|values| !values.is_empty()) {
         // Inline values become a file named after their content, so the
@@ -390,19 +400,50 @@ async fn render(
         workspace
             .reset_to(resolved.commit)
             .map_err(|e| e.to_string())?;
-        if !workspace.workdir().join(&key.path).exists() {
-            return Err(format!(
-                "path {} does not exist at {}",
-                key.path.display(),
-                resolved.commit
-            ));
-        }
+        inside_checkout(workspace.workdir(), &key.path, &key.renderer)
+            .map_err(|problem| format!("{problem} at {}", resolved.commit))?;
         ctx.renders
             .render(&key, workspace.workdir())
             .map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| format!("render task: {e}"))?
+}
+
+/// Checks that the rendered path and every Helm values file from Git stay
+/// inside the checkout once symlinks are followed: a repository must not
+/// make kedge read another one's clone or the controller's files.
+fn inside_checkout(workdir: &Path, path: &Path, renderer: &Renderer) -> Result<(), String> {
+    let root = workdir
+        .canonicalize()
+        .map_err(|e| format!("checkout {}: {e}", workdir.display()))?;
+    let inside = |relative: &Path, what: &str| {
+        let resolved = root
+            .join(relative)
+            .canonicalize()
+            .map_err(|_| format!("{what} {} does not exist", relative.display()))?;
+        if resolved.starts_with(&root) {
+            Ok(resolved)
+        } else {
+            Err(format!(
+                "{what} {} leads outside the repository (a symlink?)",
+                relative.display()
+            ))
+        }
+    };
+    let chart = inside(path, "path")?;
+    if let Renderer::Helm(helm) = renderer {
+        for file in &helm.values_files {
+            // Inline values are kedge's own file, outside the checkout.
+            if file.is_absolute() {
+                continue;
+            }
+            let resolved = chart.join(file);
+            let relative = resolved.strip_prefix(&root).unwrap_or(&resolved).to_owned();
+            inside(&relative, "values file")?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the status `outcome` leads to, when it differs from what is there.
