@@ -62,6 +62,9 @@ pub enum GitHubEvent {
         base_sha: String,
         /// The pull request's newest commit (40 hex digits).
         head_sha: String,
+        /// Whether the head is in another repository (a fork): anyone may
+        /// open such a pull request.
+        from_fork: bool,
     },
     /// A container image was published to GHCR.
     PackagePublished(ImageEvent),
@@ -252,6 +255,8 @@ fn pull_request_changed(
     };
     let base = pull_request.base.ok_or(missing("pull_request.base"))?;
     let head = pull_request.head.ok_or(missing("pull_request.head"))?;
+    let full_name = |side: &Base| side.repo.as_ref().and_then(|r| r.full_name.clone());
+    let from_fork = full_name(&head).is_none_or(|head| Some(head) != full_name(&base));
     let base_branch = base
         .branch
         .filter(|b| !b.is_empty())
@@ -266,6 +271,7 @@ fn pull_request_changed(
         base_branch,
         base_sha: commit(base.sha, "pull_request.base.sha")?,
         head_sha: commit(head.sha, "pull_request.head.sha")?,
+        from_fork,
     })
 }
 

@@ -171,6 +171,7 @@ fn check_github(relative: &str, event: Option<&str>, body: &[u8], expect: &GitHu
                 base_branch,
                 base_sha,
                 head_sha,
+                from_fork: false,
             },
         ) => {
             repository.full_name == *repo
@@ -434,4 +435,37 @@ fn merged_pull_request_names_the_base_branch() {
         }
         other => panic!("expected a merged pull request, got {other:?}"),
     }
+}
+
+/// octokit's `opened` sample with its head moved to a fork: marked, so the
+/// server does not render it with the cluster's settings.
+#[test]
+fn a_pull_request_from_a_fork_says_so() {
+    let path = fixtures_dir()
+        .join("webhooks/github/octokit__webhooks/payload-examples/api.github.com/pull_request/opened.payload.json");
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let same = parse_github_event("pull_request", &serde_json::to_vec(&payload).unwrap()).unwrap();
+    assert!(
+        matches!(
+            same,
+            GitHubEvent::PullRequestChanged {
+                from_fork: false,
+                ..
+            }
+        ),
+        "{same:?}"
+    );
+    payload["pull_request"]["head"]["repo"]["full_name"] = "Mallory/Hello-World".into();
+    let fork = parse_github_event("pull_request", &serde_json::to_vec(&payload).unwrap()).unwrap();
+    assert!(
+        matches!(
+            fork,
+            GitHubEvent::PullRequestChanged {
+                from_fork: true,
+                ..
+            }
+        ),
+        "{fork:?}"
+    );
 }

@@ -98,13 +98,14 @@ fn render_comment(
     range.from_merge_base = true;
     let share = GITHUB_COMMENT_LIMIT.saturating_sub(1024) / apps.len().max(1);
     let mut comment = format!(
-        "{DIFF_COMMENT_MARKER}\n## kedge: what merging this changes in the cluster\n\nAt {}.\n\n",
+        "{DIFF_COMMENT_MARKER}\n## kedge: what merging this changes in the cluster\n\nAt {}; Helm charts are rendered with the values files in Git only.\n\n",
         short(&pull_request.head_sha)
     );
     for app in apps {
         let name = format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any());
         comment.push_str(&format!("#### Application `{name}`\n\n"));
         let section = crate::runtime::application::renderer_for(app, &app.name_any(), cache_dir)
+            .map(without_inline_values)
             .and_then(|renderer| {
                 let path = workspace.workdir().join(&app.spec.source.path);
                 diff_revisions(&path, &range, &renderer, None).map_err(|e| e.to_string())
@@ -119,6 +120,19 @@ fn render_comment(
         }
     }
     Ok(comment)
+}
+
+/// The renderer without the Application's inline Helm values: they live in
+/// the cluster, not in Git, and a pull request must not be able to print
+/// them into a comment.
+fn without_inline_values(renderer: kedge_render::Renderer) -> kedge_render::Renderer {
+    match renderer {
+        kedge_render::Renderer::Helm(mut helm) => {
+            helm.values_files.retain(|file| !file.is_absolute());
+            kedge_render::Renderer::Helm(helm)
+        }
+        other => other,
+    }
 }
 
 fn short(sha: &str) -> &str {

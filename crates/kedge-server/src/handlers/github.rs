@@ -44,11 +44,17 @@ fn accept(state: &AppState, event: GitHubEvent) -> Result<Accepted, Rejection> {
             })
         }
         GitHubEvent::PullRequestChanged {
+            from_fork: true, ..
+        } => Ok(Accepted::Ignored(
+            "pull request from a fork: not rendered with this cluster's settings".to_owned(),
+        )),
+        GitHubEvent::PullRequestChanged {
             repository,
             number,
             base_branch,
             base_sha,
             head_sha,
+            ..
         } => {
             let tracked = !refresh_jobs(state, &repository, &base_branch).is_empty();
             let jobs = if tracked {
