@@ -218,10 +218,11 @@ impl JobRunner for ControllerRunner {
     }
 
     async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
-        let asked =
-            self.refresh.repository_changed(repo).await.map_err(|e| {
-                JobError::new(format!("asking Applications of {repo} to refresh: {e}"))
-            })?;
+        let asked = self
+            .refresh
+            .repository_changed(repo, branch)
+            .await
+            .map_err(|e| JobError::new(format!("asking Applications of {repo} to refresh: {e}")))?;
         tracing::info!(repo, branch, applications = asked, "refresh requested");
         let mut outcome = if asked > 0 {
             JobOutcome::Changed

@@ -33,6 +33,11 @@ pub fn ls_remote(remote: &Remote) -> Result<BTreeMap<String, Oid>, GitError> {
     let mut refs = BTreeMap::new();
     for head in connection.list().map_err(list_error)? {
         let name = head.name();
+        // Branches, tags and HEAD name revisions; `refs/pull/*` and the like
+        // (tens of thousands on a busy forge) do not.
+        if !(name == "HEAD" || name.starts_with("refs/heads/") || name.starts_with("refs/tags/")) {
+            continue;
+        }
         match name.strip_suffix("^{}") {
             Some(tag) => {
                 refs.insert(tag.to_owned(), head.oid());

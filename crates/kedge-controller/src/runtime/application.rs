@@ -69,27 +69,40 @@ impl Attempts {
     }
 }
 
-/// The refresh request each Application was last reconciled for.
+/// The refresh requests seen: each Application's last one, and when this
+/// replica first saw each request value. The value's own timestamp is
+/// another machine's clock, so it is only a name: a listing made after this
+/// replica first saw the request answers it, on this replica's clock.
 #[derive(Default)]
 pub(crate) struct Refreshes {
-    seen: Mutex<HashMap<ObjectRef<Application>, String>>,
+    seen: Mutex<RefreshesSeen>,
 }
 
+#[derive(Default)]
+struct RefreshesSeen {
+    by_app: HashMap<ObjectRef<Application>, String>,
+    first_seen: HashMap<String, SystemTime>,
+}
+
+/// How long a request value is remembered: any listing is newer by then.
+const REFRESH_MEMORY: Duration = Duration::from_secs(3600);
+
 impl Refreshes {
-    /// When `app`'s refresh request was made: its timestamp, or now for a
-    /// request of another shape not seen before; `None` without a new
-    /// request. A listing made after that time answers it.
+    /// When `app`'s refresh request was first seen here, if it carries one
+    /// it was not reconciled for yet; `None` otherwise.
     fn requested_at(&self, app: &Application) -> Option<SystemTime> {
         let requested = app.annotations().get(super::REFRESH_ANNOTATION)?;
-        if let Ok(at) = requested.parse::<k8s_openapi::jiff::Timestamp>() {
-            return Some(SystemTime::from(at));
-        }
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let new = seen
-            .insert(ObjectRef::from_obj(app), requested.clone())
-            .as_ref()
-            != Some(requested);
-        new.then(SystemTime::now)
+        let now = SystemTime::now();
+        seen.first_seen.retain(|_, at| {
+            now.duration_since(*at)
+                .is_ok_and(|age| age < REFRESH_MEMORY)
+        });
+        let at = *seen.first_seen.entry(requested.clone()).or_insert(now);
+        let previous = seen
+            .by_app
+            .insert(ObjectRef::from_obj(app), requested.clone());
+        (previous.as_ref() != Some(requested)).then_some(at)
     }
 }
 
@@ -209,17 +222,28 @@ async fn sync(
             return failed(ctx, app, "SyncFailed", message, revision, interval).await;
         }
     };
+    let app_ref = ObjectRef::from_obj(app.as_ref());
+    let attempt = (!report.succeeded()).then(|| {
+        ctx.attempts
+            .failed(&app_ref, app.meta().generation, revision)
+    });
+    let retries_exhausted = attempt.is_some_and(|attempt| {
+        app.spec
+            .sync_policy
+            .retry
+            .delay(attempt)
+            .ok()
+            .flatten()
+            .is_none()
+    });
     let outcome = Outcome::Synced {
         revision,
         report: &report,
+        retries_exhausted,
     };
     let written = write_status(ctx, app, &outcome).await?;
     publish_sync_events(ctx, app, revision, &report).await;
-    let app_ref = ObjectRef::from_obj(app.as_ref());
-    if !report.succeeded() {
-        let attempt = ctx
-            .attempts
-            .failed(&app_ref, app.meta().generation, revision);
+    if let Some(attempt) = attempt {
         return Ok((retry_after(app, attempt, interval), "failed"));
     }
     ctx.attempts.succeeded(&app_ref);

@@ -217,49 +217,40 @@ impl RefreshRequests {
     /// tracks it to be reconciled now. Returns how many were asked.
     pub async fn image_pushed(&self, image: &str) -> Result<usize, RefreshError> {
         let pushed = kedge_image::ImageRef::parse_payload(image)?.into_name();
-        let mut asked = 0;
-        for resource in self.image_updates.state() {
-            if resource.spec.tracks(&pushed) {
-                let api: Api<ImageUpdate> = Api::namespaced(
-                    self.client.clone(),
-                    &resource.namespace().unwrap_or_default(),
-                );
-                request_refresh(&api, &resource.name_any()).await?;
-                asked += 1;
-            }
-        }
-        Ok(asked)
+        self.wait_until_ready().await?;
+        let tracking: Vec<Arc<ImageUpdate>> = self
+            .image_updates
+            .state()
+            .into_iter()
+            .filter(|resource| resource.spec.tracks(&pushed))
+            .collect();
+        self.refresh_all(&tracking).await
     }
 
-    /// A repository was pushed to (a webhook said so): asks for every
-    /// Application that reads it to be reconciled now. `repository` is
-    /// GitHub's `owner/name` or a clone URL; it matches an Application whose
-    /// `repoURL` has that path on any host, ignoring case and a trailing
-    /// `.git`. Returns how many Applications were asked.
-    pub async fn repository_changed(&self, repository: &str) -> Result<usize, kube::Error> {
-        let wanted = repository_key(repository);
-        let now = k8s_openapi::jiff::Timestamp::now().to_string();
-        let mut asked = 0;
-        for app in self.store.state() {
-            if repository_key(&app.spec.source.repo_url) != wanted {
-                continue;
-            }
-            let api: Api<Application> =
-                Api::namespaced(self.client.clone(), &app.namespace().unwrap_or_default());
-            let patch = serde_json::json!({"metadata": {"annotations": {REFRESH_ANNOTATION: now}}});
-            api.patch(
-                &app.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
-            asked += 1;
-        }
-        Ok(asked)
+    /// `branch` of a repository was pushed to (a webhook said so): asks for
+    /// every Application that reads that branch of it to be reconciled now.
+    /// `repository` is GitHub's `owner/name` or a clone URL; it matches an
+    /// Application whose `repoURL` has that path on any host, ignoring case
+    /// and a trailing `.git`. Returns how many Applications were asked.
+    pub async fn repository_changed(
+        &self,
+        repository: &str,
+        branch: &str,
+    ) -> Result<usize, RefreshError> {
+        self.wait_until_ready().await?;
+        let apps: Vec<Arc<Application>> = self
+            .applications_of(repository)
+            .into_iter()
+            .filter(|app| {
+                let revision = app.spec.source.target_revision.as_str();
+                revision == branch || revision.strip_prefix("refs/heads/") == Some(branch)
+            })
+            .collect();
+        self.refresh_all(&apps).await
     }
 
     /// The Applications that read `repository` (GitHub's `owner/name` or a
-    /// clone URL), matched as [`repository_changed`](Self::repository_changed) matches.
+    /// clone URL), on any branch.
     pub fn applications_of(&self, repository: &str) -> Vec<Arc<Application>> {
         let wanted = repository_key(repository);
         self.store
@@ -269,21 +260,58 @@ impl RefreshRequests {
             .collect()
     }
 
-    /// Whether the caches have been filled once (before that, nothing
-    /// matches).
-    pub async fn wait_until_ready(&self) {
-        let _ = self.store.wait_until_ready().await;
-        let _ = self.image_updates.wait_until_ready().await;
+    /// Waits until both caches have been filled once, for at most 30 s:
+    /// before that, a webhook would find nothing to refresh.
+    pub async fn wait_until_ready(&self) -> Result<(), RefreshError> {
+        let ready = async {
+            let _ = self.store.wait_until_ready().await;
+            let _ = self.image_updates.wait_until_ready().await;
+        };
+        tokio::time::timeout(Duration::from_secs(30), ready)
+            .await
+            .map_err(|_| RefreshError::NotReady)
+    }
+
+    /// Annotates each of `resources`; one that is gone is skipped, and a
+    /// failure does not stop the others (the first is returned after).
+    async fn refresh_all<K>(&self, resources: &[Arc<K>]) -> Result<usize, RefreshError>
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        // One value for all: the leader lists each repository once for them.
+        let requested = k8s_openapi::jiff::Timestamp::now().to_string();
+        let mut asked = 0;
+        let mut first_error = None;
+        for resource in resources {
+            let api: Api<K> = Api::namespaced(
+                self.client.clone(),
+                &resource.namespace().unwrap_or_default(),
+            );
+            match request_refresh(&api, &resource.name_any(), &requested).await {
+                Ok(()) => asked += 1,
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(error) => {
+                    tracing::warn!(name = resource.name_any(), %error, "could not request a refresh");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match first_error {
+            Some(error) if asked == 0 => Err(error.into()),
+            _ => Ok(asked),
+        }
     }
 }
 
-/// Sets [`REFRESH_ANNOTATION`] on `name` to now.
-async fn request_refresh<K>(api: &Api<K>, name: &str) -> Result<(), kube::Error>
+/// Sets [`REFRESH_ANNOTATION`] on `name` to `requested`.
+async fn request_refresh<K>(api: &Api<K>, name: &str, requested: &str) -> Result<(), kube::Error>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    let patch = serde_json::json!({"metadata": {"annotations": {REFRESH_ANNOTATION: now}}});
+    let patch = serde_json::json!({"metadata": {"annotations": {REFRESH_ANNOTATION: requested}}});
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map(drop)
@@ -299,6 +327,11 @@ pub enum RefreshError {
     /// The annotation could not be written.
     #[error("requesting a refresh: {0}")]
     Kube(#[from] kube::Error),
+    /// The Applications and ImageUpdates could not be listed in time.
+    #[error(
+        "the cache of Applications and ImageUpdates is not filled after 30 s (can kedge list them?)"
+    )]
+    NotReady,
 }
 
 /// What makes a resource worth reconciling, as a kube-runtime predicate: a

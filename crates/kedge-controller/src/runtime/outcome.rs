@@ -18,6 +18,8 @@ pub enum Outcome<'a> {
         revision: &'a str,
         /// What it did.
         report: &'a SyncReport,
+        /// Objects failed and the retry policy is used up at this revision.
+        retries_exhausted: bool,
     },
     /// Only compared (sync not automated, or drift left alone without
     /// self-heal).
@@ -63,7 +65,9 @@ pub fn next_status(
         observed_generation: generation,
     };
     let (synced, healthy) = match outcome {
-        Outcome::Synced { revision, report } => {
+        Outcome::Synced {
+            revision, report, ..
+        } => {
             let resources = sync_resources(report);
             let synced = sync_condition(revision, report);
             if synced.0 {
@@ -115,9 +119,24 @@ pub fn next_status(
         }
     };
     if !matches!(outcome, Outcome::NotSynced { .. }) {
+        let exhausted = matches!(
+            outcome,
+            Outcome::Synced {
+                retries_exhausted: true,
+                ..
+            }
+        );
+        let (reason, message) = if exhausted {
+            (
+                "RetriesExhausted",
+                "objects failed to sync and every retry is used up; a new commit, a spec change or a refresh tries again".to_owned(),
+            )
+        } else {
+            ("Reconciled", String::new())
+        };
         set_condition(
             &mut status.conditions,
-            condition(ConditionType::Stalled, false, "Reconciled", String::new()),
+            condition(ConditionType::Stalled, exhausted, reason, message),
         );
     }
     let (synced_ok, synced_reason, synced_message) = synced;
@@ -386,6 +405,7 @@ mod tests {
         let outcome = Outcome::Synced {
             revision: REVISION,
             report: &report,
+            retries_exhausted: false,
         };
         let status = next_status(None, Some(3), &outcome, &at(1));
         assert_eq!(status.last_synced_revision.as_deref(), Some(REVISION));
@@ -434,6 +454,7 @@ mod tests {
         let outcome = Outcome::Synced {
             revision: REVISION,
             report: &report,
+            retries_exhausted: false,
         };
         let status = next_status(Some(&previous), Some(1), &outcome, &at(1));
         assert_eq!(status.last_synced_revision, previous.last_synced_revision);
@@ -467,6 +488,7 @@ mod tests {
         let outcome = Outcome::Synced {
             revision: REVISION,
             report: &report,
+            retries_exhausted: false,
         };
         let status = next_status(None, Some(1), &outcome, &at(1));
         let ready = get(&status, ConditionType::Ready);
@@ -488,6 +510,7 @@ mod tests {
         let outcome = Outcome::Synced {
             revision: REVISION,
             report: &report,
+            retries_exhausted: false,
         };
         let first = next_status(None, Some(1), &outcome, &at(1));
         let again = next_status(Some(&first), Some(1), &outcome, &at(2));
@@ -508,5 +531,29 @@ mod tests {
             at(1),
             "health was not re-read"
         );
+    }
+
+    #[test]
+    fn used_up_retries_stall_the_application_until_something_changes() {
+        let report = report(vec![object(
+            "ConfigMap",
+            "a",
+            Action::Failed {
+                reason: "configmaps is forbidden".to_owned(),
+            },
+            None,
+        )]);
+        let outcome = Outcome::Synced {
+            revision: REVISION,
+            report: &report,
+            retries_exhausted: true,
+        };
+        let status = next_status(None, Some(1), &outcome, &at(1));
+        let stalled = get(&status, ConditionType::Stalled);
+        assert_eq!(
+            (stalled.status, stalled.reason.as_str()),
+            (ConditionStatus::True, "RetriesExhausted")
+        );
+        assert_eq!(get(&status, ConditionType::Synced).reason, "SyncFailed");
     }
 }
