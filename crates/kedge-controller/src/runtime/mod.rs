@@ -134,8 +134,8 @@ impl ControllerOptions {
     }
 }
 
-/// The pod name when running in a pod (`HOSTNAME`), else the host name and
-/// process id.
+/// `$POD_NAME`, else `$HOSTNAME` (a pod's name), else `kedge`, with the
+/// process id: unique among the replicas of one Deployment.
 fn default_identity() -> String {
     std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
