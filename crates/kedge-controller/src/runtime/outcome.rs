@@ -85,11 +85,9 @@ pub fn next_status(
                 .filter(|r| r.status != SyncState::InSync)
                 .count();
             let synced = if in_sync {
-                (
-                    true,
-                    "Synced",
-                    format!("the cluster matches {}", short(revision)),
-                )
+                let message = unchanged_sync_message(&status, revision)
+                    .unwrap_or_else(|| format!("the cluster matches {}", short(revision)));
+                (true, "Synced", message)
             } else {
                 (
                     false,
@@ -181,6 +179,22 @@ pub fn next_status(
         condition(ConditionType::Ready, ready.0, &ready.1, ready.2),
     );
     status
+}
+
+/// The Synced message of the last sync when a comparison finds the cluster
+/// as that sync left it at the same revision: keeping it means an idle
+/// Application's status, and so the API server, sees no write at each
+/// interval (at 1,000 Applications, 1,000 status writes one interval after
+/// every sync otherwise).
+fn unchanged_sync_message(status: &ApplicationStatus, revision: &str) -> Option<String> {
+    if status.last_synced_revision.as_deref() != Some(revision) {
+        return None;
+    }
+    status
+        .conditions
+        .iter()
+        .find(|c| c.condition_type == ConditionType::Synced && c.status == ConditionStatus::True)
+        .map(|c| c.message.clone())
 }
 
 fn short(revision: &str) -> &str {
@@ -497,6 +511,58 @@ mod tests {
             (ConditionStatus::False, "Progressing")
         );
         assert_eq!(ready.message, "Deployment web: 1 of 2 replicas available");
+    }
+
+    fn diff_report(status: kedge_sync::compare::SyncStatus) -> DiffReport {
+        DiffReport {
+            app: AppName::new("shop.web").expect("a valid name"),
+            objects: vec![kedge_kube::ObjectDiff {
+                key: ObjectKey {
+                    group: String::new(),
+                    kind: "ConfigMap".to_owned(),
+                    namespace: Some("shop".to_owned()),
+                    name: "a".to_owned(),
+                },
+                status,
+                drift: Vec::new(),
+                diff: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn an_idle_comparison_after_a_sync_changes_nothing_to_write() {
+        let report = report(vec![object(
+            "ConfigMap",
+            "a",
+            Action::Applied,
+            Some(HealthStatus::Healthy),
+        )]);
+        let synced = Outcome::Synced {
+            revision: REVISION,
+            report: &report,
+        };
+        let after_sync = next_status(None, Some(1), &synced, &at(1));
+        let in_sync = diff_report(kedge_sync::compare::SyncStatus::InSync);
+        let compared = Outcome::Compared {
+            revision: REVISION,
+            report: &in_sync,
+        };
+        let after_compare = next_status(Some(&after_sync), Some(1), &compared, &at(2));
+        assert_eq!(
+            after_compare, after_sync,
+            "nothing changed, so no status write"
+        );
+        let other = "1".repeat(40);
+        let at_other = Outcome::Compared {
+            revision: &other,
+            report: &in_sync,
+        };
+        let compared_other = next_status(Some(&after_sync), Some(1), &at_other, &at(3));
+        assert_eq!(
+            get(&compared_other, ConditionType::Synced).message,
+            "the cluster matches 111111111111"
+        );
     }
 
     #[test]
