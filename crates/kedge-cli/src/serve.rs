@@ -39,6 +39,10 @@ pub struct ServeArgs {
     #[arg(long, env = "KEDGE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
 
+    /// How long deliveries for one job are gathered into one run (overrides `serve.debounce`; default 2s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    debounce: Option<std::time::Duration>,
+
     #[command(flatten)]
     controller: ControllerFlags,
 }
@@ -54,12 +58,15 @@ const REGISTRY_TOKEN_ENV: &str = "KEDGE_REGISTRY_WEBHOOK_TOKEN";
 /// Runs `kedge serve` until SIGTERM or Ctrl-C, then drains the queue and exits 0.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let (config_path, config) = load_config(args)?;
-    let server_config = match (&config, &config_path) {
+    let mut server_config = match (&config, &config_path) {
         (Some(config), Some(path)) => {
             server_config(config, path).map_err(|e| UsageError(e.to_string()))?
         }
         _ => controller_only_server_config()?,
     };
+    if let Some(debounce) = args.debounce {
+        server_config.queue.debounce = debounce;
+    }
     let listeners = Listeners::bind(args, config.as_ref()).await?;
     let update = match config {
         Some(config) => {
