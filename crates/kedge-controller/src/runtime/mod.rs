@@ -283,18 +283,36 @@ impl RefreshRequests {
     {
         // One value for all: the leader lists each repository once for them.
         let requested = k8s_openapi::jiff::Timestamp::now().to_string();
+        // Futures built by a plain iterator (keeps the caller `Send`), sent
+        // REFRESH_CONCURRENCY at a time: a thousand Applications of one
+        // repository are asked in seconds, not one after another.
+        let patches: Vec<_> = resources
+            .iter()
+            .map(|resource| {
+                let api: Api<K> = Api::namespaced(
+                    self.client.clone(),
+                    &resource.namespace().unwrap_or_default(),
+                );
+                let name = resource.name_any();
+                let requested = requested.clone();
+                async move {
+                    let result = request_refresh(&api, &name, &requested).await;
+                    (name, result)
+                }
+            })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(patches)
+            .buffer_unordered(REFRESH_CONCURRENCY)
+            .collect()
+            .await;
         let mut asked = 0;
         let mut first_error = None;
-        for resource in resources {
-            let api: Api<K> = Api::namespaced(
-                self.client.clone(),
-                &resource.namespace().unwrap_or_default(),
-            );
-            match request_refresh(&api, &resource.name_any(), &requested).await {
+        for (name, result) in results {
+            match result {
                 Ok(()) => asked += 1,
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(error) => {
-                    tracing::warn!(name = resource.name_any(), %error, "could not request a refresh");
+                    tracing::warn!(name, %error, "could not request a refresh");
                     first_error.get_or_insert(error);
                 }
             }
@@ -305,6 +323,9 @@ impl RefreshRequests {
         }
     }
 }
+
+/// Refresh requests sent at once.
+const REFRESH_CONCURRENCY: usize = 16;
 
 /// Sets [`REFRESH_ANNOTATION`] on `name` to `requested`.
 async fn request_refresh<K>(api: &Api<K>, name: &str, requested: &str) -> Result<(), kube::Error>
