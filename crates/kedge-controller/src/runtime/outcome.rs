@@ -41,6 +41,23 @@ pub enum Outcome<'a> {
     },
 }
 
+/// What one condition says: whether it holds, why, and for a person.
+struct Verdict {
+    ok: bool,
+    reason: String,
+    message: String,
+}
+
+impl Verdict {
+    fn new(ok: bool, reason: &str, message: String) -> Self {
+        Self {
+            ok,
+            reason: reason.to_owned(),
+            message,
+        }
+    }
+}
+
 /// The status after `outcome`, starting from `previous` so that unchanged
 /// conditions keep their transition times. `generation` is the spec's
 /// `metadata.generation`.
@@ -52,133 +69,120 @@ pub fn next_status(
 ) -> ApplicationStatus {
     let mut status = previous.cloned().unwrap_or_default();
     status.observed_generation = generation;
-    let condition = |condition_type, ok: bool, reason: &str, message: String| Condition {
-        condition_type,
-        status: if ok {
-            ConditionStatus::True
-        } else {
-            ConditionStatus::False
-        },
-        reason: reason.to_owned(),
-        message,
-        last_transition_time: now.clone(),
-        observed_generation: generation,
+    let (synced, healthy) = apply_outcome(&mut status, outcome);
+    let stalled = stalled_verdict(outcome);
+    let set = |conditions: &mut Vec<Condition>, condition_type, verdict: &Verdict| {
+        set_condition(
+            conditions,
+            Condition {
+                condition_type,
+                status: if verdict.ok {
+                    ConditionStatus::True
+                } else {
+                    ConditionStatus::False
+                },
+                reason: verdict.reason.clone(),
+                message: verdict.message.clone(),
+                last_transition_time: now.clone(),
+                observed_generation: generation,
+            },
+        );
     };
-    let (synced, healthy) = match outcome {
+    set(&mut status.conditions, ConditionType::Stalled, &stalled);
+    set(&mut status.conditions, ConditionType::Synced, &synced);
+    if let Some(healthy) = &healthy {
+        set(&mut status.conditions, ConditionType::Healthy, healthy);
+    }
+    let ready = ready_verdict(&synced, &status);
+    set(&mut status.conditions, ConditionType::Ready, &ready);
+    status
+}
+
+/// Records `outcome`'s revision and objects in `status`; returns the
+/// Synced verdict, and the Healthy one when the outcome read health.
+fn apply_outcome(
+    status: &mut ApplicationStatus,
+    outcome: &Outcome<'_>,
+) -> (Verdict, Option<Verdict>) {
+    match outcome {
         Outcome::Synced {
             revision, report, ..
         } => {
             let resources = sync_resources(report);
-            let synced = sync_condition(revision, report);
-            if synced.0 {
+            let (ok, reason, message) = sync_condition(revision, report);
+            if ok {
                 status.last_synced_revision = Some((*revision).to_owned());
             }
-            let healthy = health_condition(&resources);
+            let (healthy, health_reason, health_message) = health_condition(&resources);
             status.set_resources(resources);
-            (synced, Some(healthy))
+            (
+                Verdict::new(ok, reason, message),
+                Some(Verdict::new(healthy, health_reason, health_message)),
+            )
         }
         Outcome::Compared { revision, report } => {
-            let resources = diff_resources(report, &status);
-            let in_sync = report.in_sync();
+            let resources = diff_resources(report, status);
             let out_of_sync = resources
                 .iter()
                 .filter(|r| r.status != SyncState::InSync)
                 .count();
-            let synced = if in_sync {
-                let message = unchanged_sync_message(&status, revision)
+            let synced = if report.in_sync() {
+                let message = unchanged_sync_message(status, revision)
                     .unwrap_or_else(|| format!("the cluster matches {}", short(revision)));
-                (true, "Synced", message)
+                Verdict::new(true, "Synced", message)
             } else {
-                (
-                    false,
-                    "OutOfSync",
-                    format!(
-                        "{out_of_sync} object(s) differ from {} and automated sync is off or self-heal is not enabled",
-                        short(revision)
-                    ),
-                )
+                let message = format!(
+                    "{out_of_sync} object(s) differ from {} and automated sync is off or self-heal is not enabled",
+                    short(revision)
+                );
+                Verdict::new(false, "OutOfSync", message)
             };
             status.set_resources(resources);
             (synced, None)
         }
         Outcome::NotSynced {
+            reason, message, ..
+        } => (Verdict::new(false, reason, message.clone()), None),
+    }
+}
+
+/// Stalled: the outcome's own verdict, used-up retries, or not stalled.
+fn stalled_verdict(outcome: &Outcome<'_>) -> Verdict {
+    match outcome {
+        Outcome::NotSynced {
             reason,
             message,
             stalled,
-        } => {
-            set_condition(
-                &mut status.conditions,
-                condition(ConditionType::Stalled, *stalled, reason, message.clone()),
-            );
-            (
-                (false, *reason, message.clone()),
-                None::<(bool, &'static str, String)>,
-            )
-        }
-    };
-    if !matches!(outcome, Outcome::NotSynced { .. }) {
-        let exhausted = matches!(
-            outcome,
-            Outcome::Synced {
-                retries_exhausted: true,
-                ..
-            }
-        );
-        let (reason, message) = if exhausted {
-            (
-                "RetriesExhausted",
-                "objects failed to sync and every retry is used up; a new commit, a spec change or a refresh tries again".to_owned(),
-            )
-        } else {
-            ("Reconciled", String::new())
-        };
-        set_condition(
-            &mut status.conditions,
-            condition(ConditionType::Stalled, exhausted, reason, message),
-        );
-    }
-    let (synced_ok, synced_reason, synced_message) = synced;
-    set_condition(
-        &mut status.conditions,
-        condition(
-            ConditionType::Synced,
-            synced_ok,
-            synced_reason,
-            synced_message.clone(),
+        } => Verdict::new(*stalled, reason, message.clone()),
+        Outcome::Synced {
+            retries_exhausted: true,
+            ..
+        } => Verdict::new(
+            true,
+            "RetriesExhausted",
+            "objects failed to sync and every retry is used up; a new commit, a spec change or a refresh tries again".to_owned(),
         ),
-    );
-    if let Some((ok, reason, message)) = &healthy {
-        set_condition(
-            &mut status.conditions,
-            condition(ConditionType::Healthy, *ok, reason, message.clone()),
-        );
+        _ => Verdict::new(false, "Reconciled", String::new()),
     }
-    let healthy_now = status
+}
+
+/// Ready: synced and healthy, else why not (health as last read when this
+/// outcome did not read it).
+fn ready_verdict(synced: &Verdict, status: &ApplicationStatus) -> Verdict {
+    if !synced.ok {
+        return Verdict::new(false, &synced.reason, synced.message.clone());
+    }
+    let healthy = status
         .conditions
         .iter()
-        .find(|c| c.condition_type == ConditionType::Healthy)
-        .map(|c| {
-            (
-                c.status == ConditionStatus::True,
-                c.reason.clone(),
-                c.message.clone(),
-            )
-        });
-    let ready = match (synced_ok, healthy_now) {
-        (false, _) => (false, synced_reason.to_owned(), synced_message),
-        (true, Some((false, reason, message))) => (false, reason, message),
-        (true, None) => (
-            false,
-            "HealthUnknown".to_owned(),
-            "health not checked yet".to_owned(),
-        ),
-        (true, Some((true, _, _))) => (true, "Ready".to_owned(), "synced and healthy".to_owned()),
-    };
-    set_condition(
-        &mut status.conditions,
-        condition(ConditionType::Ready, ready.0, &ready.1, ready.2),
-    );
-    status
+        .find(|c| c.condition_type == ConditionType::Healthy);
+    match healthy {
+        None => Verdict::new(false, "HealthUnknown", "health not checked yet".to_owned()),
+        Some(c) if c.status != ConditionStatus::True => {
+            Verdict::new(false, &c.reason, c.message.clone())
+        }
+        Some(_) => Verdict::new(true, "Ready", "synced and healthy".to_owned()),
+    }
 }
 
 /// The Synced message of the last sync when a comparison finds the cluster
