@@ -15,7 +15,7 @@ use kedge_sync::inventory::AppName;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Resource, ResourceExt};
 
 use super::outcome::{Outcome, next_status};
@@ -67,6 +67,21 @@ impl Attempts {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(app);
     }
+
+    /// Forgets Applications that are gone.
+    fn forget_deleted(&self, store: &Store<Application>) {
+        let mut map = self.by_app.lock().unwrap_or_else(PoisonError::into_inner);
+        forget_deleted(&mut map, store);
+    }
+}
+
+/// Drops the entries of Applications no longer in `store` each time the
+/// map reaches a power of two past 64 entries: the cost of a pass is paid
+/// once per doubling, and a map holds about twice what is live at most.
+fn forget_deleted<V>(map: &mut HashMap<ObjectRef<Application>, V>, store: &Store<Application>) {
+    if map.len() >= 64 && map.len().is_power_of_two() {
+        map.retain(|app, _| store.get(app).is_some());
+    }
 }
 
 /// The refresh requests seen: each Application's last one, and when this
@@ -90,9 +105,10 @@ const REFRESH_MEMORY: Duration = Duration::from_secs(3600);
 impl Refreshes {
     /// When `app`'s refresh request was first seen here, if it carries one
     /// it was not reconciled for yet; `None` otherwise.
-    fn requested_at(&self, app: &Application) -> Option<SystemTime> {
+    fn requested_at(&self, app: &Application, store: &Store<Application>) -> Option<SystemTime> {
         let requested = app.annotations().get(super::REFRESH_ANNOTATION)?;
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        forget_deleted(&mut seen.by_app, store);
         let now = SystemTime::now();
         seen.first_seen.retain(|_, at| {
             now.duration_since(*at)
@@ -184,7 +200,7 @@ async fn resolve_and_render(
         url: app.spec.source.repo_url.clone(),
         auth: GitAuth::None,
     };
-    let fresh_after = ctx.refreshes.requested_at(app);
+    let fresh_after = ctx.refreshes.requested_at(app, &ctx.store);
     let revision = &app.spec.source.target_revision;
     let resolved = ctx
         .heads
@@ -247,6 +263,7 @@ async fn sync(
         return Ok((retry_after(app, attempt, interval), "failed"));
     }
     ctx.attempts.succeeded(&app_ref);
+    ctx.attempts.forget_deleted(&ctx.store);
     let next = if condition_true(Some(&written), ConditionType::Healthy) {
         interval
     } else {
@@ -619,4 +636,40 @@ async fn publish(
     note: String,
 ) {
     super::publish(&ctx.recorder, app, type_, reason, action, note).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::reflector::store::Writer;
+    use kube::runtime::watcher;
+
+    use super::*;
+
+    fn app(name: &str) -> Application {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "kedge.dev/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": "team"},
+            "spec": {"source": {"repoURL": "https://example.com/r.git"}, "destination": {"namespace": "team"}},
+        }))
+        .expect("an Application")
+    }
+
+    #[test]
+    fn entries_of_deleted_applications_are_forgotten_as_the_map_doubles() {
+        let mut writer: Writer<Application> = Writer::default();
+        let store = writer.as_reader();
+        writer.apply_watcher_event(&watcher::Event::Apply(app("live")));
+        let mut map: HashMap<ObjectRef<Application>, u32> = HashMap::new();
+        map.insert(ObjectRef::from_obj(&app("live")), 1);
+        for n in 0..62 {
+            map.insert(ObjectRef::from_obj(&app(&format!("gone-{n}"))), 1);
+        }
+        forget_deleted(&mut map, &store);
+        assert_eq!(map.len(), 63, "below 64 entries nothing is scanned");
+        map.insert(ObjectRef::from_obj(&app("gone-last")), 1);
+        forget_deleted(&mut map, &store);
+        assert_eq!(map.len(), 1, "at 64 entries the deleted ones go");
+        assert!(map.contains_key(&ObjectRef::from_obj(&app("live"))));
+    }
 }
