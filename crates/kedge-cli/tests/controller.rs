@@ -11,14 +11,13 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
-use kedge_controller::{Application, ConditionStatus};
+use kedge_controller::ConditionStatus;
 use kedge_forge::test_server::{TestGitHub, TestGitHubOptions};
 use kedge_testkit::kube::{TestCluster, eventually};
 use kedge_testkit::kubelet::kubelet;
 use kedge_testkit::{GitDaemon, GitRoot};
 use kube::Api;
-use kube::api::{ListParams, PostParams};
-use serde_json::json;
+use kube::api::ListParams;
 
 mod controller_support;
 
@@ -44,25 +43,7 @@ async fn a_merged_pull_request_webhook_syncs_the_application_at_the_merge_commit
         &[("web/deployment.yaml", &deployment("nginx:1.27"))],
     );
     let daemon = GitDaemon::start(&root);
-    let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
-    let app: Application = serde_json::from_value(json!({
-        "apiVersion": "kedge.dev/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": "web", "namespace": namespace},
-        "spec": {
-            "source": {"repoURL": daemon.url(REPOSITORY), "targetRevision": "main", "path": "web"},
-            "destination": {"namespace": namespace},
-            "syncPolicy": {"automated": true, "interval": "1h"},
-        },
-    }))
-    .expect("an Application");
-    eventually("the Application created", WAIT, || async {
-        apps.create(&PostParams::default(), &app)
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    })
-    .await;
+    let apps = create_web_application(&client, &namespace, &daemon.url(REPOSITORY), true).await;
 
     let dir = tempfile::tempdir().expect("a working directory without kedge.yaml");
     let port = kedge_testkit::free_port();
@@ -233,25 +214,7 @@ async fn a_pull_request_gets_one_comment_with_its_rendered_difference_kept_up_to
     .await
     .expect("the GitHub test server");
     let number = github.seed_pull_request("Codertocat", "bump-web", "main", "web 1.28");
-    let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
-    let app: Application = serde_json::from_value(json!({
-        "apiVersion": "kedge.dev/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": "web", "namespace": namespace},
-        "spec": {
-            "source": {"repoURL": daemon.url(REPOSITORY), "targetRevision": "main", "path": "web"},
-            "destination": {"namespace": namespace},
-            "syncPolicy": {"automated": false, "interval": "1h"},
-        },
-    }))
-    .expect("an Application");
-    eventually("the Application created", WAIT, || async {
-        apps.create(&PostParams::default(), &app)
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    })
-    .await;
+    let apps = create_web_application(&client, &namespace, &daemon.url(REPOSITORY), false).await;
     let dir = tempfile::tempdir().expect("a working directory");
     let port = kedge_testkit::free_port();
     let _kedge = start_kedge_with(

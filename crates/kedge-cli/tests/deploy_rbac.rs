@@ -131,19 +131,7 @@ async fn the_chart_grants_the_controller_rights_and_applying_only_when_opted_in(
     // run, so its ClusterRoles meet no other test's.
     let release = home.as_str();
     let helm_run = |verb: &str, set: &[&str]| {
-        let mut args = vec![
-            verb,
-            release,
-            chart,
-            "--namespace",
-            &home,
-            "--kubeconfig",
-            kubeconfig,
-        ];
-        for value in set {
-            args.extend(["--set", value]);
-        }
-        run(&helm, &args, None)
+        helm_release(&helm, verb, release, chart, &home, kubeconfig, set)
     };
     helm_run("install", &[]);
     let installed = Installed {
@@ -224,6 +212,32 @@ async fn the_chart_grants_the_controller_rights_and_applying_only_when_opted_in(
     );
 }
 
+/// Runs `helm VERB RELEASE CHART` in `namespace` as the admin, with `--set`
+/// values.
+fn helm_release(
+    helm: &Path,
+    verb: &str,
+    release: &str,
+    chart: &str,
+    namespace: &str,
+    kubeconfig: &str,
+    set: &[&str],
+) -> String {
+    let mut args = vec![
+        verb,
+        release,
+        chart,
+        "--namespace",
+        namespace,
+        "--kubeconfig",
+        kubeconfig,
+    ];
+    for value in set {
+        args.extend(["--set", value]);
+    }
+    run(helm, &args, None)
+}
+
 /// A kubeconfig that authenticates as the ServiceAccount `namespace/name`
 /// with a token from the TokenRequest API, written next to nothing else.
 fn service_account_kubeconfig(
@@ -277,21 +291,8 @@ async fn a_sync_as_the_chart_service_account_is_refused_until_opted_in() {
     let chart = install::chart();
     let chart = chart.to_str().expect("UTF-8 path");
     let release = home.as_str();
-    let helm_run = |verb: &str, set: &[&str]| {
-        let mut args = vec![
-            verb,
-            release,
-            chart,
-            "--namespace",
-            &home,
-            "--kubeconfig",
-            admin,
-        ];
-        for value in set {
-            args.extend(["--set", value]);
-        }
-        run(&helm, &args, None)
-    };
+    let helm_run =
+        |verb: &str, set: &[&str]| helm_release(&helm, verb, release, chart, &home, admin, set);
     helm_run("install", &[]);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let kubeconfig =
@@ -388,21 +389,8 @@ async fn the_controller_as_the_chart_service_account_reports_refusals_until_opte
     let chart = install::chart();
     let chart = chart.to_str().expect("UTF-8 path");
     let release = home.as_str();
-    let helm_run = |verb: &str, set: &[&str]| {
-        let mut args = vec![
-            verb,
-            release,
-            chart,
-            "--namespace",
-            &home,
-            "--kubeconfig",
-            admin,
-        ];
-        for value in set {
-            args.extend(["--set", value]);
-        }
-        run(&helm, &args, None)
-    };
+    let helm_run =
+        |verb: &str, set: &[&str]| helm_release(&helm, verb, release, chart, &home, admin, set);
     helm_run("install", &[]);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let kubeconfig =

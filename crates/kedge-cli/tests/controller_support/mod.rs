@@ -145,6 +145,37 @@ pub fn ready_at(app: &Application) -> Option<(ConditionStatus, Option<String>)> 
     Some((ready.status, status.last_synced_revision.clone()))
 }
 
+/// Creates the Application `web` in `namespace`, rendering `web/` of
+/// `url`'s main branch hourly (`automated` or compare only), retrying while
+/// discovery catches up with the CRDs.
+pub async fn create_web_application(
+    client: &Client,
+    namespace: &str,
+    url: &str,
+    automated: bool,
+) -> Api<Application> {
+    let apps: Api<Application> = Api::namespaced(client.clone(), namespace);
+    let app: Application = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kedge.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {
+            "source": {"repoURL": url, "targetRevision": "main", "path": "web"},
+            "destination": {"namespace": namespace},
+            "syncPolicy": {"automated": automated, "interval": "1h"},
+        },
+    }))
+    .expect("an Application");
+    kedge_testkit::kube::eventually("the Application created", WAIT, || async {
+        apps.create(&kube::api::PostParams::default(), &app)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    apps
+}
+
 /// Installs the CRDs `kedge crds` prints.
 pub async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
