@@ -425,6 +425,15 @@ async fn one_listing_serves_every_application_of_a_repository_and_a_webhook_refr
         })
         .await;
     }
+    for app in ["b", "c"] {
+        let (_, _, message) = condition(&apps, app, ConditionType::Synced)
+            .await
+            .expect("a Synced condition");
+        assert!(
+            message.starts_with("nothing to apply"),
+            "{app}'s render did not change, so nothing was applied: {message}"
+        );
+    }
     assert_eq!(
         heads.listings_made(),
         2,

@@ -175,6 +175,16 @@ async fn reconcile_once(
     let changed = status.and_then(|s| s.last_synced_revision.as_deref()) != Some(revision.as_str())
         || status.and_then(|s| s.observed_generation) != app.meta().generation
         || !condition_true(status, ConditionType::Synced);
+    if !policy.self_heal
+        && let Some(applied_at) = render_unchanged(&ctx, &app, &prepared, &revision, &objects)
+    {
+        let outcome = Outcome::RenderUnchanged {
+            revision: &revision,
+            applied_at: &applied_at,
+        };
+        write_status(&ctx, &app, &outcome).await?;
+        return Ok((Action::requeue(interval), "unchanged"));
+    }
     let rendered = Rendered {
         revision: &revision,
         objects: &objects,
@@ -186,6 +196,36 @@ async fn reconcile_once(
     } else {
         compare(&ctx, &app, &rendered).await
     }
+}
+
+/// The commit last applied, when `objects` (the render at the new
+/// `revision`) are exactly what was rendered and applied there, and the
+/// Application is synced and its spec unchanged since: a commit that does
+/// not touch an Application's render is not applied again (one push to a
+/// repository of a thousand Applications re-applies only those it changes).
+/// `None` when anything differs or the old render is not in memory.
+fn render_unchanged(
+    ctx: &Context,
+    app: &Application,
+    prepared: &Prepared,
+    revision: &str,
+    objects: &Arc<[RenderedObject]>,
+) -> Option<String> {
+    let status = app.status.as_ref()?;
+    let applied = status.last_synced_revision.as_deref()?;
+    if applied == revision
+        || status.observed_generation != app.meta().generation
+        || !condition_true(Some(status), ConditionType::Synced)
+    {
+        return None;
+    }
+    let key = RenderKey::new(
+        applied,
+        prepared.key_path.clone(),
+        prepared.renderer.clone(),
+    );
+    let before = ctx.renders.get(&key)?;
+    (before[..] == objects[..]).then(|| applied.to_owned())
 }
 
 /// The commit the Application's revision names now, rendered; or the

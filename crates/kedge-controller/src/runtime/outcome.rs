@@ -29,6 +29,14 @@ pub enum Outcome<'a> {
         /// What differs.
         report: &'a DiffReport,
     },
+    /// A new revision renders exactly what was applied at `applied_at`:
+    /// nothing to apply, the Application is synced at `revision`.
+    RenderUnchanged {
+        /// The new commit.
+        revision: &'a str,
+        /// The commit whose render was applied.
+        applied_at: &'a str,
+    },
     /// Nothing was applied, and why: `reason` is the condition reason
     /// (`RenderFailed`, `GitError`, `DependencyNotReady`, `InvalidSpec`).
     NotSynced {
@@ -139,6 +147,18 @@ fn apply_outcome(
             };
             status.set_resources(resources);
             (synced, None)
+        }
+        Outcome::RenderUnchanged {
+            revision,
+            applied_at,
+        } => {
+            status.last_synced_revision = Some((*revision).to_owned());
+            let message = format!(
+                "nothing to apply: the render at {} is the one applied at {}",
+                short(revision),
+                short(applied_at)
+            );
+            (Verdict::new(true, "Synced", message), None)
         }
         Outcome::NotSynced {
             reason, message, ..

@@ -275,3 +275,39 @@ fn used_up_retries_stall_the_application_until_something_changes() {
     );
     assert_eq!(get(&status, ConditionType::Synced).reason, "SyncFailed");
 }
+
+#[test]
+fn a_revision_with_the_same_render_moves_the_synced_revision_only() {
+    let report = report(vec![object(
+        "ConfigMap",
+        "a",
+        Action::Applied,
+        Some(HealthStatus::Healthy),
+    )]);
+    let synced = Outcome::Synced {
+        revision: REVISION,
+        report: &report,
+        retries_exhausted: false,
+    };
+    let before = next_status(None, Some(1), &synced, &at(1));
+    let newer = "f".repeat(40);
+    let unchanged = Outcome::RenderUnchanged {
+        revision: &newer,
+        applied_at: REVISION,
+    };
+    let after = next_status(Some(&before), Some(1), &unchanged, &at(2));
+    assert_eq!(after.last_synced_revision.as_deref(), Some(newer.as_str()));
+    assert_eq!(
+        after.resources, before.resources,
+        "the objects as the last sync saw them"
+    );
+    let synced = get(&after, ConditionType::Synced);
+    assert_eq!(
+        synced.message,
+        "nothing to apply: the render at ffffffffffff is the one applied at 0123456789ab"
+    );
+    assert_eq!(
+        get(&after, ConditionType::Ready).status,
+        ConditionStatus::True
+    );
+}
