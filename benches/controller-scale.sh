@@ -143,8 +143,10 @@ not_ready() {
 kedge_port=$(free_port 18080)
 start=$(now_ms)
 git_at_start=$(git_requests)
+# KEDGE_SERVE_ARGS: more flags for kedge serve (e.g. "--debounce 200ms").
+read -r -a serve_args <<<"${KEDGE_SERVE_ARGS:-}"
 (cd "$work" && KEDGE_GITHUB_WEBHOOK_SECRET=$secret exec "$kedge" serve --controller --no-leader-election \
-  --watch-namespace "$ns" --listen "127.0.0.1:$kedge_port" --cache-dir "$work/cache" 2>"$work/kedge.log" >/dev/null) &
+  --watch-namespace "$ns" --listen "127.0.0.1:$kedge_port" --cache-dir "$work/cache" "${serve_args[@]}" 2>"$work/kedge.log" >/dev/null) &
 pids+=($!)
 kedge_pid=$!
 # The RSS sampler: "ms VmRSS_kB VmHWM_kB" every second.
