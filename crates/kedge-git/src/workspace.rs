@@ -241,6 +241,12 @@ impl Workspace {
         Ok(a.tree_id() == b.tree_id() && a.parent_ids().eq(b.parent_ids()))
     }
 
+    /// The commit the working tree was last reset to ([`reset_to`](Self::reset_to)),
+    /// if any: lets a reader that never writes the tree skip a checkout.
+    pub fn checked_out(&self) -> Option<Oid> {
+        self.repo.head().ok()?.target()
+    }
+
     /// Makes the working tree exactly `commit`: tracked files reset, untracked removed.
     pub fn reset_to(&self, commit: Oid) -> Result<(), GitError> {
         let object = self

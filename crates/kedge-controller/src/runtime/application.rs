@@ -478,9 +478,13 @@ async fn render(
         workspace
             .fetch_commit(resolved.refname.as_deref(), resolved.commit)
             .map_err(|e| e.to_string())?;
-        workspace
-            .reset_to(resolved.commit)
-            .map_err(|e| e.to_string())?;
+        // Renders only read the tree: one checkout per commit serves every
+        // Application of the repository, not one per reconcile.
+        if workspace.checked_out() != Some(resolved.commit) {
+            workspace
+                .reset_to(resolved.commit)
+                .map_err(|e| e.to_string())?;
+        }
         inside_checkout(workspace.workdir(), &key.path, &key.renderer)
             .map_err(|problem| format!("{problem} at {}", resolved.commit))?;
         ctx.renders
