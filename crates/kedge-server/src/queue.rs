@@ -145,8 +145,9 @@ impl WorkQueue {
             return Err(QueueRejection::Full);
         }
         let fresh = new_keys.len();
-        let due = Instant::now() + self.settings.debounce;
+        let now = Instant::now();
         for (key, hint) in jobs {
+            let due = now + self.settings.window(&key);
             let kind = key.kind();
             let slot = state.slots.entry(key).or_default();
             match &mut slot.pending {

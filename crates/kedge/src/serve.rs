@@ -142,6 +142,9 @@ pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, Confi
     if let Some(debounce) = duration("serve.debounce", &serve.debounce)? {
         queue.debounce = debounce;
     }
+    if let Some(debounce) = duration("serve.gitDebounce", &serve.git_debounce)? {
+        queue.git_debounce = debounce;
+    }
     if let Some(capacity) = serve.queue_capacity {
         queue.capacity = capacity;
     }
