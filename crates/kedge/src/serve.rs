@@ -64,7 +64,12 @@ impl JobRunner for UpdateRunner {
         outcome(&result)
     }
 
-    async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+    async fn refresh_repository(
+        &self,
+        repo: &str,
+        branch: &str,
+        _changed_paths: &[String],
+    ) -> Result<JobOutcome, JobError> {
         tracing::info!(repo = %kedge_git::redact_url(repo), branch, "refresh job");
         let result = self
             .updater
