@@ -1,9 +1,10 @@
 //! The app's live objects, read with few requests: one LIST per resource type
-//! with the inventory label selector (concurrently, bounded), and a GET only
-//! for desired objects no LIST returned (a first sync, or adopting an object
-//! kedge did not label yet).
+//! with the inventory label selector (concurrently, bounded), and for desired
+//! objects no LIST returned (a first sync, or adopting an object kedge did
+//! not label yet) a GET of each that exists: where many of one type in one
+//! namespace are missing, one metadata LIST says which exist.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use kedge_sync::inventory::{APP_LABEL, AppName};
@@ -162,15 +163,29 @@ impl LiveState {
         targets: &[&Target],
         concurrency: usize,
     ) -> Result<(), KubeError> {
-        let missing: Vec<&Target> = targets
-            .iter()
-            .copied()
-            .filter(|target| self.get(&target.key).is_none())
-            .collect();
+        let mut groups: HashMap<(&ResourceType, Option<&str>), Vec<&Target>> = HashMap::new();
+        for target in targets.iter().copied() {
+            if self.get(&target.key).is_none() {
+                let namespace = target.key.namespace.as_deref();
+                groups
+                    .entry((&target.kind, namespace))
+                    .or_default()
+                    .push(target);
+            }
+        }
         // Futures built by a plain iterator, not a closure inside the stream:
         // that keeps the whole sync future `Send` for callers that spawn it.
+        let checks: Vec<_> = groups
+            .into_iter()
+            .map(|((kind, namespace), targets)| existing(client, kind, namespace, targets))
+            .collect();
+        let missing: Vec<Vec<&Target>> = stream::iter(checks)
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
         let gets: Vec<_> = missing
             .into_iter()
+            .flatten()
             .map(|target| get_target(client, target))
             .collect();
         let found: Vec<Option<Object>> = stream::iter(gets)
@@ -182,6 +197,48 @@ impl LiveState {
                 .insert(kedge_sync::object_key(&object), object);
         }
         Ok(())
+    }
+}
+
+/// Above this many missing objects of one type in one namespace, a
+/// metadata LIST tells which exist instead of a GET of each: a first sync
+/// of a thousand objects costs a LIST per type, not a thousand GETs.
+const GETS_BEFORE_A_LIST: usize = 3;
+
+/// Those of `targets` (missing objects of one type, in one namespace)
+/// that may exist: all of a few, or those a metadata LIST names. A LIST
+/// that fails (say, a Role that allows `get` only) leaves them all.
+async fn existing<'a>(
+    client: &Client,
+    kind: &ResourceType,
+    namespace: Option<&str>,
+    targets: Vec<&'a Target>,
+) -> Vec<&'a Target> {
+    if targets.len() <= GETS_BEFORE_A_LIST {
+        return targets;
+    }
+    let api = api_for(client, kind, namespace);
+    match api.list_metadata(&ListParams::default()).await {
+        Ok(list) => {
+            let names: HashSet<String> = list
+                .items
+                .into_iter()
+                .filter_map(|item| item.metadata.name)
+                .collect();
+            targets
+                .into_iter()
+                .filter(|target| names.contains(&target.key.name))
+                .collect()
+        }
+        Err(error) => {
+            tracing::debug!(
+                resource = %kind.describe(),
+                namespace,
+                %error,
+                "cannot list names; reading each object instead"
+            );
+            targets
+        }
     }
 }
 

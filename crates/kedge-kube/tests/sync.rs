@@ -218,6 +218,56 @@ async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
 }
 
 #[tokio::test]
+async fn a_first_sync_asks_which_objects_exist_once_per_type_not_once_per_object() {
+    let test = "a_first_sync_asks_which_objects_exist_once_per_type_not_once_per_object";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let namespace = cluster.namespace("first").await;
+    // One of the ten exists already, made by someone else, without kedge's label.
+    let existing = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "cm-7"}, "data": {"greeting": "from before"}});
+    Api::<ConfigMap>::namespaced(cluster.client(), &namespace)
+        .patch(
+            "cm-7",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(&existing),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(String, String)> = (0..10)
+        .map(|n| (format!("cm-{n}.yaml"), config_map(&format!("cm-{n}"), "")))
+        .collect();
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    write_manifests(dir.path(), &files);
+    let (client, requests) = recording_client(&cluster).await;
+    let mut options = options(&namespace);
+    options.force_conflicts = true;
+    let report = sync(&client, &rendered(dir.path()), &options)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{report:#?}");
+    let reads: Vec<String> = requests
+        .take()
+        .into_iter()
+        .filter(|(method, path)| method == http::Method::GET && path.contains("/configmaps/"))
+        .map(|(_, path)| path)
+        .collect();
+    assert_eq!(
+        reads,
+        [format!("/api/v1/namespaces/{namespace}/configmaps/cm-7")],
+        "only the ConfigMap that exists is read by name"
+    );
+    let adopted = Api::<ConfigMap>::namespaced(cluster.client(), &namespace)
+        .get("cm-7")
+        .await
+        .unwrap();
+    assert_eq!(adopted.data.unwrap()["greeting"], "hello", "Git's value");
+    assert_eq!(adopted.metadata.labels.unwrap()["kedge.dev/app"], namespace);
+}
+
+#[tokio::test]
 async fn a_field_another_manager_owns_is_a_conflict_unless_ignored() {
     let test = "a_field_another_manager_owns_is_a_conflict_unless_ignored";
     let Some(cluster) = TestCluster::connect(test).await else {
