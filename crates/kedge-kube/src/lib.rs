@@ -39,6 +39,7 @@ pub mod report;
 mod resources;
 mod wait;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kedge_sync::ignore::IgnoreRules;
@@ -76,6 +77,34 @@ pub struct SyncOptions {
     pub allow_empty: bool,
     /// Requests in flight at once (lists, applies, reads).
     pub concurrency: usize,
+    /// Where the app's objects that left Git can be: `None` (the default)
+    /// lists every listable type, one LIST each (about sixty on a bare
+    /// cluster); `Some(kinds)` lists Git's types and these only. For a
+    /// caller that remembers the kinds of the app's objects between syncs
+    /// ([`SyncReport::kinds`], [`DiffReport::kinds`]), as a controller
+    /// does between full sweeps; an object of another kind labelled for
+    /// the app is then neither reported nor pruned.
+    pub inventory_kinds: Option<BTreeSet<GroupKind>>,
+}
+
+/// A resource type as an inventory remembers it: API group (empty for the
+/// core group) and kind, whatever the version.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupKind {
+    /// API group, empty for the core group.
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+}
+
+impl GroupKind {
+    /// The group and kind of `key`.
+    pub fn of(key: &kedge_sync::ObjectKey) -> Self {
+        Self {
+            group: key.group.clone(),
+            kind: key.kind.clone(),
+        }
+    }
 }
 
 impl SyncOptions {
@@ -93,6 +122,7 @@ impl SyncOptions {
             ignore: IgnoreRules::default(),
             allow_empty: false,
             concurrency: 32,
+            inventory_kinds: None,
         }
     }
 

@@ -114,7 +114,15 @@ impl LiveState {
             .map(|t| (t.kind.clone(), Need::Required))
             .collect();
         if reach == Reach::EveryType {
-            let prunable = resources.prunable().into_iter();
+            let known = options.inventory_kinds.as_ref();
+            let prunable = resources.prunable().into_iter().filter(|t| {
+                known.is_none_or(|kinds| {
+                    kinds.contains(&crate::GroupKind {
+                        group: t.resource.group.clone(),
+                        kind: t.resource.kind.clone(),
+                    })
+                })
+            });
             types.extend(prunable.map(|t| (t, Need::BestEffort)));
         }
         let namespaces = namespaces_of(targets.iter().flatten(), &options.namespace);

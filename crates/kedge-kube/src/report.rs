@@ -62,6 +62,15 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// The kinds of every object in the report: what Git has, and what was
+    /// found of the app's besides (pruned, protected, left).
+    pub fn kinds(&self) -> std::collections::BTreeSet<crate::GroupKind> {
+        self.objects
+            .iter()
+            .map(|o| crate::GroupKind::of(&o.key))
+            .collect()
+    }
+
     /// Whether every object is as Git says: none failed, and none was
     /// skipped for a conflict with another field manager.
     pub fn succeeded(&self) -> bool {
@@ -128,6 +137,15 @@ pub struct DiffReport {
 }
 
 impl DiffReport {
+    /// The kinds of every object in the report: what Git has, and the
+    /// app's objects found besides.
+    pub fn kinds(&self) -> std::collections::BTreeSet<crate::GroupKind> {
+        self.objects
+            .iter()
+            .map(|o| crate::GroupKind::of(&o.key))
+            .collect()
+    }
+
     /// Whether the cluster equals Git.
     pub fn in_sync(&self) -> bool {
         self.objects

@@ -218,6 +218,49 @@ async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
 }
 
 #[tokio::test]
+async fn with_the_kinds_it_reported_a_sync_lists_only_those_and_still_prunes() {
+    let test = "with_the_kinds_it_reported_a_sync_lists_only_those_and_still_prunes";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let namespace = cluster.namespace("kinds").await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: s3cret\n";
+    let all = [
+        ("a.yaml", config_map("stays", "")),
+        ("secret.yaml", secret.to_owned()),
+    ];
+    write_manifests(dir.path(), &all);
+    let mut options = options(&namespace);
+    options.prune = true;
+    let first = sync(&cluster.client(), &rendered(dir.path()), &options)
+        .await
+        .unwrap();
+    assert!(first.succeeded(), "{first:#?}");
+    let kinds: Vec<String> = first.kinds().iter().map(|k| k.kind.clone()).collect();
+    assert_eq!(kinds, ["ConfigMap", "Secret"]);
+
+    // The Secret leaves Git; the kinds remembered still find it.
+    write_manifests(dir.path(), &all[..1]);
+    options.inventory_kinds = Some(first.kinds());
+    let (client, requests) = recording_client(&cluster).await;
+    let report = sync(&client, &rendered(dir.path()), &options)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(action_of(&report, "Secret", "token"), &Action::Pruned);
+    let mut listed: Vec<String> = requests
+        .take()
+        .into_iter()
+        .filter(|(method, path)| method == http::Method::GET && path.contains("labelSelector"))
+        .map(|(_, path)| path.split('?').next().unwrap_or_default().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["/api/v1/configmaps", "/api/v1/secrets"]);
+}
+
+#[tokio::test]
 async fn a_first_sync_asks_which_objects_exist_once_per_type_not_once_per_object() {
     let test = "a_first_sync_asks_which_objects_exist_once_per_type_not_once_per_object";
     let Some(cluster) = TestCluster::connect(test).await else {

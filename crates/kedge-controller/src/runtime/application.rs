@@ -78,7 +78,10 @@ impl Attempts {
 /// Drops the entries of Applications no longer in `store` each time the
 /// map reaches a power of two past 64 entries: the cost of a pass is paid
 /// once per doubling, and a map holds about twice what is live at most.
-fn forget_deleted<V>(map: &mut HashMap<ObjectRef<Application>, V>, store: &Store<Application>) {
+pub(super) fn forget_deleted<V>(
+    map: &mut HashMap<ObjectRef<Application>, V>,
+    store: &Store<Application>,
+) {
     if map.len() >= 64 && map.len().is_power_of_two() {
         map.retain(|app, _| store.get(app).is_some());
     }
@@ -151,7 +154,7 @@ async fn reconcile_once(
         Ok(interval) => interval,
         Err(error) => return stalled(&ctx, &app, "InvalidSpec", error.to_string()).await,
     };
-    let prepared = match Prepared::new(&app, &namespace, &name, &ctx) {
+    let mut prepared = match Prepared::new(&app, &namespace, &name, &ctx) {
         Ok(prepared) => prepared,
         Err(message) => return stalled(&ctx, &app, "InvalidSpec", message).await,
     };
@@ -185,6 +188,7 @@ async fn reconcile_once(
         write_status(&ctx, &app, &outcome).await?;
         return Ok((Action::requeue(interval), "unchanged"));
     }
+    prepared.options.inventory_kinds = ctx.inventories.known(&ObjectRef::from_obj(app.as_ref()));
     let rendered = Rendered {
         revision: &revision,
         objects: &objects,
@@ -279,6 +283,9 @@ async fn sync(
         }
     };
     let app_ref = ObjectRef::from_obj(app.as_ref());
+    let options = rendered.options;
+    let swept = options.inventory_kinds.is_none() && options.prune;
+    ctx.inventories.record(&app_ref, report.kinds(), swept);
     let attempt = (!report.succeeded()).then(|| {
         ctx.attempts
             .failed(&app_ref, app.meta().generation, revision)
@@ -304,6 +311,7 @@ async fn sync(
     }
     ctx.attempts.succeeded(&app_ref);
     ctx.attempts.forget_deleted(&ctx.store);
+    ctx.inventories.forget_deleted(&ctx.store);
     let next = if condition_true(Some(&written), ConditionType::Healthy) {
         interval
     } else {
@@ -326,6 +334,9 @@ async fn compare(
             return failed(ctx, app, "CompareFailed", message, revision, interval).await;
         }
     };
+    let swept = rendered.options.inventory_kinds.is_none();
+    ctx.inventories
+        .record(&ObjectRef::from_obj(app.as_ref()), report.kinds(), swept);
     let outcome = Outcome::Compared {
         revision,
         report: &report,

@@ -10,6 +10,7 @@
 mod application;
 mod events;
 mod heads;
+mod inventory;
 mod lease;
 mod metrics;
 mod outcome;
@@ -162,6 +163,7 @@ pub(crate) struct Context {
     recorder: Recorder,
     attempts: application::Attempts,
     refreshes: application::Refreshes,
+    inventories: inventory::Inventories,
 }
 
 /// The annotation that asks the controller to look at an Application's
@@ -430,6 +432,7 @@ impl ApplicationController {
             recorder,
             attempts: application::Attempts::default(),
             refreshes: application::Refreshes::default(),
+            inventories: inventory::Inventories::default(),
         });
         Self {
             controller,
