@@ -50,6 +50,18 @@ pub(crate) fn into_configs(mapped: Vec<Mapped>, report: &mut Report) -> Vec<Kedg
             );
             continue;
         }
+        if let Some(rival) = images.iter().find(|image| competes(image, &item.image)) {
+            report.not_mapped(
+                &item.at,
+                format!(
+                    "{} ({}) updates {} in the same files as alias {:?} with another policy: \
+                     in Git both would share one tag, so the import keeps only {:?}; give each \
+                     its own manifests (an overlay each) to keep both",
+                    item.image.alias, item.owner, item.image.image, rival.alias, rival.alias
+                ),
+            );
+            continue;
+        }
         let mut image = item.image;
         image.alias = unique_alias(images, &image.alias, &item.owner);
         images.push(image);
@@ -72,6 +84,21 @@ fn same_work(a: &Image, b: &Image) -> bool {
         && a.targets == b.targets
         && a.pin == b.pin
         && a.platform == b.platform
+}
+
+/// Whether two different entries would rewrite the same references: the same
+/// image in overlapping targets. Each run would then write both choices, one
+/// over the other, to manifests that can hold only one.
+fn competes(a: &Image, b: &Image) -> bool {
+    let within = |inner: &str, outer: &str| {
+        outer == "." || inner == outer || inner.starts_with(&format!("{outer}/"))
+    };
+    a.image == b.image
+        && a.targets.iter().any(|x| {
+            b.targets
+                .iter()
+                .any(|y| within(x, y) || within(y, x))
+        })
 }
 
 /// `alias`, or `owner-alias` (then a number) when another image has it.

@@ -61,16 +61,43 @@ pub(super) fn destinations(
         .into_iter()
         .filter_map(|automation| {
             let repo = repo(automation, objects, options, report)?;
-            let targets = if marked.is_empty() {
-                let path = automation.document.root.path("spec.update.path");
-                let path = path.and_then(|p| p.as_str()).unwrap_or(".");
-                vec![repo_path(".", path)?]
-            } else {
-                marked.clone()
-            };
-            Some((repo, targets))
+            let path = automation.document.root.path("spec.update.path");
+            let path = repo_path(".", path.and_then(|p| p.as_str()).unwrap_or("."))?;
+            if marked.is_empty() {
+                return Some((repo, vec![path]));
+            }
+            let targets = marked_under(&marked, &path, automation, policy, report);
+            (!targets.is_empty()).then_some((repo, targets))
         })
         .collect()
+}
+
+/// The marked files under the automation's `update.path`: Flux leaves markers
+/// elsewhere alone, and so does the import (reported).
+fn marked_under(
+    marked: &[String],
+    path: &str,
+    automation: &Object<'_>,
+    policy: &Object<'_>,
+    report: &mut Report,
+) -> Vec<String> {
+    let under = |file: &str| path == "." || file.starts_with(&format!("{path}/"));
+    let (inside, outside): (Vec<String>, Vec<String>) =
+        marked.iter().cloned().partition(|file| under(file));
+    if !outside.is_empty() {
+        let line = (automation.document.root.path("spec.update.path"))
+            .map_or(automation.at.line, |node| node.line);
+        report.note(
+            &automation.at.child(line, "spec.update.path"),
+            format!(
+                "{} with markers for ImagePolicy {} lie outside {path}: Flux leaves them, and so \
+                 does the import",
+                outside.join(", "),
+                policy.name
+            ),
+        );
+    }
+    inside
 }
 
 /// The given files with markers for `policy`, as repository paths.
