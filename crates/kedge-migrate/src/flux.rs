@@ -110,7 +110,7 @@ pub(crate) fn import(
                     ..image.clone()
                 },
                 owner: policy.namespace.clone(),
-                at: policy.at.clone(),
+                at: policy.at("spec.policy"),
             });
         }
     }

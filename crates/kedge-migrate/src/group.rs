@@ -55,8 +55,8 @@ pub(crate) fn into_configs(mapped: Vec<Mapped>, report: &mut Report) -> Vec<Kedg
                 &item.at,
                 format!(
                     "{} ({}) updates {} in the same files as alias {:?} with another policy: \
-                     in Git both would share one tag, so the import keeps only {:?}; give each \
-                     its own manifests (an overlay each) to keep both",
+                     in Git both would share one tag, so the import keeps only {:?}; separate \
+                     targets keep both (an overlay per Application, Flux's marked files)",
                     item.image.alias, item.owner, item.image.image, rival.alias, rival.alias
                 ),
             );
@@ -144,7 +144,33 @@ pub(crate) fn repo_path(base: &str, relative: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::repo_path;
+    use super::{competes, repo_path};
+    use crate::model::{Image, Pin, Policy, Strategy};
+
+    fn image(targets: &[&str], strategy: Strategy) -> Image {
+        Image {
+            alias: "web".into(),
+            image: "ghcr.io/acme/web".into(),
+            policy: Some(Policy::new(strategy)),
+            targets: targets.iter().map(|t| (*t).to_owned()).collect(),
+            pin: Pin::Tag,
+            platform: None,
+            poll_interval: None,
+        }
+    }
+
+    #[test]
+    fn one_image_in_overlapping_targets_competes() {
+        let semver = image(&["apps/web"], Strategy::Semver);
+        let newest = |targets: &[&str]| image(targets, Strategy::NewestBuild);
+        assert!(competes(&semver, &newest(&["apps/web"])));
+        assert!(competes(&semver, &newest(&["apps/web/deploy.yaml"])));
+        assert!(competes(&semver, &newest(&["."])));
+        assert!(!competes(&semver, &newest(&["apps/web-canary"])));
+        let mut other = newest(&["apps/web"]);
+        other.image = "ghcr.io/acme/api".into();
+        assert!(!competes(&semver, &other));
+    }
 
     #[test]
     fn repo_paths_resolve_like_argocd_image_updater_targets() {
