@@ -152,7 +152,9 @@ fn aiu_003_invalid_image_is_reported_and_nothing_is_written() {
                 assert_eq!(imported.status, 1, "{}", imported.stderr);
                 assert!(
                     imported.stderr.contains("image-list")
-                        && imported.stderr.contains("invalid semver constraint \"latest\""),
+                        && imported
+                            .stderr
+                            .contains("invalid semver constraint \"latest\""),
                     "{}",
                     imported.stderr
                 );
@@ -167,7 +169,11 @@ fn aiu_003_invalid_image_is_reported_and_nothing_is_written() {
                 assert_eq!(failure["kind"], "registry", "{:#}", run.json);
                 let error = failure["error"].as_str().unwrap_or_default();
                 assert!(error.contains("some/invalid"), "{error}");
-                assert!(run.stderr.contains("image test not updated"), "{}", run.stderr);
+                assert!(
+                    run.stderr.contains("image test not updated"),
+                    "{}",
+                    run.stderr
+                );
                 assert_eq!(run.json["updates"], serde_json::json!([]));
             }
         }
@@ -280,8 +286,16 @@ fn aiu_008_helm_values_commit_and_revert() {
         scenario.repository("master", &files);
         let install = form.install("008-git-repository-helm");
         let (first, second, revert) = match form {
-            Form::Annotations => ("0.2", "0.1", ("ks-guestbook-demo:0.2", "ks-guestbook-demo:0.1")),
-            Form::ImageUpdater => ("1.0.2", "1.0.0", ("my-guestbook:1.0.2", "my-guestbook:1.0.0")),
+            Form::Annotations => (
+                "0.2",
+                "0.1",
+                ("ks-guestbook-demo:0.2", "ks-guestbook-demo:0.1"),
+            ),
+            Form::ImageUpdater => (
+                "1.0.2",
+                "1.0.0",
+                ("my-guestbook:1.0.2", "my-guestbook:1.0.0"),
+            ),
         };
         let old = files
             .iter()
@@ -291,17 +305,25 @@ fn aiu_008_helm_values_commit_and_revert() {
             .to_owned();
         let path = "008-simple-helm-app/values.yaml";
         let mut written = Vec::new();
-        for (source, tag) in [(fixture(&install), first), (fixture(&install).replace(revert.0, revert.1), second)] {
+        for (source, tag) in [
+            (fixture(&install), first),
+            (fixture(&install).replace(revert.0, revert.1), second),
+        ] {
             scenario.import_text(AIU, &source);
             let run = scenario.update(false);
             let update = run.update("test");
             assert_eq!(update["newTag"], tag, "{form:?}: {:#}", run.json);
             let value = match form {
-                Form::Annotations => format!("{tag}@{}", update["newDigest"].as_str().unwrap_or_default()),
+                Form::Annotations => {
+                    format!("{tag}@{}", update["newDigest"].as_str().unwrap_or_default())
+                }
                 Form::ImageUpdater => tag.to_owned(),
             };
             written.push(format!("  tag: {value}"));
-            let change = (old.as_str(), written.last().map(String::as_str).unwrap_or_default());
+            let change = (
+                old.as_str(),
+                written.last().map(String::as_str).unwrap_or_default(),
+            );
             assert_committed(&scenario, &files, "master", path, &[change]);
         }
         let template = "008-simple-helm-app/templates/deployment.yaml";
@@ -324,12 +346,18 @@ fn aiu_101_label_match_updates_the_selected_application() {
             scenario.import_fixture(AIU, &form.install("101-kustomize-match-application-label"));
         if form == Form::ImageUpdater {
             for name in ["image-updater-101-1", "image-updater-101-2"] {
-                let skipped = format!("Application {name} matches {name:?} but not its labelSelectors");
+                let skipped =
+                    format!("Application {name} matches {name:?} but not its labelSelectors");
                 assert!(imported.stderr.contains(&skipped), "{}", imported.stderr);
             }
         }
         let run = scenario.update(false);
-        assert_eq!(run.new_tag("guestbook"), app.tag, "{form:?}: {:#}", run.json);
+        assert_eq!(
+            run.new_tag("guestbook"),
+            app.tag,
+            "{form:?}: {:#}",
+            run.json
+        );
         assert_committed(&scenario, &files, "main", app.deployment, &[app.change]);
     }
 }

@@ -94,11 +94,9 @@ fn competes(a: &Image, b: &Image) -> bool {
         outer == "." || inner == outer || inner.starts_with(&format!("{outer}/"))
     };
     a.image == b.image
-        && a.targets.iter().any(|x| {
-            b.targets
-                .iter()
-                .any(|y| within(x, y) || within(y, x))
-        })
+        && a.targets
+            .iter()
+            .any(|x| b.targets.iter().any(|y| within(x, y) || within(y, x)))
 }
 
 /// `alias`, or `owner-alias` (then a number) when another image has it.

@@ -21,8 +21,11 @@ fn manifests(scenario: &Scenario, files: &[(String, String)]) {
 /// Writes the Flux objects (localised) as `flux.yaml` in the working directory.
 fn objects(scenario: &Scenario, documents: &[String]) {
     let text = documents.join("\n---\n");
-    std::fs::write(scenario.dir.path().join("flux.yaml"), scenario.localise(&text))
-        .expect("objects written");
+    std::fs::write(
+        scenario.dir.path().join("flux.yaml"),
+        scenario.localise(&text),
+    )
+    .expect("objects written");
 }
 
 /// The documented setup (GitRepository, ImageRepository, ImagePolicy `5.0.x`,
@@ -48,8 +51,10 @@ fn flux_documented_markers_get_tag_and_digest() {
         .replacing("ghcr.io/stefanprodan/podinfo", &image)
         .replacing("ghcr.io/my-org/my-app", &image)
         .repository_for("https://github.com/fluxcd/example");
-    let deployment = fixture(&format!("{AUTOMATION_DOCS}/L0743-0753_Deployment-imagepolicy-marker.yaml"))
-        .replace("flux-system:my-policy", "default:podinfo-policy");
+    let deployment = fixture(&format!(
+        "{AUTOMATION_DOCS}/L0743-0753_Deployment-imagepolicy-marker.yaml"
+    ))
+    .replace("flux-system:my-policy", "default:podinfo-policy");
     let release = fixture(&format!(
         "{AUTOMATION_DOCS}/L0764-0774_HelmRelease-imagepolicy-name-tag-digest-markers.yaml"
     ))
@@ -84,10 +89,9 @@ fn flux_documented_markers_get_tag_and_digest() {
     let digest = release_update["newDigest"].as_str().unwrap_or_default();
     assert!(digest.starts_with("sha256:"), "{:#}", run.json);
 
-    let expected = scenario.localise(&deployment).replace(
-        &format!("{image}:4.0.6"),
-        &format!("{image}:5.0.3"),
-    );
+    let expected = scenario
+        .localise(&deployment)
+        .replace(&format!("{image}:4.0.6"), &format!("{image}:5.0.3"));
     assert_eq!(scenario.show("main", "apps/my-app.yaml"), expected);
     let old_digest = "sha256:6129bb944cada32b4662eafd13fd9904d34c77286bf2ec4523eaedb711757cb0";
     let expected = scenario
@@ -147,7 +151,9 @@ fn flux_setters_update_only_under_the_update_path() {
     let inputs = ["flux.yaml", "yes/deploy.yaml", "no/deploy.yaml"];
     let imported = scenario.import_files("flux", &inputs, scenario.dir.path());
     assert!(
-        imported.stderr.contains("no/deploy.yaml with markers for ImagePolicy policy1 lie outside yes"),
+        imported
+            .stderr
+            .contains("no/deploy.yaml with markers for ImagePolicy policy1 lie outside yes"),
         "{}",
         imported.stderr
     );
@@ -155,6 +161,10 @@ fn flux_setters_update_only_under_the_update_path() {
     assert_eq!(run.new_tag("policy1"), "1.0.1", "{:#}", run.json);
     for path in ["yes/deploy.yaml", "no/deploy.yaml"] {
         let expected = setters_fixture(&format!("{base}/pathconfig-expected/{path}"));
-        assert_eq!(scenario.show("main", path), scenario.localise(&expected), "{path}");
+        assert_eq!(
+            scenario.show("main", path),
+            scenario.localise(&expected),
+            "{path}"
+        );
     }
 }

@@ -73,7 +73,10 @@ impl Scenario {
         for (repository, tags) in images {
             let mut layout = OciLayout::create(&dir.path().join("layouts").join(repository));
             for (tag, created) in *tags {
-                layout.add_image(tag, &ImageSpec::new(created, &format!("{repository}:{tag}")));
+                layout.add_image(
+                    tag,
+                    &ImageSpec::new(created, &format!("{repository}:{tag}")),
+                );
                 registry.push(&layout, tag, repository);
             }
         }
@@ -239,7 +242,8 @@ pub fn setters_fixture(relative: &str) -> String {
 /// Argo CD Image Updater's e2e Git repository (`test/e2e/testdata`, see
 /// `aiu-testdata/README.md`): the files of `dirs`, as the scenario's form had them.
 pub fn aiu_testdata(form: Form, dirs: &[&str]) -> Vec<(String, String)> {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import_update_support/aiu-testdata");
+    let base =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import_update_support/aiu-testdata");
     let mut files: Vec<(String, String)> = Vec::new();
     let layers: &[&str] = match form {
         Form::ImageUpdater => &["head"],
