@@ -168,3 +168,115 @@ fn flux_setters_update_only_under_the_update_path() {
         );
     }
 }
+
+/// A Flux object from its kind, name and `spec` lines (indented two spaces),
+/// in namespace `automation-ns`.
+fn object(api: &str, kind: &str, name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: automation-ns\nspec:\n{spec}"
+    )
+}
+
+/// Flux's setters test `TestUpdateWithSetters`: its markers rename images
+/// (`:name`, and a whole-reference marker on `image:v1.0.0` whose policy's
+/// image is `index.repo.fake/updated`) and set a digest on a kustomization
+/// entry named `container`. kedge finds references by image name and never
+/// renames, so it changes none of these files where Flux changes three; the
+/// import says so at each such marker (docs/migration.md). The Flux objects
+/// are written here from the test's policies (`CASES.json`).
+#[test]
+fn flux_setters_that_rename_are_reported_and_left_alone() {
+    let scenario = Scenario::new(&[
+        (
+            "updated",
+            &[
+                ("v1.0.0", "2026-01-01T00:00:00Z"),
+                ("v1.0.1", "2026-01-02T00:00:00Z"),
+            ],
+        ),
+        ("image", &[("v1.0.0", "2026-01-01T00:00:00Z")]),
+    ]);
+    let host = scenario.host();
+    let scenario = scenario.replacing("image:v1.0.0", &format!("{host}/image:v1.0.0"));
+    let base = "fluxcd__image-automation-controller/internal/update/testdata/setters/original";
+    let marked = [
+        "Kustomization",
+        "kustomization.yml",
+        "marked.yaml",
+        "otherns.yaml",
+    ];
+    let files: Vec<(String, String)> = marked
+        .iter()
+        .map(|path| {
+            (
+                (*path).to_owned(),
+                setters_fixture(&format!("{base}/{path}")),
+            )
+        })
+        .collect();
+    manifests(&scenario, &files);
+    let before = scenario.head("main");
+    let url = scenario.root.file_url(super::REPO);
+    let (source, image) = ("source.toolkit.fluxcd.io/v1", "image.toolkit.fluxcd.io/v1");
+    let repository = |name: &str, path: &str| {
+        object(
+            image,
+            "ImageRepository",
+            name,
+            &format!("  image: {host}/{path}\n"),
+        )
+    };
+    let policy = |name: &str, repository: &str, extra: &str| {
+        let spec = format!(
+            "  imageRepositoryRef:\n    name: {repository}\n  policy:\n    semver:\n      range: 1.0.x\n{extra}"
+        );
+        object(image, "ImagePolicy", name, &spec)
+    };
+    objects(
+        &scenario,
+        &[
+            object(
+                source,
+                "GitRepository",
+                "repo",
+                &format!("  url: {url}\n  ref:\n    branch: main\n"),
+            ),
+            repository("updated", "updated"),
+            repository("image", "image"),
+            policy("policy", "updated", ""),
+            policy("unchanged", "image", ""),
+            policy(
+                "policy-with-digest",
+                "image",
+                "  digestReflectionPolicy: Always\n",
+            ),
+            object(
+                image,
+                "ImageUpdateAutomation",
+                "update",
+                "  sourceRef:\n    kind: GitRepository\n    name: repo\n  update:\n    strategy: Setters\n",
+            ),
+        ],
+    );
+    let mut inputs = vec!["flux.yaml"];
+    inputs.extend(marked);
+    let imported = scenario.import_files("flux", &inputs, scenario.dir.path());
+    for expected in [
+        "marked.yaml:14: $imagepolicy: ",
+        "is not {host}/updated, the image of ImagePolicy policy",
+        "kustomization.yml:28: $imagepolicy: \"image\" is not",
+        "Kustomization:8: $imagepolicy: kedge finds the image by name and never renames it",
+        "otherns.yaml:11: $imagepolicy: ImagePolicy other-namespace:policy is not among the given files",
+    ] {
+        let expected = expected.replace("{host}", &host);
+        assert!(
+            imported.stderr.contains(&expected),
+            "{expected}:\n{}",
+            imported.stderr
+        );
+    }
+    let run = scenario.update(false);
+    assert_eq!(run.status, 0, "{:#}\n{}", run.json, run.stderr);
+    assert_eq!(run.json["updates"], serde_json::json!([]), "{:#}", run.json);
+    assert_eq!(scenario.head("main"), before, "nothing committed");
+}

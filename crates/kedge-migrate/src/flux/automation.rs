@@ -12,11 +12,12 @@ use crate::tags::github_forge;
 /// automation that selects it (or `--git-url` when none is given).
 pub(super) fn destinations(
     policy: &Object<'_>,
+    image: &str,
     objects: &Objects<'_>,
     options: &ImportOptions,
     report: &mut Report,
 ) -> Vec<(Repo, Vec<String>)> {
-    let marked = marked_files(policy, objects, report);
+    let marked = marked_files(policy, image, objects, report);
     let selecting: Vec<&Object<'_>> = objects
         .automations
         .iter()
@@ -100,8 +101,14 @@ fn marked_under(
     inside
 }
 
-/// The given files with markers for `policy`, as repository paths.
-fn marked_files(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report) -> Vec<String> {
+/// The given files with markers for `policy` (whose image is `image`), as
+/// repository paths.
+fn marked_files(
+    policy: &Object<'_>,
+    image: &str,
+    objects: &Objects<'_>,
+    report: &mut Report,
+) -> Vec<String> {
     let mut files: Vec<String> = Vec::new();
     for marker in objects
         .markers
@@ -113,6 +120,17 @@ fn marked_files(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report)
                 &marker.at,
                 "kedge finds the image by name and never renames it: the name stays as written",
             );
+        }
+        if marker.field.is_empty() && !same_image(&marker.value, image) {
+            report.note(
+                &marker.at,
+                format!(
+                    "{:?} is not {image}, the image of ImagePolicy {}: Flux writes the policy's \
+                     image here, kedge finds references by image name and leaves this one",
+                    marker.value, policy.name
+                ),
+            );
+            continue;
         }
         let path = marker.at.file.to_string_lossy();
         match repo_path(".", &path).filter(|_| !path.starts_with('/')) {
@@ -133,6 +151,24 @@ fn marked_files(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report)
         }
     }
     files
+}
+
+/// Whether the reference `value` names `image` (tag and digest aside; Docker
+/// Hub's `docker.io/library/` spelled or not).
+fn same_image(value: &str, image: &str) -> bool {
+    let name = |reference: &str| {
+        let reference = reference.split('@').next().unwrap_or_default();
+        let slash = reference.rfind('/').map_or(0, |i| i + 1);
+        let name = match reference[slash..].find(':') {
+            Some(colon) => &reference[..slash + colon],
+            None => reference,
+        };
+        let name = name
+            .trim_start_matches("index.docker.io/")
+            .trim_start_matches("docker.io/");
+        name.strip_prefix("library/").unwrap_or(name).to_owned()
+    };
+    name(value) == name(image)
 }
 
 /// Whether `automation` selects `policy`: same namespace, labels matching `policySelector`.
@@ -327,5 +363,22 @@ pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, repo
             &automation.at("spec.sourceRef.kind"),
             format!("{kind} is not a GitRepository"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_image;
+
+    #[test]
+    fn marked_values_compare_by_image_name() {
+        assert!(same_image("ghcr.io/org/app:4.0.6", "ghcr.io/org/app"));
+        assert!(same_image(
+            "localhost:5000/app:1@sha256:ab",
+            "localhost:5000/app"
+        ));
+        assert!(same_image("nginx:1.25", "docker.io/library/nginx"));
+        assert!(!same_image("image:v1.0.0", "index.repo.fake/updated"));
+        assert!(!same_image("ghcr.io/org/app-canary:1", "ghcr.io/org/app"));
     }
 }
