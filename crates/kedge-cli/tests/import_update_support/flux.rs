@@ -101,6 +101,65 @@ fn flux_documented_markers_get_tag_and_digest() {
     assert_eq!(scenario.show("main", "apps/my-app-release.yaml"), expected);
 }
 
+/// A Flux object of `kind` named `name` in `namespace`; `spec` is its spec's
+/// lines, indented two spaces.
+fn object(kind: &str, namespace: &str, name: &str, spec: &str) -> String {
+    let api = match kind {
+        "GitRepository" => "source.toolkit.fluxcd.io/v1",
+        _ => "image.toolkit.fluxcd.io/v1",
+    };
+    format!(
+        "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {namespace}\n\
+         spec:\n{spec}"
+    )
+}
+
+/// The Flux objects a setters test of Flux builds in Go: a GitRepository for
+/// the scenario's repository and an ImageUpdateAutomation (`update` lines
+/// added to its `update:`), then an ImageRepository and an ImagePolicy
+/// (`semver: 1.0.x`, `extra` spec lines) per `(policy, image, extra)`.
+fn setters_objects(
+    scenario: &Scenario,
+    namespace: &str,
+    update: &str,
+    policies: &[(&str, &str, &str)],
+) {
+    let url = scenario.root.file_url(super::REPO);
+    let host = scenario.host();
+    let mut documents = vec![
+        object(
+            "GitRepository",
+            namespace,
+            "repo",
+            &format!("  url: {url}\n  ref:\n    branch: main\n"),
+        ),
+        object(
+            "ImageUpdateAutomation",
+            namespace,
+            "update",
+            &format!(
+                "  sourceRef:\n    kind: GitRepository\n    name: repo\n  update:\n    strategy: Setters\n{update}"
+            ),
+        ),
+    ];
+    for (policy, image, extra) in policies {
+        let repository = object(
+            "ImageRepository",
+            namespace,
+            image,
+            &format!("  image: {host}/{image}\n"),
+        );
+        if !documents.contains(&repository) {
+            documents.push(repository);
+        }
+        let spec = format!(
+            "  imageRepositoryRef:\n    name: {image}\n  policy:\n    semver:\n      range: 1.0.x\n{extra}"
+        );
+        documents.push(object("ImagePolicy", namespace, policy, &spec));
+    }
+    objects(scenario, &documents);
+}
+
 /// Flux's own test "valid update strategy with update path": the same marked
 /// Deployment under `./yes` and `./no`, the automation's `update.path` is
 /// `./yes`, and the policy's latest is `helloworld:1.0.1`. The Flux objects
@@ -126,27 +185,11 @@ fn flux_setters_update_only_under_the_update_path() {
         })
         .collect();
     manifests(&scenario, &files);
-    let url = scenario.root.file_url(super::REPO);
-    objects(
+    setters_objects(
         &scenario,
-        &[
-            format!(
-                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  \
-                 name: repo\n  namespace: test-ns\nspec:\n  url: {url}\n  ref:\n    branch: main\n"
-            ),
-            format!(
-                "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  \
-                 name: helloworld\n  namespace: test-ns\nspec:\n  image: {host}/helloworld\n"
-            ),
-            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: \
-             policy1\n  namespace: test-ns\nspec:\n  imageRepositoryRef:\n    name: helloworld\n  \
-             policy:\n    semver:\n      range: 1.0.x\n"
-                .to_owned(),
-            "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  \
-             name: update\n  namespace: test-ns\nspec:\n  sourceRef:\n    kind: GitRepository\n    \
-             name: repo\n  update:\n    path: ./yes\n    strategy: Setters\n"
-                .to_owned(),
-        ],
+        "test-ns",
+        "    path: ./yes\n",
+        &[("policy1", "helloworld", "")],
     );
     let inputs = ["flux.yaml", "yes/deploy.yaml", "no/deploy.yaml"];
     let imported = scenario.import_files("flux", &inputs, scenario.dir.path());
@@ -169,13 +212,14 @@ fn flux_setters_update_only_under_the_update_path() {
     }
 }
 
-/// A Flux object from its kind, name and `spec` lines (indented two spaces),
-/// in namespace `automation-ns`.
-fn object(api: &str, kind: &str, name: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: automation-ns\nspec:\n{spec}"
-    )
-}
+/// What the import says at the markers of `TestUpdateWithSetters` it cannot
+/// honour (`{host}`: the test registry).
+const RENAME_NOTES: &[&str] = &[
+    "marked.yaml:14: $imagepolicy: \"{host}/image:v1.0.0\" is not {host}/updated, the image of ImagePolicy policy",
+    "kustomization.yml:28: $imagepolicy: \"image\" is not",
+    "Kustomization:8: $imagepolicy: kedge finds the image by name and never renames it",
+    "otherns.yaml:11: $imagepolicy: ImagePolicy other-namespace:policy is not among the given files",
+];
 
 /// Flux's setters test `TestUpdateWithSetters`: its markers rename images
 /// (`:name`, and a whole-reference marker on `image:v1.0.0` whose policy's
@@ -216,58 +260,24 @@ fn flux_setters_that_rename_are_reported_and_left_alone() {
         .collect();
     manifests(&scenario, &files);
     let before = scenario.head("main");
-    let url = scenario.root.file_url(super::REPO);
-    let (source, image) = ("source.toolkit.fluxcd.io/v1", "image.toolkit.fluxcd.io/v1");
-    let repository = |name: &str, path: &str| {
-        object(
-            image,
-            "ImageRepository",
-            name,
-            &format!("  image: {host}/{path}\n"),
-        )
-    };
-    let policy = |name: &str, repository: &str, extra: &str| {
-        let spec = format!(
-            "  imageRepositoryRef:\n    name: {repository}\n  policy:\n    semver:\n      range: 1.0.x\n{extra}"
-        );
-        object(image, "ImagePolicy", name, &spec)
-    };
-    objects(
+    setters_objects(
         &scenario,
+        "automation-ns",
+        "",
         &[
-            object(
-                source,
-                "GitRepository",
-                "repo",
-                &format!("  url: {url}\n  ref:\n    branch: main\n"),
-            ),
-            repository("updated", "updated"),
-            repository("image", "image"),
-            policy("policy", "updated", ""),
-            policy("unchanged", "image", ""),
-            policy(
+            ("policy", "updated", ""),
+            ("unchanged", "image", ""),
+            (
                 "policy-with-digest",
                 "image",
                 "  digestReflectionPolicy: Always\n",
-            ),
-            object(
-                image,
-                "ImageUpdateAutomation",
-                "update",
-                "  sourceRef:\n    kind: GitRepository\n    name: repo\n  update:\n    strategy: Setters\n",
             ),
         ],
     );
     let mut inputs = vec!["flux.yaml"];
     inputs.extend(marked);
     let imported = scenario.import_files("flux", &inputs, scenario.dir.path());
-    for expected in [
-        "marked.yaml:14: $imagepolicy: ",
-        "is not {host}/updated, the image of ImagePolicy policy",
-        "kustomization.yml:28: $imagepolicy: \"image\" is not",
-        "Kustomization:8: $imagepolicy: kedge finds the image by name and never renames it",
-        "otherns.yaml:11: $imagepolicy: ImagePolicy other-namespace:policy is not among the given files",
-    ] {
+    for expected in RENAME_NOTES {
         let expected = expected.replace("{host}", &host);
         assert!(
             imported.stderr.contains(&expected),
