@@ -58,6 +58,8 @@ pub(crate) struct Marker {
     pub policy: String,
     /// `name`, `tag`, `digest` or empty for the whole reference.
     pub field: String,
+    /// The marked value as written (quotes dropped).
+    pub value: String,
 }
 
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
@@ -102,7 +104,8 @@ pub(crate) fn import(
         let Some(image) = image(policy, &objects, report) else {
             continue;
         };
-        for (repo, targets) in automation::destinations(policy, &objects, options, report) {
+        let found = automation::destinations(policy, &image.image, &objects, options, report);
+        for (repo, targets) in found {
             mapped.push(Mapped {
                 repo,
                 image: Image {
@@ -110,7 +113,7 @@ pub(crate) fn import(
                     ..image.clone()
                 },
                 owner: policy.namespace.clone(),
-                at: policy.at.clone(),
+                at: policy.at("spec.policy"),
             });
         }
     }
@@ -188,11 +191,14 @@ fn collect(files: &[File]) -> Result<Objects<'_>, MigrateError> {
                 (Some(policy), None) => ("", policy),
                 _ => continue,
             };
+            let before = line[..captures.get(0).map_or(0, |m| m.start())].trim();
+            let value = before.split_once(": ").map_or("", |(_, value)| value);
             objects.markers.push(Marker {
                 at: At::new(&file.path, index as u64 + 1, "$imagepolicy"),
                 namespace: namespace.to_owned(),
                 policy: policy.to_owned(),
                 field: parts.next().unwrap_or_default().to_owned(),
+                value: value.trim().trim_matches(['"', '\'']).to_owned(),
             });
         }
         if !found {

@@ -50,6 +50,18 @@ pub(crate) fn into_configs(mapped: Vec<Mapped>, report: &mut Report) -> Vec<Kedg
             );
             continue;
         }
+        if let Some(rival) = images.iter().find(|image| competes(image, &item.image)) {
+            report.not_mapped(
+                &item.at,
+                format!(
+                    "{} ({}) updates {} in the same files as alias {:?} with another policy: \
+                     in Git both would share one tag, so the import keeps only {:?}; separate \
+                     targets keep both (an overlay per Application, Flux's marked files)",
+                    item.image.alias, item.owner, item.image.image, rival.alias, rival.alias
+                ),
+            );
+            continue;
+        }
         let mut image = item.image;
         image.alias = unique_alias(images, &image.alias, &item.owner);
         images.push(image);
@@ -72,6 +84,19 @@ fn same_work(a: &Image, b: &Image) -> bool {
         && a.targets == b.targets
         && a.pin == b.pin
         && a.platform == b.platform
+}
+
+/// Whether two different entries would rewrite the same references: the same
+/// image in overlapping targets. Each run would then write both choices, one
+/// over the other, to manifests that can hold only one.
+fn competes(a: &Image, b: &Image) -> bool {
+    let within = |inner: &str, outer: &str| {
+        outer == "." || inner == outer || inner.starts_with(&format!("{outer}/"))
+    };
+    a.image == b.image
+        && a.targets
+            .iter()
+            .any(|x| b.targets.iter().any(|y| within(x, y) || within(y, x)))
 }
 
 /// `alias`, or `owner-alias` (then a number) when another image has it.
@@ -117,7 +142,33 @@ pub(crate) fn repo_path(base: &str, relative: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::repo_path;
+    use super::{competes, repo_path};
+    use crate::model::{Image, Pin, Policy, Strategy};
+
+    fn image(targets: &[&str], strategy: Strategy) -> Image {
+        Image {
+            alias: "web".into(),
+            image: "ghcr.io/acme/web".into(),
+            policy: Some(Policy::new(strategy)),
+            targets: targets.iter().map(|t| (*t).to_owned()).collect(),
+            pin: Pin::Tag,
+            platform: None,
+            poll_interval: None,
+        }
+    }
+
+    #[test]
+    fn one_image_in_overlapping_targets_competes() {
+        let semver = image(&["apps/web"], Strategy::Semver);
+        let newest = |targets: &[&str]| image(targets, Strategy::NewestBuild);
+        assert!(competes(&semver, &newest(&["apps/web"])));
+        assert!(competes(&semver, &newest(&["apps/web/deploy.yaml"])));
+        assert!(competes(&semver, &newest(&["."])));
+        assert!(!competes(&semver, &newest(&["apps/web-canary"])));
+        let mut other = newest(&["apps/web"]);
+        other.image = "ghcr.io/acme/api".into();
+        assert!(!competes(&semver, &other));
+    }
 
     #[test]
     fn repo_paths_resolve_like_argocd_image_updater_targets() {

@@ -12,11 +12,12 @@ use crate::tags::github_forge;
 /// automation that selects it (or `--git-url` when none is given).
 pub(super) fn destinations(
     policy: &Object<'_>,
+    image: &str,
     objects: &Objects<'_>,
     options: &ImportOptions,
     report: &mut Report,
 ) -> Vec<(Repo, Vec<String>)> {
-    let marked = marked_files(policy, objects, report);
+    let marked = marked_files(policy, image, objects, report);
     let selecting: Vec<&Object<'_>> = objects
         .automations
         .iter()
@@ -61,20 +62,53 @@ pub(super) fn destinations(
         .into_iter()
         .filter_map(|automation| {
             let repo = repo(automation, objects, options, report)?;
-            let targets = if marked.is_empty() {
-                let path = automation.document.root.path("spec.update.path");
-                let path = path.and_then(|p| p.as_str()).unwrap_or(".");
-                vec![repo_path(".", path)?]
-            } else {
-                marked.clone()
-            };
-            Some((repo, targets))
+            let path = automation.document.root.path("spec.update.path");
+            let path = repo_path(".", path.and_then(|p| p.as_str()).unwrap_or("."))?;
+            if marked.is_empty() {
+                return Some((repo, vec![path]));
+            }
+            let targets = marked_under(&marked, &path, automation, policy, report);
+            (!targets.is_empty()).then_some((repo, targets))
         })
         .collect()
 }
 
-/// The given files with markers for `policy`, as repository paths.
-fn marked_files(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report) -> Vec<String> {
+/// The marked files under the automation's `update.path`: Flux leaves markers
+/// elsewhere alone, and so does the import (reported).
+fn marked_under(
+    marked: &[String],
+    path: &str,
+    automation: &Object<'_>,
+    policy: &Object<'_>,
+    report: &mut Report,
+) -> Vec<String> {
+    let under = |file: &str| path == "." || file.starts_with(&format!("{path}/"));
+    let (inside, outside): (Vec<String>, Vec<String>) =
+        marked.iter().cloned().partition(|file| under(file));
+    if !outside.is_empty() {
+        let line = (automation.document.root.path("spec.update.path"))
+            .map_or(automation.at.line, |node| node.line);
+        report.note(
+            &automation.at.child(line, "spec.update.path"),
+            format!(
+                "{} with markers for ImagePolicy {} lie outside {path}: Flux leaves them, and so \
+                 does the import",
+                outside.join(", "),
+                policy.name
+            ),
+        );
+    }
+    inside
+}
+
+/// The given files with markers for `policy` (whose image is `image`), as
+/// repository paths.
+fn marked_files(
+    policy: &Object<'_>,
+    image: &str,
+    objects: &Objects<'_>,
+    report: &mut Report,
+) -> Vec<String> {
     let mut files: Vec<String> = Vec::new();
     for marker in objects
         .markers
@@ -86,6 +120,17 @@ fn marked_files(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report)
                 &marker.at,
                 "kedge finds the image by name and never renames it: the name stays as written",
             );
+        }
+        if marker.field.is_empty() && !same_image(&marker.value, image) {
+            report.note(
+                &marker.at,
+                format!(
+                    "{:?} is not {image}, the image of ImagePolicy {}: Flux writes the policy's \
+                     image here, kedge finds references by image name and leaves this one",
+                    marker.value, policy.name
+                ),
+            );
+            continue;
         }
         let path = marker.at.file.to_string_lossy();
         match repo_path(".", &path).filter(|_| !path.starts_with('/')) {
@@ -106,6 +151,24 @@ fn marked_files(policy: &Object<'_>, objects: &Objects<'_>, report: &mut Report)
         }
     }
     files
+}
+
+/// Whether the reference `value` names `image` (tag and digest aside; Docker
+/// Hub's `docker.io/library/` spelled or not).
+fn same_image(value: &str, image: &str) -> bool {
+    let name = |reference: &str| {
+        let reference = reference.split('@').next().unwrap_or_default();
+        let slash = reference.rfind('/').map_or(0, |i| i + 1);
+        let name = match reference[slash..].find(':') {
+            Some(colon) => &reference[..slash + colon],
+            None => reference,
+        };
+        let name = name
+            .trim_start_matches("index.docker.io/")
+            .trim_start_matches("docker.io/");
+        name.strip_prefix("library/").unwrap_or(name).to_owned()
+    };
+    name(value) == name(image)
 }
 
 /// Whether `automation` selects `policy`: same namespace, labels matching `policySelector`.
@@ -300,5 +363,22 @@ pub(super) fn report_unused(automation: &Object<'_>, objects: &Objects<'_>, repo
             &automation.at("spec.sourceRef.kind"),
             format!("{kind} is not a GitRepository"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_image;
+
+    #[test]
+    fn marked_values_compare_by_image_name() {
+        assert!(same_image("ghcr.io/org/app:4.0.6", "ghcr.io/org/app"));
+        assert!(same_image(
+            "localhost:5000/app:1@sha256:ab",
+            "localhost:5000/app"
+        ));
+        assert!(same_image("nginx:1.25", "docker.io/library/nginx"));
+        assert!(!same_image("image:v1.0.0", "index.repo.fake/updated"));
+        assert!(!same_image("ghcr.io/org/app-canary:1", "ghcr.io/org/app"));
     }
 }
