@@ -4,74 +4,33 @@
 //! served by git daemon. The objects are AIU's own e2e scenario 001 (the
 //! v0.18 annotation form and the ImageUpdater form), only its hosts changed;
 //! each test reads what an AIU user would: the repository, the Events on the
-//! Application and the ImageUpdater's status.
+//! Application and the ImageUpdater's status. That nothing happens without
+//! the opt-in is `kedge-cli`'s `controller_argocd` test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kedge::controller::argocd::{application_resource, image_updater_resource};
-use kedge::controller::{
-    ArgoCdTakeover, ArgoCdTakeoverOptions, ImageUpdateController, ImageUpdateOptions,
-};
+use kedge::controller::{ArgoCdTakeover, ArgoCdTakeoverOptions, ImageUpdateOptions};
 use kedge_controller::RegistrySpec;
-use kedge_testkit::kube::{TestCluster, eventually};
-use kedge_testkit::{GitDaemon, GitRoot, ImageSpec, OciLayout, TestRegistry};
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kedge_testkit::kube::{TestCluster, apply_crd, argocd_crd_files, eventually};
+use kedge_testkit::{GitDaemon, GitHttp, GitRoot, ImageSpec, OciLayout, TestRegistry};
+use kube::api::{ApiResource, DynamicObject, ObjectMeta, PostParams};
 use kube::{Api, Client};
 use serde_json::Value;
 
-const MANAGER: &str = "kedge-takeover-test";
 const WAIT: Duration = Duration::from_secs(60);
 const SCENARIO: &str = "test/e2e/suite/001-simple-kustomize-app-semver/01-install.yaml";
 const APP_DIR: &str = "001-simple-kustomize-app";
 
-/// The CRD file at `relative` under the fixtures: the shared ones, else
-/// this repository's copy (Argo CD's Application CRD is vendored here only).
-fn crd_file(relative: &str) -> PathBuf {
-    let shared = kedge_testkit::fixtures_dir().join(relative);
-    if shared.is_file() {
-        return shared;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(relative)
-}
-
-/// Installs Argo CD's Application CRD and AIU's ImageUpdater CRD and waits
-/// until both are served.
+/// Installs Argo CD's Application CRD and AIU's ImageUpdater CRD.
 async fn install_crds(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for relative in [
-        "manifests/argoproj__argo-cd/manifests/crds/application-crd.yaml",
-        "migration/argoproj-labs__argocd-image-updater/config/crd/bases/argocd-image-updater.argoproj.io_imageupdaters.yaml",
-    ] {
-        let path = crd_file(relative);
+    for path in argocd_crd_files() {
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        let crd: Value = serde_saphyr::from_str(&text).expect("a CRD");
-        let name = crd["metadata"]["name"].as_str().expect("a name").to_owned();
-        crds.patch(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("applying CRD {name}: {error}"));
-        eventually(&format!("{name} Established"), WAIT, || {
-            let crds = crds.clone();
-            let name = name.clone();
-            async move {
-                let crd = crds.get(&name).await.map_err(|e| e.to_string())?;
-                let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
-                (conditions.iter())
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-                    .then_some(())
-                    .ok_or_else(|| format!("{conditions:?}"))
-            }
-        })
-        .await;
+        apply_crd(client, &serde_saphyr::from_str(&text).expect("a CRD")).await;
     }
 }
 
@@ -82,11 +41,24 @@ struct Scenario {
     registry: TestRegistry,
     _layout: tempfile::TempDir,
     root: GitRoot,
-    daemon: GitDaemon,
+    /// The repository's server (git daemon, or smart HTTP with a password).
+    _git_server: Box<dyn std::any::Any>,
+    /// The repository's URL on it.
+    url: String,
 }
 
 impl Scenario {
+    /// The servers, the repository served by git daemon.
     fn start() -> Self {
+        Self::start_with(|root| {
+            let daemon = GitDaemon::start(root);
+            let url = daemon.url("testdata");
+            (Box::new(daemon), url)
+        })
+    }
+
+    /// The servers, the repository served by `serve` (which returns its URL).
+    fn start_with(serve: impl FnOnce(&GitRoot) -> (Box<dyn std::any::Any>, String)) -> Self {
         let registry = TestRegistry::start();
         let layout_dir = tempfile::tempdir().expect("temp dir");
         let mut layout = OciLayout::create(layout_dir.path());
@@ -115,12 +87,13 @@ impl Scenario {
                 (&format!("{APP_DIR}/deployment.yaml"), &deployment),
             ],
         );
-        let daemon = GitDaemon::start(&root);
+        let (git_server, url) = serve(&root);
         Self {
             registry,
             _layout: layout_dir,
             root,
-            daemon,
+            _git_server: git_server,
+            url,
         }
     }
 
@@ -133,10 +106,7 @@ impl Scenario {
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
             .replace("10.42.0.1:30000", &self.registry.host())
-            .replace(
-                "http://10.42.0.1:30002/testdata.git",
-                &self.daemon.url("testdata"),
-            );
+            .replace("http://10.42.0.1:30002/testdata.git", &self.url);
         (text.split("\n---\n"))
             .map(|document| serde_saphyr::from_str::<Value>(document).expect("YAML"))
             .filter(|object| object["kind"] != "Namespace")
@@ -366,37 +336,52 @@ async fn an_annotation_kedge_cannot_honour_is_named_in_an_event() {
 }
 
 #[tokio::test]
-async fn without_the_take_over_annotated_applications_are_left_alone() {
-    let test = "without_the_take_over_annotated_applications_are_left_alone";
+async fn a_git_secret_write_back_pushes_with_the_secrets_credentials() {
+    let test = "a_git_secret_write_back_pushes_with_the_secrets_credentials";
     let Some(cluster) = TestCluster::connect(test).await else {
         return;
     };
     let client = cluster.client();
     install_crds(&client).await;
-    let namespace = cluster.namespace("aiu-off").await;
-    let scenario = Scenario::start();
-    for object in scenario.objects(&format!("_legacy-v0.18.0/{SCENARIO}"), &namespace) {
-        create(&client, &namespace, &object).await;
-    }
-    // The ImageUpdate controller alone, as `kedge serve --controller` runs it.
+    let namespace = cluster.namespace("aiu-secret").await;
+    // Anyone may fetch; only bot/t0ken may push, as on a Git host.
+    let scenario = Scenario::start_with(|root| {
+        let http = GitHttp::start_push_auth(root, "bot", "t0ken");
+        let url = http.url("testdata");
+        (Box::new(http), url)
+    });
+    // The Secret as AIU's docs create it: username and password.
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some("git-creds".into()),
+            ..ObjectMeta::default()
+        },
+        string_data: Some(
+            [("username", "bot"), ("password", "t0ken")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+        ),
+        ..Secret::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), &namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("creating the Secret");
+    let mut app = scenario
+        .objects(&format!("_legacy-v0.18.0/{SCENARIO}"), &namespace)
+        .remove(0);
+    let method = format!("git:secret:{namespace}/git-creds");
+    app["metadata"]["annotations"]["argocd-image-updater.argoproj.io/write-back-method"] =
+        Value::from(method);
+    create(&client, &namespace, &app).await;
     let cache = tempfile::tempdir().expect("temp dir");
-    let controller = ImageUpdateController::new(
-        client.clone(),
-        Some(&namespace),
-        ImageUpdateOptions::new(cache.path()),
+    let _stop = start_takeover(&client, &namespace, cache.path(), &scenario.registry.host());
+
+    wait_for_tag(&scenario, "1.1.0").await;
+    wait_for_event(&client, &namespace, "image-updater-001", "Updated").await;
+    let events = events_about(&client, &namespace, "image-updater-001").await;
+    assert!(
+        !events.iter().any(|(reason, _)| reason == "NotMapped"),
+        "{events:?}"
     );
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(controller.run(async move {
-        let _ = stopped.await;
-    }));
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(
-        scenario.deployed(),
-        deployment(&scenario.registry.host(), "1.0.0")
-    );
-    assert_eq!(
-        events_about(&client, &namespace, "image-updater-001").await,
-        []
-    );
-    assert!(std::fs::read_dir(cache.path()).map_or(true, |mut dir| dir.next().is_none()));
 }

@@ -6,18 +6,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::core::v1::{ObjectReference, Secret};
 use kedge_controller::ImageUpdateSpec;
 
 use crate::update::UpdateResult;
 use kube::api::DynamicObject;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::{Resource, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 
 use super::super::reconcile::{NotRun, publish, publish_result, run_spec};
 use super::super::{Context, ReconcileError};
-use super::{TakeoverContext, mapping};
+use super::mapping::Mapping;
+use super::{TakeoverContext, credentials, mapping};
 
 /// How soon a run that failed is tried again (sooner than the interval).
 const RETRY: Duration = Duration::from_secs(30);
@@ -32,12 +33,13 @@ pub(super) async fn reconcile(
         return Ok(Action::await_change());
     }
     let about = app.object_ref(&ctx.application);
-    let mapping = mapping::application(&app, &ctx.registries);
+    let namespace = app.namespace().unwrap_or_default();
+    let mut mapping = mapping::application(&app, &ctx.registries);
     publish_not_mapped(&ctx.base, &about, &mapping.not_mapped).await;
     if mapping.specs.is_empty() {
         return Ok(Action::await_change());
     }
-    let namespace = app.namespace().unwrap_or_default();
+    set_git_auth(&ctx.base, &namespace, &mut mapping).await;
     let dir = application_dir(&ctx.base, &namespace, &app.name_any());
     let mut next = Duration::MAX;
     for (index, spec) in mapping.specs.iter().enumerate() {
@@ -77,6 +79,26 @@ pub(super) async fn run_and_report(
         }
     };
     (outcome, after)
+}
+
+/// Gives every spec of `mapping` the credentials of its `git:secret:`
+/// write-back, read from the Secret in `namespace` (a failure to read it is
+/// left to the run, which names the Secret).
+pub(super) async fn set_git_auth(ctx: &Context, namespace: &str, mapping: &mut Mapping) {
+    let Some(name) = &mapping.git_secret else {
+        return;
+    };
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let secret = match api.get_opt(name).await {
+        Ok(secret) => secret,
+        Err(error) => {
+            tracing::warn!(%error, secret = %name, "reading the write-back Secret");
+            None
+        }
+    };
+    for spec in &mut mapping.specs {
+        credentials::set_git_auth(spec, name, secret.as_ref());
+    }
 }
 
 /// A Warning `NotMapped` for each key kedge cannot honour.

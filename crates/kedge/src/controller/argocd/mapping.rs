@@ -11,6 +11,7 @@ use kube::ResourceExt;
 use kube::api::DynamicObject;
 
 use super::super::image_update_spec;
+use super::credentials;
 
 /// The annotation that puts an Application under Argo CD Image Updater's
 /// (v0.x) care; the take-over looks only at Applications that carry it.
@@ -28,6 +29,8 @@ pub(super) struct Mapping {
     /// Keys kedge cannot honour, each `KEY: why`, the key an annotation
     /// name or a field path.
     pub not_mapped: Vec<String>,
+    /// The Secret of `git:secret:` write-back, for every spec's `git.auth`.
+    pub git_secret: Option<String>,
 }
 
 impl Mapping {
@@ -45,7 +48,8 @@ pub(super) fn has_image_list(app: &DynamicObject) -> bool {
 
 /// Maps an Application's annotations.
 pub(super) fn application(app: &DynamicObject, registries: &[RegistrySpec]) -> Mapping {
-    map(&[object_source(app)], &app.name_any(), registries)
+    let secret = credentials::write_back_secret(app);
+    map(&[object_source(app)], &app.name_any(), registries, secret)
 }
 
 /// Maps what the ImageUpdater `updater` asks of `app`, one of the
@@ -63,10 +67,12 @@ pub(super) fn image_updater(
         (app.annotations_mut()).retain(|key, _| !key.starts_with(ANNOTATION_PREFIX));
     }
     let name = format!("{}-{}", updater.name_any(), app.name_any());
+    let secret = credentials::write_back_secret(updater);
     let mapping = map(
         &[object_source(updater), object_source(&app)],
         &name,
         registries,
+        secret,
     );
     (!mapping.specs.is_empty()).then_some(mapping)
 }
@@ -82,18 +88,25 @@ fn uses_annotations(updater: &DynamicObject) -> bool {
 }
 
 /// Imports `sources` and turns each configuration into a spec named `name`
-/// (in notes) that reaches `registries`.
-fn map(sources: &[Source], name: &str, registries: &[RegistrySpec]) -> Mapping {
-    let imported =
-        match kedge_migrate::import(Tool::ArgoCdImageUpdater, sources, &ImportOptions::default()) {
-            Ok(imported) => imported,
-            Err(error) => {
-                return Mapping {
-                    specs: Vec::new(),
-                    not_mapped: vec![error.to_string()],
-                };
-            }
-        };
+/// (in notes) that reaches `registries`; `secret` is what the write-back
+/// method names ([`credentials::write_back_secret`]), which replaces the
+/// importer's finding about that method.
+fn map(
+    sources: &[Source],
+    name: &str,
+    registries: &[RegistrySpec],
+    secret: Result<Option<String>, String>,
+) -> Mapping {
+    let options = ImportOptions::default();
+    let imported = match kedge_migrate::import(Tool::ArgoCdImageUpdater, sources, &options) {
+        Ok(imported) => imported,
+        Err(error) => {
+            return Mapping {
+                not_mapped: vec![error.to_string()],
+                ..Mapping::default()
+            };
+        }
+    };
     let mut notes = Vec::new();
     let specs = (imported.configs.iter())
         .map(|config| {
@@ -105,9 +118,19 @@ fn map(sources: &[Source], name: &str, registries: &[RegistrySpec]) -> Mapping {
     for note in notes {
         tracing::info!(%note, "mapped with a difference");
     }
+    let method_taken = !matches!(secret, Ok(None));
+    let mut not_mapped: Vec<String> = (imported.not_mapped.iter())
+        .filter(|finding| !(method_taken && credentials::is_method_key(&finding.key)))
+        .map(finding_message)
+        .collect();
+    let git_secret = secret.unwrap_or_else(|refused| {
+        not_mapped.push(refused);
+        None
+    });
     Mapping {
         specs,
-        not_mapped: imported.not_mapped.iter().map(finding_message).collect(),
+        not_mapped,
+        git_secret,
     }
 }
 
@@ -192,14 +215,31 @@ mod tests {
     fn an_annotation_kedge_cannot_honour_is_named() {
         let mut app = fixture(&format!("_legacy-v0.18.0/{SCENARIO_001}")).remove(0);
         app.annotations_mut().insert(
-            "argocd-image-updater.argoproj.io/write-back-method".into(),
-            "git:secret:argocd/git-creds".into(),
+            "argocd-image-updater.argoproj.io/write-back-target".into(),
+            "kustomization:{{ .app.path.path }}".into(),
         );
         let mapping = application(&app, &[]);
         assert!(
             (mapping.not_mapped.iter()).any(|message| message
-                .starts_with("argocd-image-updater.argoproj.io/write-back-method: ")),
+                .starts_with("argocd-image-updater.argoproj.io/write-back-target: ")),
             "{mapping:?}"
         );
+    }
+
+    #[test]
+    fn a_git_secret_in_the_applications_namespace_is_taken_over() {
+        let mut app = fixture(&format!("_legacy-v0.18.0/{SCENARIO_001}")).remove(0);
+        app.metadata.namespace = Some("argocd".into());
+        let method = "argocd-image-updater.argoproj.io/write-back-method";
+        app.annotations_mut()
+            .insert(method.into(), "git:secret:argocd/git-creds".into());
+        let mapping = application(&app, &[]);
+        assert_eq!(mapping.git_secret.as_deref(), Some("git-creds"));
+        assert_eq!(mapping.not_mapped, Vec::<String>::new());
+        app.annotations_mut()
+            .insert(method.into(), "git:secret:other/git-creds".into());
+        let mapping = application(&app, &[]);
+        assert_eq!(mapping.git_secret, None);
+        assert!(mapping.not_mapped[0].starts_with(method), "{mapping:?}");
     }
 }

@@ -22,6 +22,7 @@
 //! (`kedge serve --controller --argocd-image-updater`).
 
 mod application;
+mod credentials;
 mod mapping;
 mod status;
 mod updater;

@@ -13,7 +13,7 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::super::ReconcileError;
-use super::application::{publish_not_mapped, run_and_report};
+use super::application::{publish_not_mapped, run_and_report, set_git_auth};
 use super::status::{ApplicationRun, Checked, ImageUpdaterStatus, next_status};
 use super::{TakeoverContext, mapping};
 use crate::update::UpdateResult;
@@ -63,9 +63,10 @@ pub(super) async fn reconcile(
     let (mut runs, mut matched, mut images) = (Vec::new(), 0, 0);
     let mut next = Duration::MAX;
     for app in &apps {
-        let Some(mapping) = mapping::image_updater(&updater, app, &ctx.registries) else {
+        let Some(mut mapping) = mapping::image_updater(&updater, app, &ctx.registries) else {
             continue;
         };
+        set_git_auth(&ctx.base, &namespace, &mut mapping).await;
         matched += 1;
         images += mapping.images();
         for message in mapping.not_mapped {
