@@ -86,19 +86,7 @@ pub async fn start(
     if let Some(shard) = flags.shard {
         options.shard = shard;
     }
-    let lease_name = match flags.shard {
-        Some(shard) => format!("kedge-controller-shard-{shard}").replace('/', "-of-"),
-        None => "kedge-controller".to_owned(),
-    };
-    let lease = (!flags.no_leader_election).then(|| {
-        LeaderLease::new(
-            client.clone(),
-            &flags.lease_namespace,
-            &lease_name,
-            options.identity.clone(),
-            LEASE_DURATION,
-        )
-    });
+    let lease = leader_lease(flags, &client, &options.identity);
     // ImageUpdates are few and write Git: the first shard runs them all.
     let image_updates = flags.shard.is_none_or(|shard| shard.index() == 0);
     let mut image_options = ImageUpdateOptions::new(options.cache_dir.clone());
@@ -122,17 +110,7 @@ pub async fn start(
         let metrics = metrics.clone();
         async move {
             metrics.set_leader(true);
-            let images = async move {
-                if let Some(images) = images {
-                    images.await;
-                }
-            };
-            let takeover = async move {
-                if let Some(takeover) = takeover {
-                    takeover.await;
-                }
-            };
-            tokio::join!(apps, images, takeover);
+            tokio::join!(apps, run_if(images), run_if(takeover));
             metrics.set_leader(false);
         }
     };
@@ -143,6 +121,34 @@ pub async fn start(
         }
     });
     Ok((refresh, task))
+}
+
+/// The leader Lease of this replica's shard; none with `--no-leader-election`.
+fn leader_lease(
+    flags: &ControllerFlags,
+    client: &kube::Client,
+    identity: &str,
+) -> Option<LeaderLease> {
+    let lease_name = match flags.shard {
+        Some(shard) => format!("kedge-controller-shard-{shard}").replace('/', "-of-"),
+        None => "kedge-controller".to_owned(),
+    };
+    (!flags.no_leader_election).then(|| {
+        LeaderLease::new(
+            client.clone(),
+            &flags.lease_namespace,
+            &lease_name,
+            identity.to_owned(),
+            LEASE_DURATION,
+        )
+    })
+}
+
+/// Runs `controller`, when there is one.
+async fn run_if(controller: Option<impl Future<Output = ()>>) {
+    if let Some(controller) = controller {
+        controller.await;
+    }
 }
 
 /// What `--argocd-image-updater` runs: Applications always, ImageUpdaters

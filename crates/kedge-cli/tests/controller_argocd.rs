@@ -78,6 +78,35 @@ async fn event_reasons(client: &Client, namespace: &str) -> Vec<String> {
         .collect()
 }
 
+/// A registry with `test-image` at 1.0.0, 1.1.0 and 2.0.0, and the
+/// scenario's `testdata` repository running 1.0.0, served by git daemon.
+fn servers() -> (TestRegistry, tempfile::TempDir, GitRoot, GitDaemon) {
+    let registry = TestRegistry::start();
+    let layout_dir = tempfile::tempdir().expect("temp dir");
+    let mut layout = OciLayout::create(layout_dir.path());
+    for (tag, day) in [("1.0.0", "01"), ("1.1.0", "02"), ("2.0.0", "03")] {
+        let image = ImageSpec::new(&format!("2026-01-{day}T00:00:00Z"), tag);
+        layout.add_image(tag, &image);
+        registry.push(&layout, tag, "test-image");
+    }
+    let root = GitRoot::new();
+    let deployed = deployment(&registry.host(), "1.0.0");
+    let files = [
+        (
+            format!("{APP_DIR}/kustomization.yaml"),
+            "resources:\n- deployment.yaml\n".to_owned(),
+        ),
+        (format!("{APP_DIR}/deployment.yaml"), deployed),
+    ];
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    root.create("testdata", "main", &files);
+    let daemon = GitDaemon::start(&root);
+    (registry, layout_dir, root, daemon)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotated_applications_are_taken_over_only_with_the_flag() {
     let test = "annotated_applications_are_taken_over_only_with_the_flag";
@@ -91,33 +120,8 @@ async fn annotated_applications_are_taken_over_only_with_the_flag() {
         apply_crd(&client, &serde_saphyr::from_str(&text).expect("a CRD")).await;
     }
     let namespace = cluster.namespace("kedge-serve-aiu").await;
-    let registry = TestRegistry::start();
-    let layout_dir = tempfile::tempdir().expect("temp dir");
-    let mut layout = OciLayout::create(layout_dir.path());
-    for (tag, day) in [("1.0.0", "01"), ("1.1.0", "02"), ("2.0.0", "03")] {
-        layout.add_image(
-            tag,
-            &ImageSpec::new(&format!("2026-01-{day}T00:00:00Z"), tag),
-        );
-        registry.push(&layout, tag, "test-image");
-    }
+    let (registry, _layout, root, daemon) = servers();
     let host = registry.host();
-    let root = GitRoot::new();
-    root.create(
-        "testdata",
-        "main",
-        &[
-            (
-                &format!("{APP_DIR}/kustomization.yaml"),
-                "resources:\n- deployment.yaml\n",
-            ),
-            (
-                &format!("{APP_DIR}/deployment.yaml"),
-                &deployment(&host, "1.0.0"),
-            ),
-        ],
-    );
-    let daemon = GitDaemon::start(&root);
     let apps: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &namespace, &application_resource());
     let app = application(&namespace, &host, &daemon.url("testdata"));

@@ -100,35 +100,7 @@ pub(super) fn next_status(
         status.recent_updates = recent;
         status.last_updated_at = Some(now.clone());
     }
-    let errors = errors(checked);
-    let succeeded = (checked.runs.iter()).any(|run| run.outcome.is_ok());
-    let updated: usize = (checked.runs.iter())
-        .filter_map(|run| run.outcome.as_ref().ok())
-        .filter(|result| result.commit.is_some() || !result.pull_requests.is_empty())
-        .map(|result| result.updates.len())
-        .sum();
-    let summary = format!(
-        "{} application(s) checked, {updated} image(s) updated",
-        checked.applications
-    );
-    let listed = (errors.iter())
-        .map(|(_, message)| message.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    // Documented: ReconcileSucceeded, ReconcileCompletedWithErrors with
-    // PartialErrors, NoErrors; a check that failed as a whole gives the
-    // reason of its first error (kedge's, such as NotMapped or SecretNotFound).
-    let (ready, error) = match (errors.first(), succeeded) {
-        (None, _) => (
-            (true, "ReconcileSucceeded", summary),
-            (false, "NoErrors", "no errors in the last check".to_owned()),
-        ),
-        (Some(_), true) => (
-            (true, "ReconcileCompletedWithErrors", summary),
-            (true, "PartialErrors", listed),
-        ),
-        (Some((reason, _)), false) => ((false, *reason, listed.clone()), (true, *reason, listed)),
-    };
+    let (ready, error) = verdict(checked);
     let idle = (
         false,
         "Idle",
@@ -148,6 +120,42 @@ pub(super) fn next_status(
     }
     status
 }
+
+/// `Ready` and `Error`, each as (status, reason, message).
+fn verdict<'a>(checked: &'a Checked<'a>) -> (Verdict<'a>, Verdict<'a>) {
+    let errors = errors(checked);
+    let succeeded = (checked.runs.iter()).any(|run| run.outcome.is_ok());
+    let updated: usize = (checked.runs.iter())
+        .filter_map(|run| run.outcome.as_ref().ok())
+        .filter(|result| result.commit.is_some() || !result.pull_requests.is_empty())
+        .map(|result| result.updates.len())
+        .sum();
+    let summary = format!(
+        "{} application(s) checked, {updated} image(s) updated",
+        checked.applications
+    );
+    let listed = (errors.iter())
+        .map(|(_, message)| message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    // Documented: ReconcileSucceeded, ReconcileCompletedWithErrors with
+    // PartialErrors, NoErrors; a check that failed as a whole gives the
+    // reason of its first error (kedge's, such as NotMapped or SecretNotFound).
+    match (errors.first(), succeeded) {
+        (None, _) => (
+            (true, "ReconcileSucceeded", summary),
+            (false, "NoErrors", "no errors in the last check".to_owned()),
+        ),
+        (Some(_), true) => (
+            (true, "ReconcileCompletedWithErrors", summary),
+            (true, "PartialErrors", listed),
+        ),
+        (Some((reason, _)), false) => ((false, *reason, listed.clone()), (true, *reason, listed)),
+    }
+}
+
+/// A condition's status, reason and message.
+type Verdict<'a> = (bool, &'a str, String);
 
 /// Every error of the check, each with its reason: keys not mapped, runs
 /// that did not happen, images that failed.
@@ -252,4 +260,160 @@ fn cut(mut text: String, max: usize) -> String {
         text.push('…');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::update::{FailureKind, ImageFailure, ImageUpdate};
+
+    fn at(text: &str) -> Time {
+        Time(text.parse().expect("a timestamp"))
+    }
+
+    fn pushed(alias: &str) -> UpdateResult {
+        UpdateResult {
+            updates: vec![ImageUpdate {
+                alias: alias.into(),
+                image: format!("registry.example/team/{alias}"),
+                old_reference: "1.0.0".into(),
+                old_tag: Some("1.0.0".into()),
+                new_reference: format!("registry.example/team/{alias}:1.1.0"),
+                new_tag: "1.1.0".into(),
+                new_digest: format!("sha256:{}", "a".repeat(64)),
+                files: vec![format!("apps/{alias}/kustomization.yaml")],
+                changes: 1,
+            }],
+            commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            ..UpdateResult::default()
+        }
+    }
+
+    fn condition<'a>(status: &'a ImageUpdaterStatus, kind: &str) -> (&'a str, &'a str, &'a str) {
+        let found = (status.conditions.iter())
+            .find(|c| c.type_ == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {status:?}"));
+        (&found.status, &found.reason, &found.message)
+    }
+
+    fn check<'a>(runs: &'a [ApplicationRun<'a>], not_mapped: &'a [String]) -> Checked<'a> {
+        Checked {
+            generation: Some(2),
+            applications: runs.len(),
+            images: runs.len(),
+            runs,
+            not_mapped,
+        }
+    }
+
+    #[test]
+    fn an_update_in_two_applications_is_one_recent_update_counted_twice() {
+        let (web, shop) = (Ok(pushed("web")), Ok(pushed("web")));
+        let runs = [
+            ApplicationRun {
+                app: "web-prod",
+                outcome: &web,
+            },
+            ApplicationRun {
+                app: "web-staging",
+                outcome: &shop,
+            },
+        ];
+        let now = at("2026-12-06T09:00:00Z");
+        let status = next_status(&ImageUpdaterStatus::default(), &check(&runs, &[]), &now);
+        assert_eq!(status.observed_generation, Some(2));
+        assert_eq!((status.applications_matched, status.images_managed), (2, 2));
+        assert_eq!(status.last_updated_at, Some(now.clone()));
+        let [recent] = status.recent_updates.as_slice() else {
+            panic!("one entry: {status:?}");
+        };
+        assert_eq!(recent.image, "registry.example/team/web:1.0.0");
+        assert_eq!(
+            (recent.new_version.as_str(), recent.applications_updated),
+            ("1.1.0", 2)
+        );
+        assert_eq!(condition(&status, "Ready").1, "ReconcileSucceeded");
+        assert_eq!(condition(&status, "Reconciling").1, "Idle");
+        assert_eq!(
+            condition(&status, "Error"),
+            ("False", "NoErrors", "no errors in the last check")
+        );
+    }
+
+    #[test]
+    fn a_later_check_without_updates_keeps_them_and_the_transition_times() {
+        let first = Ok(pushed("web"));
+        let runs = [ApplicationRun {
+            app: "web",
+            outcome: &first,
+        }];
+        let then = at("2026-12-06T09:00:00Z");
+        let before = next_status(&ImageUpdaterStatus::default(), &check(&runs, &[]), &then);
+        let current = Ok(UpdateResult {
+            current: vec!["web".into()],
+            ..UpdateResult::default()
+        });
+        let runs = [ApplicationRun {
+            app: "web",
+            outcome: &current,
+        }];
+        let now = at("2026-12-06T09:05:00Z");
+        let after = next_status(&before, &check(&runs, &[]), &now);
+        assert_eq!(after.recent_updates, before.recent_updates);
+        assert_eq!(after.last_updated_at, Some(then.clone()));
+        assert_eq!(after.last_checked_at, Some(now));
+        assert_eq!(after.conditions[0].last_transition_time, then);
+    }
+
+    #[test]
+    fn errors_name_the_application_and_key_and_decide_ready() {
+        let failed = Ok(UpdateResult {
+            failed: vec![ImageFailure {
+                alias: "web".into(),
+                image: "registry.example/team/web".into(),
+                error: "image web: no tag matches 1.X.X".into(),
+                kind: FailureKind::NoMatchingTag,
+            }],
+            ..UpdateResult::default()
+        });
+        let not_run = Err(NotRun {
+            reason: "SecretNotFound",
+            message: "spec.git.auth.tokenSecretRef: Secret \"git-creds\" not found".into(),
+            stalled: false,
+        });
+        let key = ["spec.applicationRefs[0].images[0].manifestTargets.plugin: why".to_owned()];
+        let now = at("2026-12-06T09:00:00Z");
+        let runs = [
+            ApplicationRun {
+                app: "web",
+                outcome: &failed,
+            },
+            ApplicationRun {
+                app: "api",
+                outcome: &not_run,
+            },
+        ];
+        let partial = next_status(&ImageUpdaterStatus::default(), &check(&runs, &key), &now);
+        assert_eq!(
+            condition(&partial, "Ready").1,
+            "ReconcileCompletedWithErrors"
+        );
+        let (error, reason, message) = condition(&partial, "Error");
+        assert_eq!((error, reason), ("True", "PartialErrors"));
+        for named in [
+            "manifestTargets.plugin",
+            "Application web: image web",
+            "Application api",
+        ] {
+            assert!(message.contains(named), "{named} in {message}");
+        }
+        let runs = [ApplicationRun {
+            app: "api",
+            outcome: &not_run,
+        }];
+        let failed = next_status(&ImageUpdaterStatus::default(), &check(&runs, &[]), &now);
+        assert_eq!(condition(&failed, "Ready").0, "False");
+        assert_eq!(condition(&failed, "Ready").1, "SecretNotFound");
+        assert_eq!(failed.last_updated_at, None);
+    }
 }

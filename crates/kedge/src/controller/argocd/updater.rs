@@ -30,6 +30,19 @@ struct Run {
     outcome: Result<UpdateResult, NotRun>,
 }
 
+/// What one reconcile of an ImageUpdater did.
+#[derive(Default)]
+struct Checks {
+    /// Applications selected.
+    matched: usize,
+    /// Images kept up to date in them.
+    images: usize,
+    /// One run per Application and manifest repository.
+    runs: Vec<Run>,
+    /// Keys kedge cannot honour (`KEY: why`), once each.
+    not_mapped: Vec<String>,
+}
+
 /// Reconciles one ImageUpdater.
 #[tracing::instrument(skip_all, fields(image_updater = %format!("{}/{}", updater.namespace().unwrap_or_default(), updater.name_any())))]
 pub(super) async fn reconcile(
@@ -37,7 +50,6 @@ pub(super) async fn reconcile(
     ctx: Arc<TakeoverContext>,
 ) -> Result<Action, ReconcileError> {
     let namespace = updater.namespace().unwrap_or_default();
-    let about = updater.object_ref(&ctx.image_updater);
     let apps = Api::<DynamicObject>::namespaced_with(
         ctx.base.client.clone(),
         &namespace,
@@ -46,70 +58,77 @@ pub(super) async fn reconcile(
     let apps = match apps.list(&ListParams::default()).await {
         Ok(list) => list.items,
         Err(error) => {
-            let message = format!("listing Applications in {namespace}: {error}");
-            let not_listed = vec![Run {
-                app: "*".to_owned(),
-                outcome: Err(NotRun {
-                    reason: "ApplicationsNotListed",
-                    message,
-                    stalled: false,
-                }),
-            }];
-            write_status(&ctx, &updater, 0, 0, &not_listed, &[]).await?;
+            let checks = Checks {
+                runs: vec![Run {
+                    app: "*".to_owned(),
+                    outcome: Err(NotRun {
+                        reason: "ApplicationsNotListed",
+                        message: format!("listing Applications in {namespace}: {error}"),
+                        stalled: false,
+                    }),
+                }],
+                ..Checks::default()
+            };
+            write_status(&ctx, &updater, &checks).await?;
             return Ok(Action::requeue(RETRY));
         }
     };
-    let mut not_mapped: Vec<String> = Vec::new();
-    let (mut runs, mut matched, mut images) = (Vec::new(), 0, 0);
-    let mut next = Duration::MAX;
-    for app in &apps {
-        let Some(mut mapping) = mapping::image_updater(&updater, app, &ctx.registries) else {
+    let (checks, next) = run_selected(&ctx, &updater, &apps).await;
+    let about = updater.object_ref(&ctx.image_updater);
+    publish_not_mapped(&ctx.base, &about, &checks.not_mapped).await;
+    write_status(&ctx, &updater, &checks).await?;
+    // With nothing selected yet, look again at the default interval.
+    Ok(Action::requeue(next.unwrap_or(Duration::from_secs(300))))
+}
+
+/// Runs what `updater` asks of each of `apps` it selects; returns what
+/// happened and how soon to look again (`None`: nothing ran).
+async fn run_selected(
+    ctx: &TakeoverContext,
+    updater: &DynamicObject,
+    apps: &[DynamicObject],
+) -> (Checks, Option<Duration>) {
+    let namespace = updater.namespace().unwrap_or_default();
+    let mut checks = Checks::default();
+    let mut next: Option<Duration> = None;
+    for app in apps {
+        let Some(mut mapping) = mapping::image_updater(updater, app, &ctx.registries) else {
             continue;
         };
         set_git_auth(&ctx.base, &namespace, &mut mapping).await;
-        matched += 1;
-        images += mapping.images();
+        checks.matched += 1;
+        checks.images += mapping.images();
         for message in mapping.not_mapped {
-            if !not_mapped.contains(&message) {
-                not_mapped.push(message);
+            if !checks.not_mapped.contains(&message) {
+                checks.not_mapped.push(message);
             }
         }
         let app_ref = app.object_ref(&ctx.application);
-        let dir = updater_dir(&ctx, &namespace, &updater.name_any(), &app.name_any());
+        let dir = updater_dir(ctx, &namespace, &updater.name_any(), &app.name_any());
         for (index, spec) in mapping.specs.iter().enumerate() {
             let dir = dir.join(index.to_string());
             let (outcome, after) = run_and_report(&ctx.base, &app_ref, &namespace, spec, dir).await;
-            next = next.min(after);
-            runs.push(Run {
+            next = Some(next.map_or(after, |next| next.min(after)));
+            checks.runs.push(Run {
                 app: app.name_any(),
                 outcome,
             });
         }
     }
-    publish_not_mapped(&ctx.base, &about, &not_mapped).await;
-    write_status(&ctx, &updater, matched, images, &runs, &not_mapped).await?;
-    Ok(if runs.is_empty() {
-        // Nothing selected yet: look again at the default interval.
-        Action::requeue(Duration::from_secs(300))
-    } else {
-        Action::requeue(next)
-    })
+    (checks, next)
 }
 
-/// Writes the status `runs` lead to by server-side apply of the status
+/// Writes the status `checks` lead to by server-side apply of the status
 /// subresource, only the fields AIU's CRD defines.
 async fn write_status(
     ctx: &TakeoverContext,
     updater: &DynamicObject,
-    applications: usize,
-    images: usize,
-    runs: &[Run],
-    not_mapped: &[String],
+    checks: &Checks,
 ) -> Result<(), ReconcileError> {
     let previous: ImageUpdaterStatus = (updater.data.get("status"))
         .and_then(|status| serde_json::from_value(status.clone()).ok())
         .unwrap_or_default();
-    let runs: Vec<ApplicationRun<'_>> = (runs.iter())
+    let runs: Vec<ApplicationRun<'_>> = (checks.runs.iter())
         .map(|run| ApplicationRun {
             app: &run.app,
             outcome: &run.outcome,
@@ -117,10 +136,10 @@ async fn write_status(
         .collect();
     let checked = Checked {
         generation: updater.meta().generation,
-        applications,
-        images,
+        applications: checks.matched,
+        images: checks.images,
         runs: &runs,
-        not_mapped,
+        not_mapped: &checks.not_mapped,
     };
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let status = next_status(&previous, &checked, &now);
