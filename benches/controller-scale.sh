@@ -21,7 +21,7 @@
 #                `push` delivery; the time until that app's
 #                status.lastSyncedRevision is the new commit, split at the
 #                moment the app's kedge.dev/refresh annotation changes (the
-#                server's debounce and the fan-out to every Application of
+#                server's Git debounce and the fan-out to every Application of
 #                the repository happen before it). The next round starts when
 #                every Application has synced the commit.
 #
@@ -143,7 +143,7 @@ not_ready() {
 kedge_port=$(free_port 18080)
 start=$(now_ms)
 git_at_start=$(git_requests)
-# KEDGE_SERVE_ARGS: more flags for kedge serve (e.g. "--debounce 200ms").
+# KEDGE_SERVE_ARGS: more flags for kedge serve (e.g. "--git-debounce 50ms").
 read -r -a serve_args <<<"${KEDGE_SERVE_ARGS:-}"
 (cd "$work" && KEDGE_GITHUB_WEBHOOK_SECRET=$secret exec "$kedge" serve --controller --no-leader-election \
   --watch-namespace "$ns" --listen "127.0.0.1:$kedge_port" --cache-dir "$work/cache" "${serve_args[@]}" 2>"$work/kedge.log" >/dev/null) &
@@ -187,11 +187,12 @@ done
 echo "memory: peak (VmHWM) $(hwm_now) MiB; steady (VmRSS at the end of each idle minute) $rss_min-$rss_max MiB"
 
 # --- Webhook -> Synced --------------------------------------------------------
-# deliver_push: a signed GitHub push delivery for the repository's main.
+# deliver_push OLD NEW FILE: a signed GitHub push delivery for the repository's
+# main, listing the file its one commit modified (as GitHub's payload does).
 deliver_push() {
   local body signature
-  body=$(printf '{"ref":"refs/heads/main","before":"%s","after":"%s","deleted":false,"repository":{"full_name":"%s","clone_url":"https://github.com/%s.git"}}' \
-    "$1" "$2" "$repository" "$repository")
+  body=$(printf '{"ref":"refs/heads/main","before":"%s","after":"%s","deleted":false,"repository":{"full_name":"%s","clone_url":"https://github.com/%s.git"},"commits":[{"id":"%s","added":[],"removed":[],"modified":["%s"]}]}' \
+    "$1" "$2" "$repository" "$repository" "$2" "$3")
   signature=sha256=$(printf %s "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
   curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$kedge_port/webhooks/github" \
     -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \
@@ -219,7 +220,7 @@ for round in $(seq "$webhooks"); do
   until [ -s "$work/watch" ]; do sleep 0.05; done
   first_refresh=$(head -1 "$work/watch" | cut -d' ' -f2)
   sent=$(now_ms)
-  code=$(deliver_push "$old" "$new")
+  code=$(deliver_push "$old" "$new" "apps/$name/configmap.yaml")
   [ "$code" = 202 ] || { echo "webhook answered $code" >&2; tail -5 "$work/kedge.log" >&2; exit 1; }
   for _ in $(seq 6000); do grep -q " $new\$" "$work/watch" && break; sleep 0.05; done
   kill "$watch_pid" 2>/dev/null || true
@@ -236,7 +237,7 @@ pct() { cut -d' ' -f"$1" "$work/webhook-times" | sort -n | awk -v p="$2" '{ v[NR
 if [ "$webhooks" -gt 0 ]; then
   echo
   echo "webhook -> Synced over $webhooks rounds (ms): p50 $(pct 1 50), p99 $(pct 1 99), max $(pct 1 100)"
-  echo "  delivery -> refresh annotation (debounce, then one PATCH per Application of the repository): p50 $(pct 2 50), p99 $(pct 2 99)"
+  echo "  delivery -> refresh annotation (the Git debounce, then the PATCHes: the Applications the push touched first): p50 $(pct 2 50), p99 $(pct 2 99)"
   echo "  refresh annotation -> Synced: p50 $(pct 3 50), p99 $(pct 3 99)"
   echo "  delivery -> all $apps synced at the commit: p50 $(pct 4 50), p99 $(pct 4 99)"
 fi

@@ -286,10 +286,15 @@ impl JobRunner for ControllerRunner {
         }
     }
 
-    async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+    async fn refresh_repository(
+        &self,
+        repo: &str,
+        branch: &str,
+        changed_paths: &[String],
+    ) -> Result<JobOutcome, JobError> {
         let asked = self
             .refresh
-            .repository_changed(repo, branch)
+            .repository_changed(repo, branch, changed_paths)
             .await
             .map_err(|e| JobError::new(format!("asking Applications of {repo} to refresh: {e}")))?;
         tracing::info!(repo, branch, applications = asked, "refresh requested");
@@ -301,7 +306,11 @@ impl JobRunner for ControllerRunner {
         if let Some(update) = &self.update
             && update.repository == repository_key(repo)
             && update.branch == branch
-            && update.runner.refresh_repository(repo, branch).await? == JobOutcome::Changed
+            && update
+                .runner
+                .refresh_repository(repo, branch, changed_paths)
+                .await?
+                == JobOutcome::Changed
         {
             outcome = JobOutcome::Changed;
         }

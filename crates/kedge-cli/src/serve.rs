@@ -39,9 +39,13 @@ pub struct ServeArgs {
     #[arg(long, env = "KEDGE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
 
-    /// How long deliveries for one job are gathered into one run (overrides `serve.debounce`; default 2s).
+    /// How long image events for one job are gathered into one run (overrides `serve.debounce`; default 2s).
     #[arg(long, value_parser = humantime::parse_duration)]
     debounce: Option<std::time::Duration>,
+
+    /// How long Git events (pushes, pull requests) for one repository and branch are gathered into one run (overrides `serve.gitDebounce`; default 200ms).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    git_debounce: Option<std::time::Duration>,
 
     #[command(flatten)]
     controller: ControllerFlags,
@@ -66,6 +70,9 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(debounce) = args.debounce {
         server_config.queue.debounce = debounce;
+    }
+    if let Some(debounce) = args.git_debounce {
+        server_config.queue.git_debounce = debounce;
     }
     let listeners = Listeners::bind(args, config.as_ref()).await?;
     let update = match config {

@@ -101,6 +101,50 @@ fn default_path() -> String {
     ".".to_owned()
 }
 
+impl ApplicationSource {
+    /// Whether any of `changed_paths` (repository-relative files, as a
+    /// push lists them) lies in this source's path or is one of its Helm
+    /// values files. Files the render reads from elsewhere (a Kustomize base
+    /// beside the path, a chart dependency) are not seen: the answer orders
+    /// refreshes, it never decides whether one happens.
+    pub fn reads_any_of(&self, changed_paths: &[String]) -> bool {
+        let path = normal_path(&self.path);
+        if path.is_empty() {
+            return !changed_paths.is_empty();
+        }
+        let values_files: Vec<String> = self
+            .render
+            .helm
+            .iter()
+            .flat_map(|helm| &helm.value_files)
+            .map(|file| normal_path(&format!("{path}/{file}")))
+            .collect();
+        changed_paths.iter().any(|changed| {
+            let changed = normal_path(changed);
+            changed
+                .strip_prefix(&path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                || values_files.contains(&changed)
+        })
+    }
+}
+
+/// `path` with `.` and empty parts dropped and `..` applied, `/`-joined:
+/// `./apps//web/../api/` is `apps/api`, `.` is empty.
+fn normal_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
 /// `spec.source.render`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

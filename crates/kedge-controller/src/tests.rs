@@ -332,3 +332,34 @@ fn image_update_validation_names_what_is_missing_or_doubled() {
         "{message}"
     );
 }
+
+fn source(value: Value) -> ApplicationSource {
+    serde_json::from_value(value).expect("a source")
+}
+
+#[test]
+fn a_source_reads_the_files_under_its_path_and_its_values_files() {
+    let changed = |paths: &[&str]| paths.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+    let plain = source(json!({"repoURL": "https://g/r", "path": "./apps/web/"}));
+    assert!(plain.reads_any_of(&changed(&["apps/web/deploy.yaml"])));
+    assert!(plain.reads_any_of(&changed(&["README.md", "apps/web/sub/cm.yaml"])));
+    assert!(
+        !plain.reads_any_of(&changed(&["apps/web-canary/deploy.yaml"])),
+        "a sibling whose name starts the same is another path"
+    );
+    assert!(!plain.reads_any_of(&changed(&["apps/api/deploy.yaml"])));
+    assert!(!plain.reads_any_of(&[]));
+    let helm = source(json!({
+        "repoURL": "https://g/r",
+        "path": "charts/web",
+        "render": {"type": "helm", "helm": {"valueFiles": ["../../env/prod/web.yaml"]}},
+    }));
+    assert!(helm.reads_any_of(&changed(&["env/prod/web.yaml"])));
+    assert!(!helm.reads_any_of(&changed(&["env/staging/web.yaml"])));
+    let root = source(json!({"repoURL": "https://g/r", "path": "."}));
+    assert!(root.reads_any_of(&changed(&["anything.yaml"])));
+    assert!(
+        !root.reads_any_of(&[]),
+        "no listed change orders nothing first"
+    );
+}

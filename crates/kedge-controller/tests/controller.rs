@@ -386,14 +386,17 @@ async fn one_listing_serves_every_application_of_a_repository_and_a_webhook_refr
     // The push webhook, as any replica receives it, by GitHub's name.
     let refresh = RefreshRequests::start(client.clone(), Some(&namespace));
     refresh.wait_until_ready().await.expect("the caches fill");
-    let other_branch = refresh.repository_changed("team/Shared", "feature").await;
+    let other_branch = refresh
+        .repository_changed("team/Shared", "feature", &[])
+        .await;
     assert_eq!(
         other_branch.expect("annotating"),
         0,
         "a push to another branch refreshes nothing"
     );
+    // The push lists a's file: a is asked first, then b and c.
     let asked = refresh
-        .repository_changed("team/Shared", "main")
+        .repository_changed("team/Shared", "main", &["a/config.yaml".to_owned()])
         .await
         .expect("annotating");
     assert_eq!(asked, 3);

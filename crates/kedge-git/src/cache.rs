@@ -2,11 +2,11 @@
 //! bounded time, and reported while held), and recovery of a clone that a
 //! killed process left behind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, TryLockError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use git2::{ErrorClass, ErrorCode, Repository};
@@ -19,49 +19,109 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(600);
 
 /// An exclusive `flock` on one cached clone; released on drop (or by the
 /// kernel when the process dies).
+///
+/// Threads of one process queue on an in-process lock first and are woken
+/// the moment it is released; only other processes are waited for by
+/// polling the `flock`. (A controller renders a thousand Applications of one
+/// repository from one clone: polling at a fixed step between its own
+/// threads cost tens of milliseconds per render.)
 pub(crate) struct CacheLock {
-    _file: File,
+    file: Option<File>,
+    path: PathBuf,
     id: u64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static HELD: Mutex<Option<HashMap<u64, Instant>>> = Mutex::new(None);
+/// The lock files this process holds, and the signal that one was released.
+static IN_PROCESS: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+static RELEASED: Condvar = Condvar::new();
+
+/// The longest pause between two tries at another process's `flock`.
+const MAX_POLL: Duration = Duration::from_millis(50);
 
 fn held() -> MutexGuard<'static, Option<HashMap<u64, Instant>>> {
     HELD.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+fn in_process() -> MutexGuard<'static, Option<HashSet<PathBuf>>> {
+    IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl CacheLock {
     /// Locks `lock_path`, waiting at most `wait` for another holder to let go.
     pub(crate) fn acquire(lock_path: &Path, wait: Duration) -> Result<Self, GitError> {
-        let cache_error = |reason: String| GitError::Cache {
+        let deadline = Instant::now() + wait;
+        let timed_out = || GitError::Locked {
             path: lock_path.to_owned(),
-            reason,
+            waited: wait,
         };
-        let file = File::create(lock_path).map_err(|e| cache_error(e.to_string()))?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) if started.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(TryLockError::WouldBlock) => {
-                    return Err(GitError::Locked {
-                        path: lock_path.to_owned(),
-                        waited: wait,
-                    });
-                }
-                Err(TryLockError::Error(e)) => {
-                    return Err(cache_error(format!("cannot lock: {e}")));
-                }
+        claim_in_process(lock_path, deadline).ok_or_else(timed_out)?;
+        let file = match lock_file(lock_path, deadline) {
+            Ok(file) => file,
+            Err(error) => {
+                release_in_process(lock_path);
+                return Err(error.unwrap_or_else(timed_out));
             }
-        }
+        };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         held()
             .get_or_insert_with(HashMap::new)
             .insert(id, Instant::now());
-        Ok(Self { _file: file, id })
+        Ok(Self {
+            file: Some(file),
+            path: lock_path.to_owned(),
+            id,
+        })
+    }
+}
+
+/// Waits until no thread of this process holds `lock_path`, then claims it;
+/// `None` when `deadline` passes first.
+fn claim_in_process(lock_path: &Path, deadline: Instant) -> Option<()> {
+    let mut claimed = in_process();
+    while claimed.get_or_insert_with(HashSet::new).contains(lock_path) {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        claimed = RELEASED
+            .wait_timeout(claimed, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    claimed
+        .get_or_insert_with(HashSet::new)
+        .insert(lock_path.to_owned());
+    Some(())
+}
+
+fn release_in_process(lock_path: &Path) {
+    if let Some(claimed) = in_process().as_mut() {
+        claimed.remove(lock_path);
+    }
+    RELEASED.notify_all();
+}
+
+/// Takes the `flock` on `lock_path`, polling (1 ms, doubling up to
+/// [`MAX_POLL`]) while another process holds it. `Err(None)` when
+/// `deadline` passes first.
+fn lock_file(lock_path: &Path, deadline: Instant) -> Result<File, Option<GitError>> {
+    let cache_error = |reason: String| GitError::Cache {
+        path: lock_path.to_owned(),
+        reason,
+    };
+    let file = File::create(lock_path).map_err(|e| Some(cache_error(e.to_string())))?;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(MAX_POLL);
+            }
+            Err(TryLockError::WouldBlock) => return Err(None),
+            Err(TryLockError::Error(e)) => {
+                return Err(Some(cache_error(format!("cannot lock: {e}"))));
+            }
+        }
     }
 }
 
@@ -70,6 +130,9 @@ impl Drop for CacheLock {
         if let Some(map) = held().as_mut() {
             map.remove(&self.id);
         }
+        // The `flock` first, so that a thread woken next finds both free.
+        drop(self.file.take());
+        release_in_process(&self.path);
     }
 }
 
@@ -151,4 +214,82 @@ fn remove_stale_locks(git_dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    #[test]
+    fn threads_of_one_process_hold_a_clone_one_at_a_time_and_all_get_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("clone.lock");
+        let holders = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, holders, most) = (path.clone(), holders.clone(), most.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        let lock = CacheLock::acquire(&path, Duration::from_secs(30))
+                            .expect("the lock comes within the wait");
+                        let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        holders.fetch_sub(1, Ordering::SeqCst);
+                        drop(lock);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("no panic");
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            1,
+            "two threads held the clone at once"
+        );
+        assert!(
+            in_process()
+                .as_ref()
+                .is_none_or(|held| !held.contains(&path)),
+            "the last holder released its claim"
+        );
+    }
+
+    #[test]
+    fn another_process_holding_the_flock_is_waited_for_then_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("clone.lock");
+        std::fs::write(&path, "").expect("lock file");
+        let mut other = std::process::Command::new("flock")
+            // `-o`: the lock stays with flock itself, not with `sleep`.
+            .arg("-o")
+            .arg(&path)
+            .args(["sleep", "30"])
+            .spawn()
+            .expect("flock(1) from util-linux runs");
+        // Until the other process holds it, a try may still succeed.
+        let error = loop {
+            match CacheLock::acquire(&path, Duration::from_millis(200)) {
+                Ok(lock) => drop(lock),
+                Err(error) => break error,
+            }
+        };
+        assert!(matches!(error, GitError::Locked { .. }), "{error}");
+        assert!(
+            in_process()
+                .as_ref()
+                .is_none_or(|held| !held.contains(&path)),
+            "a refused wait leaves no claim behind"
+        );
+        other.kill().expect("kill flock");
+        other.wait().expect("reaped");
+        let lock = CacheLock::acquire(&path, Duration::from_secs(30));
+        assert!(lock.is_ok(), "free once the other process is gone");
+    }
 }

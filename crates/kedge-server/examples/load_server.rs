@@ -21,7 +21,12 @@ impl JobRunner for NoopRunner {
         Ok(JobOutcome::Unchanged)
     }
 
-    async fn refresh_repository(&self, _: &str, _: &str) -> Result<JobOutcome, JobError> {
+    async fn refresh_repository(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[String],
+    ) -> Result<JobOutcome, JobError> {
         Ok(JobOutcome::Unchanged)
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use kedge_webhook::{ReceiverAuth, RegistrySource, Secret, repository_key};
 
 use crate::ServerError;
+use crate::queue::JobKey;
 
 /// Default largest accepted body: 5 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 5 * 1024 * 1024;
@@ -137,8 +138,15 @@ pub struct TrackedRepository {
 /// Work queue settings.
 #[derive(Debug, Clone)]
 pub struct QueueSettings {
-    /// Events for the same key within this window from the first become one job.
+    /// Image events (registry pushes, polls) for the same key within this
+    /// window from the first become one job: one push of a multi-platform
+    /// image sends a notification per manifest.
     pub debounce: Duration,
+    /// The same for Git events (pushes, pull requests): GitHub sends one
+    /// delivery per push, and a merge's `push` and `pull_request` deliveries
+    /// arrive together, so a short window coalesces them without delaying
+    /// the refresh they ask for.
+    pub git_debounce: Duration,
     /// Most distinct keys waiting at once; beyond it deliveries get 503.
     pub capacity: usize,
     /// Most jobs running at once (never two for the same key).
@@ -152,10 +160,21 @@ pub struct QueueSettings {
     pub job_timeout: Duration,
 }
 
+impl QueueSettings {
+    /// How long events for `key` are gathered before its job runs.
+    pub fn window(&self, key: &JobKey) -> Duration {
+        match key {
+            JobKey::Refresh { .. } | JobKey::PullRequest(_) => self.git_debounce,
+            JobKey::Update(_) | JobKey::ImagePushed(_) => self.debounce,
+        }
+    }
+}
+
 impl Default for QueueSettings {
     fn default() -> Self {
         Self {
             debounce: Duration::from_secs(2),
+            git_debounce: Duration::from_millis(200),
             capacity: 1024,
             max_concurrent_jobs: 4,
             shutdown_timeout: Duration::from_secs(30),

@@ -17,7 +17,7 @@
 //!     async fn update_image(&self, alias: &str, _hint: Option<ImageEvent>) -> Result<JobOutcome, JobError> {
 //!         Ok(JobOutcome::Unchanged)
 //!     }
-//!     async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+//!     async fn refresh_repository(&self, repo: &str, branch: &str, _changed: &[String]) -> Result<JobOutcome, JobError> {
 //!         Ok(JobOutcome::Unchanged)
 //!     }
 //! }

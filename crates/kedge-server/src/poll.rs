@@ -9,7 +9,7 @@ use rand::Rng;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use crate::queue::{JobKey, QueueRejection, WorkQueue};
+use crate::queue::{JobHint, JobKey, QueueRejection, WorkQueue};
 
 /// Starts one polling task per `(alias, interval)`; abort the handles to stop them.
 pub(crate) fn start_polling(
@@ -32,7 +32,7 @@ async fn poll_image(queue: Arc<WorkQueue>, alias: String, interval: Duration) {
     let first = interval.mul_f64(rand::rng().random_range(0.0..1.0));
     tokio::time::sleep(first).await;
     loop {
-        match queue.enqueue_all(vec![(JobKey::Update(alias.clone()), None)]) {
+        match queue.enqueue_all(vec![(JobKey::Update(alias.clone()), JobHint::None)]) {
             Ok(_) => debug!(image = %alias, "poll queued"),
             Err(QueueRejection::Full) => warn!(image = %alias, "queue full; poll skipped"),
             Err(QueueRejection::Closed) => return,

@@ -7,7 +7,7 @@
 //! keys, new keys are refused (the HTTP layer answers 503); an event for a key
 //! already waiting is always merged.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -78,9 +78,46 @@ pub(crate) enum QueueRejection {
     Closed,
 }
 
+/// What the events of one job said beyond its key, gathered as they coalesce.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) enum JobHint {
+    /// Nothing more (a poll, a merged pull request).
+    #[default]
+    None,
+    /// The image push that asked for the job; a later one replaces it.
+    Image(ImageEvent),
+    /// The files pushed commits changed, from every push gathered.
+    ChangedPaths(BTreeSet<String>),
+}
+
+impl JobHint {
+    /// Folds a later event's hint into this one.
+    fn merge(&mut self, later: JobHint) {
+        match (self, later) {
+            (_, JobHint::None) => {}
+            (JobHint::ChangedPaths(paths), JobHint::ChangedPaths(more)) => paths.extend(more),
+            (this, later) => *this = later,
+        }
+    }
+
+    fn image(self) -> Option<ImageEvent> {
+        match self {
+            JobHint::Image(event) => Some(event),
+            _ => None,
+        }
+    }
+
+    fn changed_paths(self) -> Vec<String> {
+        match self {
+            JobHint::ChangedPaths(paths) => paths.into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 struct Pending {
     due: Instant,
-    hint: Option<ImageEvent>,
+    hint: JobHint,
 }
 
 #[derive(Default)]
@@ -128,7 +165,7 @@ impl WorkQueue {
     /// Queues `jobs` all or nothing; returns how many were new keys (the rest merged).
     pub(crate) fn enqueue_all(
         &self,
-        jobs: Vec<(JobKey, Option<ImageEvent>)>,
+        jobs: Vec<(JobKey, JobHint)>,
     ) -> Result<usize, QueueRejection> {
         let mut state = self.lock();
         if state.closing {
@@ -145,15 +182,14 @@ impl WorkQueue {
             return Err(QueueRejection::Full);
         }
         let fresh = new_keys.len();
-        let due = Instant::now() + self.settings.debounce;
+        let now = Instant::now();
         for (key, hint) in jobs {
+            let due = now + self.settings.window(&key);
             let kind = key.kind();
             let slot = state.slots.entry(key).or_default();
             match &mut slot.pending {
                 Some(pending) => {
-                    if hint.is_some() {
-                        pending.hint = hint;
-                    }
+                    pending.hint.merge(hint);
                     self.metrics.record_coalesced(kind);
                 }
                 None => {
@@ -213,7 +249,7 @@ impl WorkQueue {
 
     /// Marks due jobs running and takes them; also the next due time and whether all is done.
     #[allow(clippy::type_complexity)]
-    fn take_ready(&self) -> (Vec<(JobKey, Option<ImageEvent>)>, Option<Instant>, bool) {
+    fn take_ready(&self) -> (Vec<(JobKey, JobHint)>, Option<Instant>, bool) {
         let now = Instant::now();
         let mut state = self.lock();
         let closing = state.closing;
@@ -264,7 +300,7 @@ impl WorkQueue {
         Arc::clone(writers.entry(repository).or_default())
     }
 
-    async fn run_job<R: JobRunner>(&self, runner: Arc<R>, key: JobKey, hint: Option<ImageEvent>) {
+    async fn run_job<R: JobRunner>(&self, runner: Arc<R>, key: JobKey, hint: JobHint) {
         let span = info_span!("job", job = %key);
         // Writers of one repository take turns; the timeout and the recorded
         // duration count the work only, not the wait for a turn.
@@ -279,12 +315,15 @@ impl WorkQueue {
             async move {
                 let _turn = turn;
                 match &task_key {
-                    JobKey::Update(alias) => runner.update_image(alias, hint).await,
+                    JobKey::Update(alias) => runner.update_image(alias, hint.image()).await,
                     JobKey::Refresh { repo, branch } => {
-                        runner.refresh_repository(repo, branch).await
+                        let changed_paths = hint.changed_paths();
+                        runner
+                            .refresh_repository(repo, branch, &changed_paths)
+                            .await
                     }
                     JobKey::PullRequest(change) => runner.pull_request_changed(change).await,
-                    JobKey::ImagePushed(image) => runner.image_pushed(image, hint).await,
+                    JobKey::ImagePushed(image) => runner.image_pushed(image, hint.image()).await,
                 }
             }
             .instrument(span.clone()),

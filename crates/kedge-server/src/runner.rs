@@ -80,11 +80,15 @@ pub trait JobRunner: Send + Sync + 'static {
         hint: Option<ImageEvent>,
     ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
 
-    /// A push to `repo`/`branch` or a pull request merged into it: refresh or sync what it names.
+    /// A push to `repo`/`branch` or a pull request merged into it: refresh or
+    /// sync what it names. `changed_paths` are the files the pushes listed
+    /// (sorted; empty when no delivery listed any): a hint of what changed
+    /// first, never the whole story.
     fn refresh_repository(
         &self,
         repo: &str,
         branch: &str,
+        changed_paths: &[String],
     ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
 
     /// `image` was pushed and the server tracks every image: whoever keeps

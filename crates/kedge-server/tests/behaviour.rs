@@ -339,6 +339,84 @@ async fn full_queue_answers_503_with_retry_after_and_keeps_what_it_took() {
 }
 
 #[tokio::test]
+async fn a_git_push_waits_only_for_the_git_window_while_image_events_wait_for_theirs() {
+    let mut config = config(QueueSettings {
+        debounce: Duration::from_secs(30),
+        git_debounce: Duration::from_millis(100),
+        ..fast_queue()
+    });
+    config.repositories = vec![TrackedRepository {
+        repo: ANY_REPOSITORY.into(),
+        branches: vec!["main".into()],
+    }];
+    let server = start(config).await;
+    let image = push(&server, distribution_push("team/web", "1"), Some(TOKEN)).await;
+    assert_eq!(image.status(), 202);
+    let push_body = br#"{"ref":"refs/heads/main","repository":{"full_name":"team/deploy"}}"#;
+    assert_eq!(
+        github(&server, "push", push_body, GITHUB_SECRET)
+            .await
+            .status(),
+        202
+    );
+    let calls = server
+        .runner
+        .wait_for_calls(1, Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        calls,
+        [Call::Refresh {
+            repo: "team/deploy".into(),
+            branch: "main".into()
+        }],
+        "the refresh ran; the image job still waits for its 30 s window"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn pushes_gathered_into_one_refresh_hand_it_every_path_they_changed() {
+    let mut config = config(QueueSettings {
+        git_debounce: Duration::from_millis(500),
+        ..fast_queue()
+    });
+    config.repositories = vec![TrackedRepository {
+        repo: ANY_REPOSITORY.into(),
+        branches: vec!["main".into()],
+    }];
+    let server = start(config).await;
+    let pushes: [&[u8]; 3] = [
+        br#"{"ref":"refs/heads/main","repository":{"full_name":"team/deploy"},"commits":[{"modified":["apps/web/deploy.yaml"]}]}"#,
+        br#"{"ref":"refs/heads/main","repository":{"full_name":"team/deploy"},"commits":[{"added":["apps/api/cm.yaml"],"removed":["apps/web/deploy.yaml"]}]}"#,
+        br#"{"ref":"refs/heads/main","repository":{"full_name":"team/deploy"}}"#,
+    ];
+    for body in pushes {
+        assert_eq!(
+            github(&server, "push", body, GITHUB_SECRET).await.status(),
+            202
+        );
+    }
+    let calls = server
+        .runner
+        .wait_for_calls(1, Duration::from_secs(10))
+        .await;
+    settle().await;
+    assert_eq!(
+        calls.len(),
+        1,
+        "one refresh for the three pushes: {calls:?}"
+    );
+    assert_eq!(
+        *server.runner.changed_paths.lock().unwrap(),
+        [vec![
+            "apps/api/cm.yaml".to_owned(),
+            "apps/web/deploy.yaml".to_owned()
+        ]]
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_wildcard_repository_refreshes_any_pushed_repository_by_its_github_name() {
     let mut config = config(fast_queue());
     config.repositories = vec![TrackedRepository {

@@ -209,7 +209,9 @@ fn expect_github(event: Option<&str>, body: &[u8]) -> Expected {
     };
     match parse_github_event(event, body) {
         Err(_) => nothing(400),
-        Ok(GitHubEvent::Push { repository, branch }) => Expected {
+        Ok(GitHubEvent::Push {
+            repository, branch, ..
+        }) => Expected {
             status: 202,
             queued: true,
             images: vec![],

@@ -39,6 +39,11 @@ pub enum GitHubEvent {
         repository: RepositoryRef,
         /// The branch, from `refs/heads/<branch>`.
         branch: String,
+        /// The files the pushed commits added, modified or removed, sorted
+        /// and without repeats, as the payload lists them. A hint of which
+        /// paths changed, not a complete list: empty when the payload lists
+        /// no commits (a new branch, a payload trimmed by its sender).
+        changed_paths: Vec<String>,
     },
     /// A pull request was merged into `base_branch`.
     PullRequestMerged {
@@ -135,6 +140,19 @@ struct Push {
     #[serde(default)]
     deleted: bool,
     repository: Option<Repository>,
+    #[serde(default)]
+    commits: Option<Vec<PushedCommit>>,
+}
+
+/// One of a push's commits, as far as its files go.
+#[derive(Deserialize)]
+struct PushedCommit {
+    #[serde(default)]
+    added: Option<Vec<String>>,
+    #[serde(default)]
+    removed: Option<Vec<String>>,
+    #[serde(default)]
+    modified: Option<Vec<String>>,
 }
 
 fn parse_push(body: &[u8]) -> Result<GitHubEvent, WebhookError> {
@@ -161,9 +179,18 @@ fn parse_push(body: &[u8]) -> Result<GitHubEvent, WebhookError> {
     if push.deleted {
         return Ok(ignored("branch deleted"));
     }
+    let changed_paths: std::collections::BTreeSet<String> = push
+        .commits
+        .into_iter()
+        .flatten()
+        .flat_map(|commit| [commit.added, commit.removed, commit.modified])
+        .flatten()
+        .flatten()
+        .collect();
     Ok(GitHubEvent::Push {
         repository,
         branch: branch.to_owned(),
+        changed_paths: changed_paths.into_iter().collect(),
     })
 }
 

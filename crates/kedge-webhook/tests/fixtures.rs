@@ -161,6 +161,7 @@ fn check_github(relative: &str, event: Option<&str>, body: &[u8], expect: &GitHu
             GitHubEvent::Push {
                 repository,
                 branch: b,
+                ..
             },
         ) => repository.full_name == *repo && b == branch && repository.clone_url.is_some(),
         (
@@ -415,6 +416,42 @@ fn github_docs_signature_vector_verifies() {
 /// The fixtures hold no merged pull request (every `closed` sample has
 /// `merged: false`), so this flips octokit's closed sample: a hand-made
 /// variant of real data.
+/// Argo CD's recorded push (two files added, one modified in one commit):
+/// the paths it lists, each once and sorted; octokit's push with no commits
+/// with its commits trimmed lists none.
+#[test]
+fn a_push_lists_the_paths_its_commits_changed() {
+    let read = |relative: &str| std::fs::read(fixtures_dir().join(relative)).unwrap();
+    let body =
+        read("webhooks/github/argoproj__argo-cd/util/webhook/testdata/github-commit-event.json");
+    let mut payload: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    // The same file modified again in a second commit is listed once.
+    let again = serde_json::json!({"modified": ["ksapps/test-app/app.yaml"], "added": null});
+    payload["commits"].as_array_mut().unwrap().push(again);
+    let body = serde_json::to_vec(&payload).unwrap();
+    match parse_github_event("push", &body).unwrap() {
+        GitHubEvent::Push { changed_paths, .. } => assert_eq!(
+            changed_paths,
+            [
+                "ksapps/test-app/app.yaml",
+                "ksapps/test-app/environments/staging-argocd-demo/main.jsonnet",
+                "ksapps/test-app/environments/staging-argocd-demo/params.libsonnet",
+            ]
+        ),
+        other => panic!("expected a push, got {other:?}"),
+    }
+    let body = read(
+        "webhooks/github/octokit__webhooks/payload-examples/api.github.com/push/with-new-branch.payload.json",
+    );
+    let mut payload: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    payload["commits"] = serde_json::Value::Null;
+    let body = serde_json::to_vec(&payload).unwrap();
+    match parse_github_event("push", &body).unwrap() {
+        GitHubEvent::Push { changed_paths, .. } => assert!(changed_paths.is_empty()),
+        other => panic!("expected a push, got {other:?}"),
+    }
+}
+
 #[test]
 fn merged_pull_request_names_the_base_branch() {
     let path = fixtures_dir()

@@ -64,7 +64,12 @@ impl JobRunner for UpdateRunner {
         outcome(&result)
     }
 
-    async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+    async fn refresh_repository(
+        &self,
+        repo: &str,
+        branch: &str,
+        _changed_paths: &[String],
+    ) -> Result<JobOutcome, JobError> {
         tracing::info!(repo = %kedge_git::redact_url(repo), branch, "refresh job");
         let result = self
             .updater
@@ -141,6 +146,9 @@ pub fn server_config(config: &Config, path: &Path) -> Result<ServerConfig, Confi
     let mut queue = QueueSettings::default();
     if let Some(debounce) = duration("serve.debounce", &serve.debounce)? {
         queue.debounce = debounce;
+    }
+    if let Some(debounce) = duration("serve.gitDebounce", &serve.git_debounce)? {
+        queue.git_debounce = debounce;
     }
     if let Some(capacity) = serve.queue_capacity {
         queue.capacity = capacity;

@@ -224,7 +224,7 @@ impl RefreshRequests {
             .into_iter()
             .filter(|resource| resource.spec.tracks(&pushed))
             .collect();
-        self.refresh_all(&tracking).await
+        self.refresh_all(&[tracking]).await
     }
 
     /// `branch` of a repository was pushed to (a webhook said so): asks for
@@ -232,21 +232,34 @@ impl RefreshRequests {
     /// `repository` is GitHub's `owner/name` or a clone URL; it matches an
     /// Application whose `repoURL` has that path on any host, ignoring case
     /// and a trailing `.git`. Returns how many Applications were asked.
+    ///
+    /// `changed_paths` (the files the push listed; may be empty or
+    /// incomplete) only sets the order: the Applications whose path or
+    /// values files they touch are asked first, and their reconciles start
+    /// before a thousand others of the same repository are queued.
     pub async fn repository_changed(
         &self,
         repository: &str,
         branch: &str,
+        changed_paths: &[String],
     ) -> Result<usize, RefreshError> {
         self.wait_until_ready().await?;
-        let apps: Vec<Arc<Application>> = self
+        let (touched, others): (Vec<Arc<Application>>, Vec<Arc<Application>>) = self
             .applications_of(repository)
             .into_iter()
             .filter(|app| {
                 let revision = app.spec.source.target_revision.as_str();
                 revision == branch || revision.strip_prefix("refs/heads/") == Some(branch)
             })
-            .collect();
-        self.refresh_all(&apps).await
+            .partition(|app| app.spec.source.reads_any_of(changed_paths));
+        tracing::debug!(
+            repository,
+            branch,
+            touched = touched.len(),
+            others = others.len(),
+            "refreshing the Applications a push touched first"
+        );
+        self.refresh_all(&[touched, others]).await
     }
 
     /// The Applications that read `repository` (GitHub's `owner/name` or a
@@ -272,9 +285,10 @@ impl RefreshRequests {
             .map_err(|_| RefreshError::NotReady)
     }
 
-    /// Annotates each of `resources`; one that is gone is skipped, and a
-    /// failure does not stop the others (the first is returned after).
-    async fn refresh_all<K>(&self, resources: &[Arc<K>]) -> Result<usize, RefreshError>
+    /// Annotates each of `batches`' resources, a batch after the one before
+    /// it; one that is gone is skipped, and a failure does not stop the
+    /// others (the first is returned after, when none could be asked).
+    async fn refresh_all<K>(&self, batches: &[Vec<Arc<K>>]) -> Result<usize, RefreshError>
     where
         K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
             + Clone
@@ -283,6 +297,32 @@ impl RefreshRequests {
     {
         // One value for all: the leader lists each repository once for them.
         let requested = k8s_openapi::jiff::Timestamp::now().to_string();
+        let mut asked = 0;
+        let mut first_error = None;
+        for resources in batches.iter().filter(|batch| !batch.is_empty()) {
+            let (batch_asked, error) = self.annotate(resources, &requested).await;
+            asked += batch_asked;
+            first_error = first_error.or(error);
+        }
+        match first_error {
+            Some(error) if asked == 0 => Err(error.into()),
+            _ => Ok(asked),
+        }
+    }
+
+    /// Sets [`REFRESH_ANNOTATION`] to `requested` on each of `resources`;
+    /// how many were set, and the first failure.
+    async fn annotate<K>(
+        &self,
+        resources: &[Arc<K>],
+        requested: &str,
+    ) -> (usize, Option<kube::Error>)
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
         // Futures built by a plain iterator (keeps the caller `Send`), sent
         // REFRESH_CONCURRENCY at a time: a thousand Applications of one
         // repository are asked in seconds, not one after another.
@@ -294,7 +334,7 @@ impl RefreshRequests {
                     &resource.namespace().unwrap_or_default(),
                 );
                 let name = resource.name_any();
-                let requested = requested.clone();
+                let requested = requested.to_owned();
                 async move {
                     let result = request_refresh(&api, &name, &requested).await;
                     (name, result)
@@ -317,10 +357,7 @@ impl RefreshRequests {
                 }
             }
         }
-        match first_error {
-            Some(error) if asked == 0 => Err(error.into()),
-            _ => Ok(asked),
-        }
+        (asked, first_error)
     }
 }
 

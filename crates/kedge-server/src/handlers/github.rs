@@ -9,7 +9,7 @@ use tracing::instrument;
 use super::{Accepted, enqueue, image_jobs, respond};
 use crate::config::ANY_REPOSITORY;
 use crate::extract::{GitHubDelivery, Rejection};
-use crate::queue::JobKey;
+use crate::queue::{JobHint, JobKey};
 use crate::runner::PullRequestChange;
 use crate::state::AppState;
 use kedge_webhook::repository_key;
@@ -32,13 +32,23 @@ fn accept(state: &AppState, event: GitHubEvent) -> Result<Accepted, Rejection> {
         GitHubEvent::Ignored { event, reason } => {
             Ok(Accepted::Ignored(format!("{event}: {reason}")))
         }
-        GitHubEvent::Push { repository, branch }
-        | GitHubEvent::PullRequestMerged {
+        GitHubEvent::Push {
+            repository,
+            branch,
+            changed_paths,
+        } => {
+            let hint = JobHint::ChangedPaths(changed_paths.into_iter().collect());
+            let jobs = refresh_jobs(state, &repository, &branch, &hint);
+            enqueue(state, jobs, || {
+                format!("{}@{branch} is not tracked", repository.full_name)
+            })
+        }
+        GitHubEvent::PullRequestMerged {
             repository,
             base_branch: branch,
             ..
         } => {
-            let jobs = refresh_jobs(state, &repository, &branch);
+            let jobs = refresh_jobs(state, &repository, &branch, &JobHint::None);
             enqueue(state, jobs, || {
                 format!("{}@{branch} is not tracked", repository.full_name)
             })
@@ -56,7 +66,8 @@ fn accept(state: &AppState, event: GitHubEvent) -> Result<Accepted, Rejection> {
             head_sha,
             ..
         } => {
-            let tracked = !refresh_jobs(state, &repository, &base_branch).is_empty();
+            let tracked =
+                !refresh_jobs(state, &repository, &base_branch, &JobHint::None).is_empty();
             let jobs = if tracked {
                 let change = PullRequestChange {
                     repo: repository.full_name.clone(),
@@ -65,7 +76,7 @@ fn accept(state: &AppState, event: GitHubEvent) -> Result<Accepted, Rejection> {
                     base_sha,
                     head_sha,
                 };
-                vec![(JobKey::PullRequest(change), None)]
+                vec![(JobKey::PullRequest(change), JobHint::None)]
             } else {
                 Vec::new()
             };
@@ -89,7 +100,8 @@ fn refresh_jobs(
     state: &AppState,
     repository: &RepositoryRef,
     branch: &str,
-) -> Vec<(JobKey, Option<kedge_webhook::ImageEvent>)> {
+    hint: &JobHint,
+) -> Vec<(JobKey, JobHint)> {
     let repositories = &state.routing.repositories;
     let named = repositories
         .get(&repository_key(&repository.full_name))
@@ -111,7 +123,7 @@ fn refresh_jobs(
                 repo,
                 branch: branch.to_owned(),
             };
-            (key, None)
+            (key, hint.clone())
         })
         .collect()
 }

@@ -15,7 +15,7 @@ use tracing::{debug, info};
 
 use crate::extract::Rejection;
 use crate::metrics::EventOutcome;
-use crate::queue::{JobKey, QueueRejection};
+use crate::queue::{JobHint, JobKey, QueueRejection};
 use crate::state::AppState;
 
 /// What a delivery led to, answered with 202.
@@ -56,7 +56,7 @@ impl IntoResponse for Accepted {
 /// Queues `jobs` all or nothing; an empty list is `untracked`.
 pub(crate) fn enqueue(
     state: &AppState,
-    jobs: Vec<(JobKey, Option<ImageEvent>)>,
+    jobs: Vec<(JobKey, JobHint)>,
     untracked: impl FnOnce() -> String,
 ) -> Result<Accepted, Rejection> {
     if jobs.is_empty() {
@@ -116,10 +116,7 @@ pub(crate) fn respond(
 }
 
 /// Update jobs for the tracked images among `events`; pushes by digest only are not new tags.
-pub(crate) fn image_jobs(
-    state: &AppState,
-    events: &[ImageEvent],
-) -> Vec<(JobKey, Option<ImageEvent>)> {
+pub(crate) fn image_jobs(state: &AppState, events: &[ImageEvent]) -> Vec<(JobKey, JobHint)> {
     events
         .iter()
         .filter(|event| event.tag.is_some())
@@ -128,13 +125,13 @@ pub(crate) fn image_jobs(
             let any = state.routing.any_image.then(|| {
                 (
                     JobKey::ImagePushed(event.image.clone()),
-                    Some(event.clone()),
+                    JobHint::Image(event.clone()),
                 )
             });
             aliases
                 .into_iter()
                 .flatten()
-                .map(move |alias| (JobKey::Update(alias.clone()), Some(event.clone())))
+                .map(move |alias| (JobKey::Update(alias.clone()), JobHint::Image(event.clone())))
                 .chain(any)
         })
         .collect()

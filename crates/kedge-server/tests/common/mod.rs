@@ -38,6 +38,8 @@ pub struct RecordingRunner {
     /// The most calls writing one repository at once.
     pub max_parallel_same_repository: Mutex<usize>,
     running_per_repository: Mutex<std::collections::HashMap<String, usize>>,
+    /// The changed paths each refresh was given, in call order.
+    pub changed_paths: Mutex<Vec<Vec<String>>>,
     blocking_since: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
@@ -131,7 +133,16 @@ impl JobRunner for RecordingRunner {
         .await
     }
 
-    async fn refresh_repository(&self, repo: &str, branch: &str) -> Result<JobOutcome, JobError> {
+    async fn refresh_repository(
+        &self,
+        repo: &str,
+        branch: &str,
+        changed_paths: &[String],
+    ) -> Result<JobOutcome, JobError> {
+        self.changed_paths
+            .lock()
+            .unwrap()
+            .push(changed_paths.to_vec());
         self.record(Call::Refresh {
             repo: repo.to_owned(),
             branch: branch.to_owned(),

@@ -27,6 +27,10 @@ pub struct ServeConfig {
     /// Events for one image within this window become one job (default `2s`).
     #[serde(default)]
     pub debounce: Option<String>,
+    /// Git events (pushes, pull requests) for one repository and branch
+    /// within this window become one job (default `200ms`).
+    #[serde(default)]
+    pub git_debounce: Option<String>,
     /// Safety-net polling interval per image (default `5m`; `0s` for never).
     #[serde(default)]
     pub poll_interval: Option<String>,
@@ -220,6 +224,12 @@ impl ServeConfig {
             ));
         }
         duration(0, "serve.debounce".into(), &self.debounce, MAX_DEBOUNCE)?;
+        duration(
+            0,
+            "serve.gitDebounce".into(),
+            &self.git_debounce,
+            MAX_DEBOUNCE,
+        )?;
         duration(
             0,
             "serve.pollInterval".into(),
