@@ -266,15 +266,31 @@ async fn image_updater_of_scenario_001_gets_the_status_aiu_documents() {
     install_crds(&client).await;
     let namespace = cluster.namespace("aiu-crd").await;
     let scenario = Scenario::start();
-    for object in scenario.objects(SCENARIO, &namespace) {
-        create(&client, &namespace, &object).await;
-    }
+    let objects = scenario.objects(SCENARIO, &namespace);
+    let (app, updater) = (&objects[0], &objects[1]);
+    // The ImageUpdater first: it selects nothing yet, and says so.
+    create(&client, &namespace, updater).await;
     let cache = tempfile::tempdir().expect("temp dir");
     let _stop = start_takeover(&client, &namespace, cache.path(), &scenario.registry.host());
-
-    wait_for_tag(&scenario, "1.1.0").await;
     let name = "image-updater-001";
     let resource = image_updater_resource();
+    let ready = eventually("Ready False: no Application matched", WAIT, || {
+        let (client, namespace, resource) = (&client, &namespace, &resource);
+        async move {
+            let status = get(client, namespace, resource, name).await["status"].clone();
+            let conditions = status["conditions"].as_array().cloned().unwrap_or_default();
+            (conditions.into_iter())
+                .find(|c| c["type"] == "Ready" && c["reason"] == "NoApplicationsMatched")
+                .ok_or_else(|| status.to_string())
+        }
+    })
+    .await;
+    assert_eq!(ready["status"], "False");
+    // The Application it selects is taken over as soon as it exists (the
+    // next periodic check is 5 minutes away).
+    create(&client, &namespace, app).await;
+
+    wait_for_tag(&scenario, "1.1.0").await;
     let status = eventually("the ImageUpdater's status", WAIT, || {
         let (client, namespace, resource) = (&client, &namespace, &resource);
         async move {

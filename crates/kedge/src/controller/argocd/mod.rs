@@ -35,9 +35,9 @@ use kedge_controller::RegistrySpec;
 use kedge_controller::runtime::{REFRESH_ANNOTATION, reconcile_worthy, recorder};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, store::Writer};
+use kube::runtime::reflector::{self, ObjectRef, store::Writer};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 
 pub use mapping::IMAGE_LIST_ANNOTATION;
 
@@ -138,12 +138,47 @@ impl ArgoCdTakeover {
         if !self.image_updaters {
             return apps.await;
         }
+        let updaters = self.controller(&ctx.image_updater, reconcile_worthy, concurrency);
         let updaters = self
-            .controller(&ctx.image_updater, reconcile_worthy, concurrency)
+            .on_application_change(updaters)
             .graceful_shutdown_on(shutdown)
             .run(updater::reconcile, error_policy, ctx.clone())
             .for_each(|result| log("ImageUpdater", result));
         tokio::join!(apps, updaters);
+    }
+
+    /// `resource` in the watched namespace, or in all.
+    fn api(&self, resource: &ApiResource) -> Api<DynamicObject> {
+        match &self.namespace {
+            Some(namespace) => Api::namespaced_with(self.client.clone(), namespace, resource),
+            None => Api::all_with(self.client.clone(), resource),
+        }
+    }
+
+    /// Also reconciles the ImageUpdaters of a namespace when one of its
+    /// Applications changes spec or AIU annotations: an Application a
+    /// pattern selects is taken over as soon as it exists.
+    fn on_application_change(
+        &self,
+        updaters: Controller<DynamicObject>,
+    ) -> Controller<DynamicObject> {
+        let store = updaters.store();
+        let resource = self.context.image_updater.clone();
+        let changes = watcher(
+            self.api(&self.context.application),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(annotations_worthy, Default::default());
+        let selecting = move |app: DynamicObject| {
+            let namespace = app.namespace();
+            (store.state().into_iter())
+                .filter(|updater| updater.namespace() == namespace)
+                .map(|updater| ObjectRef::from_obj_with(updater.as_ref(), resource.clone()))
+                .collect::<Vec<_>>()
+        };
+        updaters.watches_stream_with(changes, selecting, self.context.application.clone())
     }
 
     /// A controller over `resource` that reconciles when `worthy` changes.
@@ -153,10 +188,7 @@ impl ArgoCdTakeover {
         worthy: fn(&DynamicObject) -> Option<u64>,
         concurrency: u16,
     ) -> Controller<DynamicObject> {
-        let api: Api<DynamicObject> = match &self.namespace {
-            Some(namespace) => Api::namespaced_with(self.client.clone(), namespace, resource),
-            None => Api::all_with(self.client.clone(), resource),
-        };
+        let api = self.api(resource);
         let writer = Writer::new(resource.clone());
         let reader = writer.as_reader();
         let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
