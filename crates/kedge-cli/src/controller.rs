@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::FutureExt as _;
-use kedge::controller::{ImageUpdateController, ImageUpdateOptions};
+use kedge::controller::{
+    ArgoCdTakeover, ArgoCdTakeoverOptions, ImageUpdateController, ImageUpdateOptions, argocd,
+};
 use kedge::forge::{CommentAction, GitHub, GitHubAuth, GitHubConfig};
 use kedge::serve::UpdateRunner;
 use kedge_controller::runtime::{
@@ -54,6 +56,14 @@ pub struct ControllerFlags {
     /// Applications reconciled at once.
     #[arg(long, default_value_t = 8, requires = "controller")]
     pub concurrency: u16,
+
+    /// Also take over from Argo CD Image Updater in place: update Argo CD Applications annotated with argocd-image-updater.argoproj.io/image-list, and ImageUpdaters, as their annotations and specs say (scale Argo CD Image Updater to zero first; docs/migration.md).
+    #[arg(long, requires = "controller")]
+    pub argocd_image_updater: bool,
+
+    /// With --argocd-image-updater: registry settings (insecure, CA, credentials) as a YAML list in the form of an ImageUpdate's spec.registries.
+    #[arg(long, value_name = "FILE", requires = "argocd_image_updater")]
+    pub argocd_image_updater_registries: Option<PathBuf>,
 }
 
 /// Starts the controller on the current runtime: it acts while this
@@ -76,23 +86,15 @@ pub async fn start(
     if let Some(shard) = flags.shard {
         options.shard = shard;
     }
-    let lease_name = match flags.shard {
-        Some(shard) => format!("kedge-controller-shard-{shard}").replace('/', "-of-"),
-        None => "kedge-controller".to_owned(),
-    };
-    let lease = (!flags.no_leader_election).then(|| {
-        LeaderLease::new(
-            client.clone(),
-            &flags.lease_namespace,
-            &lease_name,
-            options.identity.clone(),
-            LEASE_DURATION,
-        )
-    });
+    let lease = leader_lease(flags, &client, &options.identity);
     // ImageUpdates are few and write Git: the first shard runs them all.
     let image_updates = flags.shard.is_none_or(|shard| shard.index() == 0);
     let mut image_options = ImageUpdateOptions::new(options.cache_dir.clone());
     image_options.identity = options.identity.clone();
+    let takeover = match flags.argocd_image_updater && image_updates {
+        true => Some(takeover_options(flags, &client, image_options.clone()).await?),
+        false => None,
+    };
     let make = move |until: StopSignal| {
         let until = until.shared();
         let apps =
@@ -100,15 +102,15 @@ pub async fn start(
                 .run(until.clone());
         let images = image_updates.then(|| {
             ImageUpdateController::new(client.clone(), namespace.as_deref(), image_options.clone())
-                .run(until)
+                .run(until.clone())
+        });
+        let takeover = takeover.clone().map(|takeover| {
+            ArgoCdTakeover::new(client.clone(), namespace.as_deref(), takeover).run(until)
         });
         let metrics = metrics.clone();
         async move {
             metrics.set_leader(true);
-            match images {
-                Some(images) => drop(tokio::join!(apps, images)),
-                None => apps.await,
-            }
+            tokio::join!(apps, run_if(images), run_if(takeover));
             metrics.set_leader(false);
         }
     };
@@ -119,6 +121,73 @@ pub async fn start(
         }
     });
     Ok((refresh, task))
+}
+
+/// The leader Lease of this replica's shard; none with `--no-leader-election`.
+fn leader_lease(
+    flags: &ControllerFlags,
+    client: &kube::Client,
+    identity: &str,
+) -> Option<LeaderLease> {
+    let lease_name = match flags.shard {
+        Some(shard) => format!("kedge-controller-shard-{shard}").replace('/', "-of-"),
+        None => "kedge-controller".to_owned(),
+    };
+    (!flags.no_leader_election).then(|| {
+        LeaderLease::new(
+            client.clone(),
+            &flags.lease_namespace,
+            &lease_name,
+            identity.to_owned(),
+            LEASE_DURATION,
+        )
+    })
+}
+
+/// Runs `controller`, when there is one.
+async fn run_if(controller: Option<impl Future<Output = ()>>) {
+    if let Some(controller) = controller {
+        controller.await;
+    }
+}
+
+/// What `--argocd-image-updater` runs: Applications always, ImageUpdaters
+/// when their CRD is installed, with the registries of
+/// `--argocd-image-updater-registries`.
+async fn takeover_options(
+    flags: &ControllerFlags,
+    client: &kube::Client,
+    image_options: ImageUpdateOptions,
+) -> anyhow::Result<ArgoCdTakeoverOptions> {
+    let mut options = ArgoCdTakeoverOptions::new(image_options);
+    if let Some(path) = &flags.argocd_image_updater_registries {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--argocd-image-updater-registries {}", path.display()))?;
+        options.registries = serde_saphyr::from_str(&text).with_context(|| {
+            format!(
+                "--argocd-image-updater-registries {}: expected a list of spec.registries entries",
+                path.display()
+            )
+        })?;
+    }
+    let updaters: kube::Api<kube::api::DynamicObject> =
+        kube::Api::all_with(client.clone(), &argocd::image_updater_resource());
+    match updaters
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            tracing::info!("no ImageUpdater CRD: taking over annotated Applications only");
+            options.image_updaters = false;
+        }
+        Err(error) => return Err(error).context("--argocd-image-updater: listing ImageUpdaters"),
+    }
+    tracing::info!(
+        image_updaters = options.image_updaters,
+        "taking over from Argo CD Image Updater"
+    );
+    Ok(options)
 }
 
 /// The jobs of `kedge serve --controller`: pushes ask the Applications of

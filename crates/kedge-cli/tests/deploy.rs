@@ -227,21 +227,27 @@ fn the_deployment_runs_the_controller_locked_down() {
     assert!(container["resources"]["requests"]["memory"].is_string());
     assert!(container["resources"]["limits"]["memory"].is_string());
     assert!(pod["terminationGracePeriodSeconds"].as_u64() >= Some(30));
-    // The writable places are emptyDirs: the Git cache and /tmp.
-    let mounts: Vec<&str> = container["volumeMounts"]
-        .as_array()
-        .expect("mounts")
-        .iter()
-        .filter_map(|m| m["mountPath"].as_str())
-        .collect();
-    assert_eq!(mounts, ["/var/cache/kedge", "/tmp"]);
-    assert!(
-        pod["volumes"]
-            .as_array()
-            .expect("volumes")
-            .iter()
-            .all(|v| v["emptyDir"].is_object())
-    );
+    // The writable places are emptyDirs: the Git cache and /tmp. The one
+    // other mount, the registries of the Argo CD Image Updater take-over (a
+    // ConfigMap), is read-only.
+    let mounts = container["volumeMounts"].as_array().expect("mounts");
+    let paths = |read_only: bool| -> Vec<&str> {
+        (mounts.iter())
+            .filter(|m| m["readOnly"].as_bool().unwrap_or(false) == read_only)
+            .filter_map(|m| m["mountPath"].as_str())
+            .collect()
+    };
+    assert_eq!(paths(false), ["/var/cache/kedge", "/tmp"]);
+    assert_eq!(paths(true), ["/etc/kedge/argocd-image-updater"]);
+    let volumes = pod["volumes"].as_array().expect("volumes");
+    for volume in volumes {
+        let read_only = (mounts.iter())
+            .any(|m| m["name"] == volume["name"] && m["readOnly"].as_bool() == Some(true));
+        assert!(
+            volume["emptyDir"].is_object() || (read_only && volume["configMap"].is_object()),
+            "{volume}"
+        );
+    }
     // The ServiceMonitor scrapes a port the Service has.
     let ports: Vec<&str> = find("Service")["spec"]["ports"]
         .as_array()

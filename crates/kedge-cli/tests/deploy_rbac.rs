@@ -2,7 +2,9 @@
 //! what the controller needs (read kedge's resources everywhere, write their
 //! status, emit Events, get Secrets by name, hold its Lease at home) and
 //! nothing more, until `rbac.apply.mode` opts into applying Applications'
-//! objects, in chosen namespaces or everywhere. The API server answers every
+//! objects, in chosen namespaces or everywhere, or into taking over from Argo
+//! CD Image Updater (read Argo CD Applications, report on ImageUpdaters,
+//! never write an Application). The API server answers every
 //! question (`kubectl auth can-i --as` is a SubjectAccessReview). And a real
 //! `kedge sync` with the ServiceAccount's token is refused, naming who may
 //! not do what where, until the chart opts into that namespace.
@@ -179,9 +181,50 @@ async fn the_chart_grants_the_controller_rights_and_applying_only_when_opted_in(
         ),
     ];
 
-    let denied: Vec<Right> = [&apply_in_team[..], &apply_in_other, &never].concat();
+    // The take-over of Argo CD Image Updater, opted into with
+    // argocdImageUpdater.enabled.
+    let takeover = [
+        right("list", "applications.argoproj.io", Scope::All),
+        right("watch", "applications.argoproj.io", Scope::All),
+        right(
+            "watch",
+            "imageupdaters.argocd-image-updater.argoproj.io",
+            Scope::All,
+        ),
+        right(
+            "patch",
+            "imageupdaters.argocd-image-updater.argoproj.io/status",
+            Scope::In(&team),
+        ),
+    ];
+    // Argo CD's Applications and the ImageUpdaters' specs are never written.
+    let never_argocd = [
+        right("patch", "applications.argoproj.io", Scope::In(&team)),
+        right("update", "applications.argoproj.io", Scope::In(&team)),
+        right(
+            "patch",
+            "imageupdaters.argocd-image-updater.argoproj.io",
+            Scope::In(&team),
+        ),
+    ];
+
+    let denied: Vec<Right> = [
+        &apply_in_team[..],
+        &apply_in_other,
+        &never,
+        &takeover,
+        &never_argocd,
+    ]
+    .concat();
     installed
         .assert_rights("default values", &controller, &denied)
+        .await;
+
+    helm_run("upgrade", &["argocdImageUpdater.enabled=true"]);
+    let allowed: Vec<Right> = [&controller[..], &takeover].concat();
+    let denied: Vec<Right> = [&apply_in_team[..], &never, &never_argocd].concat();
+    installed
+        .assert_rights("argocdImageUpdater.enabled=true", &allowed, &denied)
         .await;
 
     let namespaces = format!("rbac.apply.namespaces={{{team}}}");

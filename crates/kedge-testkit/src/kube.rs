@@ -161,3 +161,59 @@ pub fn cli(test: &str, name: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// Argo CD's `Application` CRD and Argo CD Image Updater's `ImageUpdater`
+/// CRD, as files: the first is vendored in this repository only
+/// (`tests/fixtures/manifests/argoproj__argo-cd/manifests/crds/`), the second
+/// is among the shared fixtures.
+pub fn argocd_crd_files() -> [PathBuf; 2] {
+    let application = "manifests/argoproj__argo-cd/manifests/crds/application-crd.yaml";
+    let shared = crate::fixtures_dir().join(application);
+    let application = if shared.is_file() {
+        shared
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(application)
+    };
+    let image_updater = crate::fixtures_dir().join(
+        "migration/argoproj-labs__argocd-image-updater/config/crd/bases/\
+         argocd-image-updater.argoproj.io_imageupdaters.yaml",
+    );
+    [application, image_updater]
+}
+
+/// Applies the CustomResourceDefinition `crd` (server-side) and waits until
+/// it is served.
+pub async fn apply_crd(client: &Client, crd: &serde_json::Value) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Patch, PatchParams};
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = crd["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    crds.patch(
+        &name,
+        &PatchParams::apply("kedge-testkit").force(),
+        &Patch::Apply(crd),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("applying CRD {name}: {error}"));
+    eventually(
+        &format!("{name} Established"),
+        Duration::from_secs(60),
+        || {
+            let (crds, name) = (crds.clone(), name.clone());
+            async move {
+                let crd = crds.get(&name).await.map_err(|e| e.to_string())?;
+                let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
+                (conditions.iter())
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+                    .then_some(())
+                    .ok_or_else(|| format!("{conditions:?}"))
+            }
+        },
+    )
+    .await;
+}

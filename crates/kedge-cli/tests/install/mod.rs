@@ -20,6 +20,7 @@ pub const EVERY_OPTION: &[&str] = &[
     "ingress.enabled=true",
     "ingress.host=kedge.acme.example",
     "serviceMonitor.enabled=true",
+    "argocdImageUpdater.enabled=true",
 ];
 
 /// The repository root.

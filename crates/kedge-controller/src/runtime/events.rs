@@ -1,6 +1,7 @@
 //! Events and the watch that drives a controller, as every kedge controller
 //! builds them.
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::controller::Controller;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
@@ -29,6 +30,20 @@ pub async fn publish<K: Resource<DynamicType = ()>>(
     type_: EventType,
     reason: &str,
     action: &str,
+    note: String,
+) {
+    let about = resource.object_ref(&());
+    publish_about(recorder, &about, type_, reason, action, note).await;
+}
+
+/// [`publish`] for an object known by its reference (one read as a
+/// `DynamicObject`, such as an Argo CD Application).
+pub async fn publish_about(
+    recorder: &Recorder,
+    about: &ObjectReference,
+    type_: EventType,
+    reason: &str,
+    action: &str,
     mut note: String,
 ) {
     if note.len() > MAX_NOTE_BYTES {
@@ -45,7 +60,7 @@ pub async fn publish<K: Resource<DynamicType = ()>>(
         action: action.to_owned(),
         secondary: None,
     };
-    if let Err(error) = recorder.publish(&event, &resource.object_ref(&())).await {
+    if let Err(error) = recorder.publish(&event, about).await {
         tracing::warn!(%error, reason, "could not publish an Event");
     }
 }

@@ -32,7 +32,7 @@ use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 
 pub use application::STATUS_MANAGER;
-pub use events::{publish, recorder, watched_controller};
+pub use events::{publish, publish_about, recorder, watched_controller};
 pub use heads::{HeadsError, RemoteHeads, ResolvedRevision};
 pub use lease::{LeaderLease, LeaseError, StopSignal, run_as_leader};
 pub use metrics::ControllerMetrics;

@@ -15,6 +15,10 @@
 //! run that did not happen (`SecretNotFound`, `PushFailed`, …). The reasons
 //! of the conditions are listed in [`next_status`].
 //!
+//! With [`argocd`], the same update path also serves Argo CD Applications
+//! annotated for Argo CD Image Updater and its `ImageUpdater` resources
+//! (opt-in).
+//!
 //! ```no_run
 //! # async fn run(client: kube::Client) {
 //! use kedge::controller::{ImageUpdateOptions, ImageUpdateController};
@@ -27,6 +31,8 @@
 //! # }
 //! ```
 
+pub mod argocd;
+mod imported;
 mod reconcile;
 mod spec;
 mod status;
@@ -46,6 +52,8 @@ use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::mpsc;
 
+pub use argocd::{ArgoCdTakeover, ArgoCdTakeoverOptions};
+pub use imported::{GITHUB_TOKEN_SECRET, image_update_spec};
 pub use spec::{SecretFile, SecretValues, SpecError, UpdateSettings, update_settings};
 pub use status::{Outcome, failure_reason, next_status};
 

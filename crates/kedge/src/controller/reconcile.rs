@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ObjectReference, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kedge_controller::ImageUpdate;
 use kedge_controller::runtime::STATUS_MANAGER;
+use kedge_controller::{ImageUpdate, ImageUpdateSpec};
 use kedge_forge::GitHub;
 use kedge_registry::RegistryClient;
 use kube::api::{Patch, PatchParams};
@@ -39,49 +39,60 @@ pub(super) async fn reconcile(
         }
     };
     let retry = RETRY.min(interval);
-    let updater = match updater_for(&ctx, &resource).await {
-        Ok(updater) => updater,
-        Err(NotRun {
-            reason,
-            message,
-            stalled,
-        }) => {
-            not_run(&ctx, &resource, reason, message, stalled).await?;
-            return Ok(if stalled {
-                Action::await_change()
-            } else {
-                Action::requeue(retry)
-            });
-        }
-    };
-    match updater.run(RunOptions::default()).await {
+    let namespace = resource.namespace().unwrap_or_default();
+    let dir = ctx.resource_dir(&namespace, &resource.name_any());
+    match run_spec(&ctx, &namespace, &resource.spec, &dir).await {
         Ok(result) => {
             write_status(&ctx, &resource, &Outcome::Ran(&result)).await?;
-            publish_result(&ctx, &resource, &result).await;
+            publish_result(&ctx, &resource.object_ref(&()), &result).await;
             Ok(Action::requeue(if result.failed.is_empty() {
                 interval
             } else {
                 retry
             }))
         }
-        Err(error) => {
-            let NotRun {
-                reason,
-                message,
-                stalled,
-            } = NotRun::from(&error);
+        Err(NotRun {
+            reason,
+            message,
+            stalled,
+        }) => {
             not_run(&ctx, &resource, reason, message, stalled).await?;
-            Ok(Action::requeue(retry))
+            Ok(if stalled {
+                Action::await_change()
+            } else {
+                Action::requeue(retry)
+            })
         }
     }
 }
 
+/// Runs `spec`, read from an object in `namespace` (whose Secrets it may
+/// name), keeping its clone and Secret files under `dir`: the one update
+/// path of ImageUpdates and of the configurations taken over from Argo CD
+/// Image Updater.
+pub(super) async fn run_spec(
+    ctx: &Context,
+    namespace: &str,
+    spec: &ImageUpdateSpec,
+    dir: &Path,
+) -> Result<UpdateResult, NotRun> {
+    let updater = updater_for(ctx, namespace, spec, dir).await?;
+    updater
+        .run(RunOptions::default())
+        .await
+        .map_err(|error| NotRun::from(&error))
+}
+
 /// Why the update flow did not run or failed as a whole: the condition
 /// reason, the message, and whether only a spec change can fix it.
-struct NotRun {
-    reason: &'static str,
-    message: String,
-    stalled: bool,
+#[derive(Debug)]
+pub(super) struct NotRun {
+    /// CamelCase reason (`SecretNotFound`, `PushFailed`).
+    pub reason: &'static str,
+    /// For a person.
+    pub message: String,
+    /// Only a change of the spec can fix it.
+    pub stalled: bool,
 }
 
 impl From<&UpdateError> for NotRun {
@@ -102,32 +113,34 @@ impl From<&UpdateError> for NotRun {
     }
 }
 
-/// The updater for the resource as it is now: its Secrets read, its
+/// The updater for `spec` as it is now: its Secrets read, its
 /// configuration built and checked, its Secret files written.
-async fn updater_for(ctx: &Context, resource: &ImageUpdate) -> Result<Updater, NotRun> {
-    let namespace = resource.namespace().unwrap_or_default();
-    let secrets = read_secrets(ctx, &namespace, &resource.spec.secret_names())
+async fn updater_for(
+    ctx: &Context,
+    namespace: &str,
+    spec: &ImageUpdateSpec,
+    dir: &Path,
+) -> Result<Updater, NotRun> {
+    let secrets = read_secrets(ctx, namespace, &spec.secret_names())
         .await
         .map_err(|message| NotRun {
             reason: "SecretNotReadable",
             message,
             stalled: false,
         })?;
-    let dir = ctx.resource_dir(&namespace, &resource.name_any());
-    let settings =
-        update_settings(&resource.spec, &secrets, &dir.join("secrets")).map_err(|error| {
-            let missing = error.is_missing_secret();
-            NotRun {
-                reason: if missing {
-                    "SecretNotFound"
-                } else {
-                    "InvalidSpec"
-                },
-                message: error.to_string(),
-                stalled: !missing,
-            }
-        })?;
-    prepare(settings, &dir)
+    let settings = update_settings(spec, &secrets, &dir.join("secrets")).map_err(|error| {
+        let missing = error.is_missing_secret();
+        NotRun {
+            reason: if missing {
+                "SecretNotFound"
+            } else {
+                "InvalidSpec"
+            },
+            message: error.to_string(),
+            stalled: !missing,
+        }
+    })?;
+    prepare(settings, dir)
         .await
         .map_err(|error| NotRun::from(&error))
 }
@@ -201,7 +214,8 @@ async fn not_run(
         stalled,
     };
     write_status(ctx, resource, &outcome).await?;
-    publish(ctx, resource, EventType::Warning, reason, "Update", message).await;
+    let about = resource.object_ref(&());
+    publish(ctx, &about, EventType::Warning, reason, "Update", message).await;
     Ok(Action::await_change())
 }
 
@@ -246,14 +260,14 @@ async fn write_status(
 }
 
 /// One Event per push, per pull request opened or refreshed, and one per
-/// image that failed.
-async fn publish_result(ctx: &Context, resource: &ImageUpdate, result: &UpdateResult) {
+/// image that failed, about the object `about`.
+pub(super) async fn publish_result(ctx: &Context, about: &ObjectReference, result: &UpdateResult) {
     if let Some(commit) = &result.commit
         && result.pull_requests.is_empty()
     {
         let short = commit.get(..12).unwrap_or(commit);
         let note = format!("pushed {short}: {}", changes(result));
-        publish(ctx, resource, EventType::Normal, "Updated", "Push", note).await;
+        publish(ctx, about, EventType::Normal, "Updated", "Push", note).await;
     }
     for pr in &result.pull_requests {
         let reason = match pr.action {
@@ -264,32 +278,26 @@ async fn publish_result(ctx: &Context, resource: &ImageUpdate, result: &UpdateRe
         };
         let url = pr.url.as_deref().unwrap_or(&pr.branch);
         let note = format!("{url}: {} ({})", pr.title, pr.aliases.join(", "));
-        publish(
-            ctx,
-            resource,
-            EventType::Normal,
-            reason,
-            "PullRequest",
-            note,
-        )
-        .await;
+        publish(ctx, about, EventType::Normal, reason, "PullRequest", note).await;
     }
     for failure in &result.failed {
         let reason = failure_reason(std::slice::from_ref(failure));
         let note = failure.error.clone();
-        publish(ctx, resource, EventType::Warning, reason, "Update", note).await;
+        publish(ctx, about, EventType::Warning, reason, "Update", note).await;
     }
 }
 
-async fn publish(
+/// Publishes an Event about `about`.
+pub(super) async fn publish(
     ctx: &Context,
-    resource: &ImageUpdate,
+    about: &ObjectReference,
     type_: EventType,
     reason: &str,
     action: &str,
     note: String,
 ) {
-    kedge_controller::runtime::publish(&ctx.recorder, resource, type_, reason, action, note).await;
+    kedge_controller::runtime::publish_about(&ctx.recorder, about, type_, reason, action, note)
+        .await;
 }
 
 impl Context {
