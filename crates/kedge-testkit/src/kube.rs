@@ -163,19 +163,11 @@ pub fn cli(test: &str, name: &str) -> Option<PathBuf> {
 }
 
 /// Argo CD's `Application` CRD and Argo CD Image Updater's `ImageUpdater`
-/// CRD, as files: the first is vendored in this repository only
-/// (`tests/fixtures/manifests/argoproj__argo-cd/manifests/crds/`), the second
-/// is among the shared fixtures.
+/// CRD, as files: the first is kept in this repository (`tests/crds`, with
+/// its origin), the second is among the shared fixtures.
 pub fn argocd_crd_files() -> [PathBuf; 2] {
-    let application = "manifests/argoproj__argo-cd/manifests/crds/application-crd.yaml";
-    let shared = crate::fixtures_dir().join(application);
-    let application = if shared.is_file() {
-        shared
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures")
-            .join(application)
-    };
+    let application = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/crds/argoproj.io_applications.yaml");
     let image_updater = crate::fixtures_dir().join(
         "migration/argoproj-labs__argocd-image-updater/config/crd/bases/\
          argocd-image-updater.argoproj.io_imageupdaters.yaml",
