@@ -13,7 +13,7 @@ use kube::Client;
 use crate::apply::{prepare, server_sees_no_change};
 use crate::live::{LiveState, Reach};
 use crate::report::{DiffReport, ObjectDiff};
-use crate::resources::{Resources, Target, resolve_all};
+use crate::resources::{Target, resolve_all};
 use crate::{KubeError, SyncOptions};
 
 /// Compares `objects` with the cluster for `options.app`: each object in
@@ -33,7 +33,7 @@ pub async fn diff(
         .flat_map(|step| step.hooks.iter().map(|(index, _)| *index))
         .chain(plan.skipped.iter().map(|skipped| skipped.object))
         .collect();
-    let resources = Resources::discover(client).await?;
+    let resources = crate::discovery::discover_for(client, options, objects).await?;
     let targets = resolve_all(&resources, objects, &options.namespace)?;
     let live = LiveState::read(client, &resources, &targets, options, Reach::EveryType).await?;
 

@@ -2,6 +2,7 @@
 //! step healthy before the next), run hooks, prune what left Git.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use futures::{StreamExt, stream};
 use kedge_render::RenderedObject;
@@ -70,7 +71,7 @@ pub(crate) struct Run<'a> {
     pub client: &'a Client,
     pub options: &'a SyncOptions,
     pub rendered: &'a [RenderedObject],
-    pub resources: Resources,
+    pub resources: Arc<Resources>,
     /// By render index; `None` until the CRD serving it is established.
     pub targets: Vec<Option<Target>>,
     pub live: LiveState,
@@ -97,7 +98,7 @@ impl<'a> Run<'a> {
         options: &'a SyncOptions,
     ) -> Result<Self, KubeError> {
         let deadline = Instant::now() + options.timeout;
-        let resources = Resources::discover(client).await?;
+        let resources = crate::discovery::discover_for(client, options, rendered).await?;
         let targets = resolve_all(&resources, rendered, &options.namespace)?;
         if options.create_namespace {
             crate::apply::ensure_namespace(client, &options.namespace, options.dry_run).await?;
@@ -340,7 +341,7 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         loop {
-            self.resources = Resources::discover(self.client).await?;
+            self.resources = crate::discovery::rediscover(self.client, self.options).await?;
             for &index in indices {
                 if self.targets[index].is_none() {
                     self.targets[index] = self

@@ -20,7 +20,7 @@ use kube::runtime::watcher::{self, Event};
 use crate::apply::{ApplyRefusal, apply, prepare, server_sees_no_change};
 use crate::live::{api_for, selector, to_object};
 use crate::report::{Action, ObjectResult};
-use crate::resources::{ResourceType, Resources, Target, resolve_all};
+use crate::resources::{ResourceType, Target, resolve_all};
 use crate::{KubeError, SyncOptions};
 
 type Events = BoxStream<'static, (ResourceType, Result<Event<DynamicObject>, watcher::Error>)>;
@@ -36,7 +36,7 @@ pub async fn heal(
     shutdown: impl Future<Output = ()>,
     mut on_heal: impl FnMut(&ObjectResult),
 ) -> Result<(), KubeError> {
-    let resources = Resources::discover(client).await?;
+    let resources = crate::discovery::discover_for(client, options, objects).await?;
     let targets: Vec<Target> = resolve_all(&resources, objects, &options.namespace)?
         .into_iter()
         .flatten()

@@ -30,6 +30,7 @@
 
 mod apply;
 mod diff;
+mod discovery;
 mod engine;
 mod error;
 mod heal;
@@ -46,6 +47,7 @@ use kedge_sync::ignore::IgnoreRules;
 use kedge_sync::inventory::AppName;
 
 pub use diff::diff;
+pub use discovery::SharedDiscovery;
 pub use engine::sync;
 pub use error::{KubeError, Located};
 pub use heal::{heal, keep_synced};
@@ -85,6 +87,9 @@ pub struct SyncOptions {
     /// does between full sweeps; an object of another kind labelled for
     /// the app is then neither reported nor pruned.
     pub inventory_kinds: Option<BTreeSet<GroupKind>>,
+    /// API discovery shared with other syncs; `None` (the default) asks
+    /// the API server each time.
+    pub discovery: Option<SharedDiscovery>,
 }
 
 /// A resource type as an inventory remembers it: API group (empty for the
@@ -123,6 +128,7 @@ impl SyncOptions {
             allow_empty: false,
             concurrency: 32,
             inventory_kinds: None,
+            discovery: None,
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kedge_kube::{Action, KubeError, SyncOptions, SyncReport, sync};
+use kedge_kube::{Action, KubeError, SharedDiscovery, SyncOptions, SyncReport, sync};
 use kedge_render::{RenderedObject, Renderer, render};
 use kedge_sync::health::HealthStatus;
 use kedge_sync::ignore::{IgnoreDifferences, IgnoreRules};
@@ -258,6 +258,71 @@ async fn with_the_kinds_it_reported_a_sync_lists_only_those_and_still_prunes() {
         .collect();
     listed.sort();
     assert_eq!(listed, ["/api/v1/configmaps", "/api/v1/secrets"]);
+}
+
+#[tokio::test]
+async fn syncs_sharing_discovery_ask_once_and_a_kind_installed_since_still_resolves() {
+    let test = "syncs_sharing_discovery_ask_once_and_a_kind_installed_since_still_resolves";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let namespace = cluster.namespace("discovery").await;
+    let group = format!("{namespace}.kedge.dev");
+    let files = waves(&namespace, &group);
+    let file = |name: &str| {
+        let (name, text) = files.iter().find(|(n, _)| *n == name).unwrap();
+        (*name, text.clone())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(&namespace);
+    options.discovery = Some(SharedDiscovery::new(Duration::from_secs(600)));
+    let (client, requests) = recording_client(&cluster).await;
+    let discovery_requests = |sent: Vec<(http::Method, String)>| {
+        sent.into_iter()
+            .filter(|(_, path)| {
+                ["/api", "/apis"].contains(&path.split('?').next().unwrap_or_default())
+            })
+            .count()
+    };
+
+    write_manifests(dir.path(), &[file("config.yaml")]);
+    let first = sync(&client, &rendered(dir.path()), &options)
+        .await
+        .unwrap();
+    assert!(first.succeeded(), "{first:#?}");
+    assert!(
+        discovery_requests(requests.take()) > 0,
+        "the first sync asks"
+    );
+    let again = sync(&client, &rendered(dir.path()), &options)
+        .await
+        .unwrap();
+    assert!(again.succeeded(), "{again:#?}");
+    assert_eq!(
+        discovery_requests(requests.take()),
+        0,
+        "the second reuses the answer"
+    );
+
+    // Another app installs a CRD; the shared answer does not know its kind.
+    let other = tempfile::tempdir().unwrap();
+    write_manifests(other.path(), &[file("crd.yaml")]);
+    let mut installer = self::options(&namespace);
+    installer.app = AppName::new(format!("{namespace}-crds")).unwrap();
+    let installed = sync(&cluster.client(), &rendered(other.path()), &installer)
+        .await
+        .unwrap();
+    assert!(installed.succeeded(), "{installed:#?}");
+    write_manifests(dir.path(), &[file("config.yaml"), file("widget.yaml")]);
+    let widget = sync(&client, &rendered(dir.path()), &options)
+        .await
+        .unwrap();
+    assert!(widget.succeeded(), "{widget:#?}");
+    assert_eq!(action_of(&widget, "Widget", "w"), &Action::Applied);
+    assert!(
+        discovery_requests(requests.take()) > 0,
+        "a new kind asks again"
+    );
 }
 
 #[tokio::test]

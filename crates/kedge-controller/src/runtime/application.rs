@@ -375,6 +375,7 @@ impl Prepared {
         options.force_conflicts = app.spec.sync_policy.self_heal;
         options.timeout = ctx.options.sync_timeout;
         options.ignore = app.spec.ignore_rules().map_err(|error| error.to_string())?;
+        options.discovery = Some(ctx.discovery.clone());
         Ok(Self {
             key_path,
             renderer,

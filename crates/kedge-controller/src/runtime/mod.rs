@@ -164,7 +164,12 @@ pub(crate) struct Context {
     attempts: application::Attempts,
     refreshes: application::Refreshes,
     inventories: inventory::Inventories,
+    discovery: kedge_kube::SharedDiscovery,
 }
+
+/// How long one API discovery answer serves every Application's reconciles
+/// (a kind it does not know is looked up again at once).
+const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// The annotation that asks the controller to look at an Application's
 /// repository again now (its value, a timestamp, only has to change). Any
@@ -433,6 +438,7 @@ impl ApplicationController {
             attempts: application::Attempts::default(),
             refreshes: application::Refreshes::default(),
             inventories: inventory::Inventories::default(),
+            discovery: kedge_kube::SharedDiscovery::new(DISCOVERY_MAX_AGE),
         });
         Self {
             controller,
