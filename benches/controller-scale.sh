@@ -87,7 +87,9 @@ for i in $(seq 0 $((apps - 1))); do
     "$name" "$ns" "$repo_url" "$name" "$ns"
 done >"$work/applications.yaml"
 kubectl apply --server-side -f "$work/applications.yaml" >/dev/null
-echo "created $(kubectl get applications -n "$ns" -o name | wc -l) Applications"
+created=$(kubectl get applications.kedge.dev -n "$ns" -o name | wc -l)
+echo "created $created Applications"
+[ "$created" -eq "$apps" ] || { echo "expected $apps Applications" >&2; exit 1; }
 
 # --- API server requests -----------------------------------------------------
 # request_counts: "VERB|RESOURCE|SUBRESOURCE N" for every apiserver_request_total
@@ -138,7 +140,7 @@ echo "  $(top "$baseline_growth")"
 # --- Cold start --------------------------------------------------------------
 # not_ready: how many Applications are not Ready=True.
 not_ready() {
-  kubectl get applications -n "$ns" -o json | jq '[.items[] | select(([.status.conditions[]? | select(.type == "Ready" and .status == "True")] | length) == 0)] | length'
+  kubectl get applications.kedge.dev -n "$ns" -o json | jq '[.items[] | select(([.status.conditions[]? | select(.type == "Ready" and .status == "True")] | length) == 0)] | length'
 }
 kedge_port=$(free_port 18080)
 start=$(now_ms)
@@ -199,7 +201,7 @@ deliver_push() {
     -H "X-GitHub-Delivery: bench-$(now_ms)" -H "X-Hub-Signature-256: $signature" --data-binary "$body"
 }
 # behind COMMIT: how many Applications have not synced COMMIT yet.
-behind() { kubectl get applications -n "$ns" -o json | jq --arg c "$1" '[.items[] | select(.status.lastSyncedRevision != $c)] | length'; }
+behind() { kubectl get applications.kedge.dev -n "$ns" -o json | jq --arg c "$1" '[.items[] | select(.status.lastSyncedRevision != $c)] | length'; }
 
 echo
 : >"$work/webhook-times"
@@ -213,7 +215,7 @@ for round in $(seq "$webhooks"); do
   git -C "$work/clone" push -q "$work/git/$repository.git" main
   # A watch on the app stamps its refresh annotation and synced revision.
   rm -f "$work/watch"
-  kubectl get application "$name" -n "$ns" --watch \
+  kubectl get applications.kedge.dev "$name" -n "$ns" --watch \
     -o jsonpath='{.metadata.annotations.kedge\.dev/refresh} {.status.lastSyncedRevision}{"\n"}' |
     while read -r refresh revision; do echo "$(now_ms) $refresh $revision"; done >"$work/watch" &
   watch_pid=$!
