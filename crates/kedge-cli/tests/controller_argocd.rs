@@ -5,7 +5,6 @@
 //! given.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::events::v1::Event;
@@ -18,7 +17,7 @@ use serde_json::Value;
 
 mod controller_support;
 
-use controller_support::{Kedge, WAIT};
+use controller_support::{Kedge, WAIT, kedge_serve_controller};
 
 const APP: &str = "image-updater-001";
 const APP_DIR: &str = "001-simple-kustomize-app";
@@ -33,21 +32,12 @@ fn deployment(host: &str, tag: &str) -> String {
 /// `kedge serve --controller` over `namespace`, without leader election,
 /// with `extra` flags.
 fn start_kedge(dir: &Path, kubeconfig: &Path, namespace: &str, extra: &[&str]) -> Kedge {
-    let child = Command::new(env!("CARGO_BIN_EXE_kedge"))
-        .args(["serve", "--controller", "--no-leader-election", "--listen"])
-        .arg(format!("127.0.0.1:{}", kedge_testkit::free_port()))
-        .args(["--watch-namespace", namespace])
-        .args(extra)
-        .arg("--cache-dir")
-        .arg(dir.join("cache"))
-        .current_dir(dir)
-        .env("KUBECONFIG", kubeconfig)
-        .env("HOSTNAME", "kedge-test")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting kedge serve --controller");
-    Kedge(child)
+    let port = kedge_testkit::free_port();
+    let mut command = kedge_serve_controller(dir, kubeconfig, port);
+    command
+        .args(["--no-leader-election", "--watch-namespace", namespace])
+        .args(extra);
+    Kedge(command.spawn().expect("starting kedge serve --controller"))
 }
 
 /// The scenario's annotated Application in `namespace`, its registry and

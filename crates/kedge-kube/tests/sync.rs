@@ -20,7 +20,7 @@ use kedge_sync::ignore::{IgnoreDifferences, IgnoreRules};
 use kedge_sync::inventory::AppName;
 use kedge_testkit::kube::TestCluster;
 use kube::api::{Api, Patch, PatchParams};
-use support::{config_map, deployment, kubelet, recording_client, write_manifests};
+use support::{config_map, deployment, kubelet, recording_client, secret, write_manifests};
 
 fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -178,13 +178,11 @@ async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
     let namespace = cluster.namespace("prune").await;
     let dir = tempfile::tempdir().unwrap();
     let protected = "  annotations:\n    kedge.dev/prune: \"false\"\n";
-    let secret =
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: s3cret\n";
     let all = [
         ("a.yaml", config_map("stays", "")),
         ("b.yaml", config_map("leaves", "")),
         ("c.yaml", config_map("protected", protected)),
-        ("secret.yaml", secret.to_owned()),
+        ("secret.yaml", secret("token")),
     ];
     write_manifests(dir.path(), &all);
     let mut options = options(&namespace);
@@ -225,11 +223,9 @@ async fn with_the_kinds_it_reported_a_sync_lists_only_those_and_still_prunes() {
     };
     let namespace = cluster.namespace("kinds").await;
     let dir = tempfile::tempdir().unwrap();
-    let secret =
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: s3cret\n";
     let all = [
         ("a.yaml", config_map("stays", "")),
-        ("secret.yaml", secret.to_owned()),
+        ("secret.yaml", secret("token")),
     ];
     write_manifests(dir.path(), &all);
     let mut options = options(&namespace);

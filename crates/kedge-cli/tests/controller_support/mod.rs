@@ -46,27 +46,30 @@ pub fn start_kedge_with(
     port: u16,
     env: &[(&str, &str)],
 ) -> Kedge {
-    let child = Command::new(env!("CARGO_BIN_EXE_kedge"))
+    let mut command = kedge_serve_controller(dir, kubeconfig, port);
+    command
         .envs(env.iter().copied())
+        .args(["--watch-namespace", namespace])
+        .args(["--lease-namespace", namespace])
+        .env("KEDGE_GITHUB_WEBHOOK_SECRET", SECRET);
+    Kedge(command.spawn().expect("starting kedge serve --controller"))
+}
+
+/// `kedge serve --controller` on `port` with its cache in `dir`, talking to
+/// the cluster of `kubeconfig`; the caller adds flags and spawns it.
+pub fn kedge_serve_controller(dir: &Path, kubeconfig: &Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kedge"));
+    command
         .args(["serve", "--controller", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
-        .args([
-            "--watch-namespace",
-            namespace,
-            "--lease-namespace",
-            namespace,
-        ])
         .arg("--cache-dir")
         .arg(dir.join("cache"))
         .current_dir(dir)
         .env("KUBECONFIG", kubeconfig)
-        .env("KEDGE_GITHUB_WEBHOOK_SECRET", SECRET)
         .env("HOSTNAME", "kedge-test")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting kedge serve --controller");
-    Kedge(child)
+        .stderr(Stdio::inherit());
+    command
 }
 
 /// POSTs a signed GitHub delivery; returns the HTTP status.

@@ -95,6 +95,13 @@ pub fn write_manifests(dir: &Path, files: &[(&str, String)]) {
 }
 
 /// A ConfigMap manifest.
+/// A Secret manifest holding one token.
+pub fn secret(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\nstringData:\n  token: s3cret\n"
+    )
+}
+
 pub fn config_map(name: &str, extra: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{extra}data:\n  greeting: hello\n"
