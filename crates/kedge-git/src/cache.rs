@@ -20,15 +20,28 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(600);
 /// An exclusive `flock` on one cached clone; released on drop (or by the
 /// kernel when the process dies).
 ///
-/// Threads of one process queue on an in-process lock first and are woken
+/// Threads of one process wait on an in-process lock first and are woken
 /// the moment it is released; only other processes are waited for by
 /// polling the `flock`. (A controller renders a thousand Applications of one
 /// repository from one clone: polling at a fixed step between its own
 /// threads cost tens of milliseconds per render.)
 pub(crate) struct CacheLock {
     file: Option<File>,
-    path: PathBuf,
+    claim: Option<Claim>,
     id: u64,
+}
+
+/// This process's claim on one lock file, given up on drop (a panic
+/// included), waking the threads that wait for it.
+struct Claim(PathBuf);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(claimed) = in_process().as_mut() {
+            claimed.remove(&self.0);
+        }
+        RELEASED.notify_all();
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -56,21 +69,16 @@ impl CacheLock {
             path: lock_path.to_owned(),
             waited: wait,
         };
-        claim_in_process(lock_path, deadline).ok_or_else(timed_out)?;
-        let file = match lock_file(lock_path, deadline) {
-            Ok(file) => file,
-            Err(error) => {
-                release_in_process(lock_path);
-                return Err(error.unwrap_or_else(timed_out));
-            }
-        };
+        let claim = claim_in_process(lock_path, deadline).ok_or_else(timed_out)?;
+        let file =
+            lock_file(lock_path, deadline).map_err(|error| error.unwrap_or_else(timed_out))?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         held()
             .get_or_insert_with(HashMap::new)
             .insert(id, Instant::now());
         Ok(Self {
             file: Some(file),
-            path: lock_path.to_owned(),
+            claim: Some(claim),
             id,
         })
     }
@@ -78,7 +86,7 @@ impl CacheLock {
 
 /// Waits until no thread of this process holds `lock_path`, then claims it;
 /// `None` when `deadline` passes first.
-fn claim_in_process(lock_path: &Path, deadline: Instant) -> Option<()> {
+fn claim_in_process(lock_path: &Path, deadline: Instant) -> Option<Claim> {
     let mut claimed = in_process();
     while claimed.get_or_insert_with(HashSet::new).contains(lock_path) {
         let left = deadline.checked_duration_since(Instant::now())?;
@@ -90,14 +98,15 @@ fn claim_in_process(lock_path: &Path, deadline: Instant) -> Option<()> {
     claimed
         .get_or_insert_with(HashSet::new)
         .insert(lock_path.to_owned());
-    Some(())
+    Some(Claim(lock_path.to_owned()))
 }
 
-fn release_in_process(lock_path: &Path) {
-    if let Some(claimed) = in_process().as_mut() {
-        claimed.remove(lock_path);
-    }
-    RELEASED.notify_all();
+// How often a `flock` was found held, for tests: threads of one process
+// never get that far while another of them holds the clone. Per thread, so
+// that tests running beside each other do not mix their counts.
+#[cfg(test)]
+thread_local! {
+    static FLOCK_BUSY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Takes the `flock` on `lock_path`, polling (1 ms, doubling up to
@@ -114,6 +123,8 @@ fn lock_file(lock_path: &Path, deadline: Instant) -> Result<File, Option<GitErro
         match file.try_lock() {
             Ok(()) => return Ok(file),
             Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                #[cfg(test)]
+                FLOCK_BUSY.with(|busy| busy.set(busy.get() + 1));
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(MAX_POLL);
             }
@@ -132,7 +143,7 @@ impl Drop for CacheLock {
         }
         // The `flock` first, so that a thread woken next finds both free.
         drop(self.file.take());
-        release_in_process(&self.path);
+        drop(self.claim.take());
     }
 }
 
@@ -242,12 +253,18 @@ mod tests {
                         holders.fetch_sub(1, Ordering::SeqCst);
                         drop(lock);
                     }
+                    FLOCK_BUSY.with(|busy| busy.get())
                 })
             })
             .collect();
-        for thread in threads {
-            thread.join().expect("no panic");
-        }
+        let flock_busy: u64 = threads
+            .into_iter()
+            .map(|thread| thread.join().expect("no panic"))
+            .sum();
+        assert_eq!(
+            flock_busy, 0,
+            "threads of one process wait in process, never on the flock"
+        );
         assert_eq!(
             most.load(Ordering::SeqCst),
             1,

@@ -41,6 +41,7 @@ pub async fn diff(
     let mut report = DiffReport {
         app: options.app.clone(),
         objects: Vec::with_capacity(objects.len()),
+        inventory_complete: live.read_every_type(),
     };
     let mut desired_keys = BTreeSet::new();
     for (index, target) in targets.iter().enumerate() {

@@ -16,14 +16,17 @@ use crate::{KubeError, SyncOptions};
 /// [`SyncOptions::discovery`]) while it is younger than its `max_age`. An
 /// answer that does not know a kind a render has (a CRD installed since)
 /// is replaced at once by a fresh one, so a cached answer never turns a new
-/// kind into an "unknown kind" error. Cheap to clone: clones share it.
+/// kind into an "unknown kind" error; a render that holds CRDs always asks
+/// afresh (its custom resources wait for their CRD by discovery), and
+/// [`forget`](Self::forget) drops the answer after a failure it may have
+/// caused (a type removed since). Cheap to clone: clones share it.
 #[derive(Clone)]
 pub struct SharedDiscovery {
     max_age: Duration,
     last: Arc<Mutex<Option<Answer>>>,
 }
 
-/// A discovery answer and when it was given.
+/// A discovery answer and when it was asked for.
 type Answer = (Instant, Arc<Resources>);
 
 impl SharedDiscovery {
@@ -35,9 +38,20 @@ impl SharedDiscovery {
         }
     }
 
-    /// The cached answer, when it is young enough and knows every kind of
-    /// `rendered`.
+    /// Drops the cached answer: the next sync asks the API server.
+    pub fn forget(&self) {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The cached answer, when it is young enough, knows every kind of
+    /// `rendered`, and `rendered` defines no CRD.
     fn cached(&self, rendered: &[RenderedObject]) -> Option<Arc<Resources>> {
+        let defines_crds = rendered
+            .iter()
+            .any(|object| object.kind() == "CustomResourceDefinition");
+        if defines_crds {
+            return None;
+        }
         let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         let (at, resources) = last.as_ref()?;
         let knows_all = rendered.iter().all(|object| {
@@ -48,11 +62,15 @@ impl SharedDiscovery {
         (at.elapsed() < self.max_age && knows_all).then(|| Arc::clone(resources))
     }
 
-    /// Asks the API server, and keeps the answer for the next callers.
+    /// Asks the API server, and keeps the answer for the next callers
+    /// unless an answer asked for later is already kept.
     async fn refresh(&self, client: &Client) -> Result<Arc<Resources>, KubeError> {
+        let asked = Instant::now();
         let resources = Arc::new(Resources::discover(client).await?);
-        *self.last.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), Arc::clone(&resources)));
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.as_ref().is_none_or(|(kept, _)| *kept < asked) {
+            *last = Some((asked, Arc::clone(&resources)));
+        }
         Ok(resources)
     }
 }

@@ -58,6 +58,7 @@ pub async fn sync(
         }
     } else if run.report.succeeded() {
         run.prune().await;
+        run.report.inventory_complete = options.prune && run.live.read_every_type();
     } else {
         // An object refused for a conflict: Git is not fully applied, so
         // nothing is deleted yet.
@@ -122,6 +123,7 @@ impl<'a> Run<'a> {
                 app: options.app.clone(),
                 dry_run: options.dry_run,
                 objects: Vec::new(),
+                inventory_complete: false,
             },
         })
     }

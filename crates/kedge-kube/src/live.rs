@@ -25,6 +25,8 @@ pub(crate) struct LiveState {
     unlabelled: BTreeMap<ObjectKey, Object>,
     /// Resource types already listed.
     listed: HashSet<ResourceType>,
+    /// Every listable type was asked for, and none refused.
+    every_type: bool,
 }
 
 /// The typed API for one resource type, in `namespace` or cluster-wide.
@@ -80,6 +82,12 @@ impl LiveState {
         self.inventory.get(key).or_else(|| self.unlabelled.get(key))
     }
 
+    /// Whether every listable type was read for the app's objects: none
+    /// left out by [`SyncOptions::inventory_kinds`], none refused.
+    pub fn read_every_type(&self) -> bool {
+        self.every_type
+    }
+
     /// Every object that carries the app's label.
     pub fn inventory(&self) -> Vec<Object> {
         self.inventory.values().cloned().collect()
@@ -130,7 +138,10 @@ impl LiveState {
             selector: selector(&options.app),
             namespaces: &namespaces,
         };
-        let mut live = LiveState::default();
+        let mut live = LiveState {
+            every_type: reach == Reach::EveryType && options.inventory_kinds.is_none(),
+            ..LiveState::default()
+        };
         live.list(client, types, &scope, options.concurrency)
             .await?;
         let resolved: Vec<&Target> = targets.iter().flatten().collect();
@@ -152,12 +163,15 @@ impl LiveState {
             .into_iter()
             .filter(|(kind, _)| self.listed.insert(kind.clone()))
             .collect();
-        let lists: Vec<Vec<Object>> = stream::iter(todo)
+        let lists: Vec<Option<Vec<Object>>> = stream::iter(todo)
             .map(|(kind, need)| list_one(client, kind, need, scope))
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
-        for object in lists.into_iter().flatten() {
+        if lists.iter().any(Option::is_none) {
+            self.every_type = false;
+        }
+        for object in lists.into_iter().flatten().flatten() {
             self.inventory
                 .insert(kedge_sync::object_key(&object), object);
         }
@@ -291,12 +305,14 @@ pub(crate) struct ListScope<'a> {
     pub namespaces: &'a [String],
 }
 
+/// The app's objects of one type; `None` when a type only prune needs could
+/// not be listed (it is left out, with a warning).
 async fn list_one(
     client: &Client,
     kind: ResourceType,
     need: Need,
     scope: &ListScope<'_>,
-) -> Result<Vec<Object>, KubeError> {
+) -> Result<Option<Vec<Object>>, KubeError> {
     let params = ListParams::default().labels(&scope.selector);
     let failed = |source| KubeError::List {
         resource: kind.describe(),
@@ -310,24 +326,27 @@ async fn list_one(
             for namespace in scope.namespaces {
                 match api_for(client, &kind, Some(namespace)).list(&params).await {
                     Ok(list) => items.extend(list.items),
-                    Err(error) if need == Need::BestEffort => skip_type(&kind, &error),
+                    Err(error) if need == Need::BestEffort => return Ok(skip_type(&kind, &error)),
                     Err(error) => return Err(failed(error)),
                 }
             }
         }
-        Err(error) if need == Need::BestEffort => skip_type(&kind, &error),
+        Err(error) if need == Need::BestEffort => return Ok(skip_type(&kind, &error)),
         Err(error) => return Err(failed(error)),
     }
-    Ok(items
-        .into_iter()
-        .map(|object| to_object(object, &kind))
-        .collect())
+    Ok(Some(
+        items
+            .into_iter()
+            .map(|object| to_object(object, &kind))
+            .collect(),
+    ))
 }
 
-fn skip_type(kind: &ResourceType, error: &kube::Error) {
+fn skip_type<T>(kind: &ResourceType, error: &kube::Error) -> Option<T> {
     tracing::warn!(
         resource = %kind.describe(),
         %error,
         "cannot list; objects of this type that left Git are not found"
     );
+    None
 }

@@ -59,6 +59,12 @@ pub struct SyncReport {
     pub dry_run: bool,
     /// Every object, in the order the sync handled them.
     pub objects: Vec<ObjectResult>,
+    /// Whether the report names every object of the app: every listable
+    /// type was read (no [`SyncOptions::inventory_kinds`](crate::SyncOptions),
+    /// none refused), and prune ran. Only then are [`kinds`](Self::kinds)
+    /// all the kinds the app has.
+    #[serde(skip)]
+    pub inventory_complete: bool,
 }
 
 impl SyncReport {
@@ -134,6 +140,12 @@ pub struct DiffReport {
     pub app: kedge_sync::inventory::AppName,
     /// Every desired object, then the app's objects that left Git.
     pub objects: Vec<ObjectDiff>,
+    /// Whether every listable type was read for the app's objects (no
+    /// [`SyncOptions::inventory_kinds`](crate::SyncOptions), none
+    /// refused): only then are [`kinds`](Self::kinds) all the kinds the
+    /// app has.
+    #[serde(skip)]
+    pub inventory_complete: bool,
 }
 
 impl DiffReport {

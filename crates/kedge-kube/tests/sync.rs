@@ -236,6 +236,7 @@ async fn with_the_kinds_it_reported_a_sync_lists_only_those_and_still_prunes() {
     assert!(first.succeeded(), "{first:#?}");
     let kinds: Vec<String> = first.kinds().iter().map(|k| k.kind.clone()).collect();
     assert_eq!(kinds, ["ConfigMap", "Secret"]);
+    assert!(first.inventory_complete, "every type listed and pruned");
 
     // The Secret leaves Git; the kinds remembered still find it.
     write_manifests(dir.path(), &all[..1]);
@@ -246,6 +247,10 @@ async fn with_the_kinds_it_reported_a_sync_lists_only_those_and_still_prunes() {
         .unwrap();
     assert!(report.succeeded(), "{report:#?}");
     assert_eq!(action_of(&report, "Secret", "token"), &Action::Pruned);
+    assert!(
+        !report.inventory_complete,
+        "two kinds listed, not every one"
+    );
     let mut listed: Vec<String> = requests
         .take()
         .into_iter()

@@ -140,19 +140,26 @@ struct Push {
     #[serde(default)]
     deleted: bool,
     repository: Option<Repository>,
+    /// Read leniently: the files are a hint, so a shape kedge does not
+    /// expect loses the hint, never the delivery.
     #[serde(default)]
-    commits: Option<Vec<PushedCommit>>,
+    commits: Option<serde_json::Value>,
 }
 
-/// One of a push's commits, as far as its files go.
-#[derive(Deserialize)]
-struct PushedCommit {
-    #[serde(default)]
-    added: Option<Vec<String>>,
-    #[serde(default)]
-    removed: Option<Vec<String>>,
-    #[serde(default)]
-    modified: Option<Vec<String>>,
+/// The files `commits` lists as added, removed or modified, sorted and
+/// without repeats; whatever is not an array of strings is passed over.
+fn changed_paths(commits: Option<&serde_json::Value>) -> Vec<String> {
+    let commits = commits.and_then(serde_json::Value::as_array);
+    let paths: std::collections::BTreeSet<&str> = commits
+        .into_iter()
+        .flatten()
+        .flat_map(|commit| ["added", "removed", "modified"].map(|list| commit.get(list)))
+        .flatten()
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    paths.into_iter().map(str::to_owned).collect()
 }
 
 fn parse_push(body: &[u8]) -> Result<GitHubEvent, WebhookError> {
@@ -179,18 +186,10 @@ fn parse_push(body: &[u8]) -> Result<GitHubEvent, WebhookError> {
     if push.deleted {
         return Ok(ignored("branch deleted"));
     }
-    let changed_paths: std::collections::BTreeSet<String> = push
-        .commits
-        .into_iter()
-        .flatten()
-        .flat_map(|commit| [commit.added, commit.removed, commit.modified])
-        .flatten()
-        .flatten()
-        .collect();
     Ok(GitHubEvent::Push {
         repository,
         branch: branch.to_owned(),
-        changed_paths: changed_paths.into_iter().collect(),
+        changed_paths: changed_paths(push.commits.as_ref()),
     })
 }
 

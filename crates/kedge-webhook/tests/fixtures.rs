@@ -413,12 +413,10 @@ fn github_docs_signature_vector_verifies() {
     assert_eq!(count, 1);
 }
 
-/// The fixtures hold no merged pull request (every `closed` sample has
-/// `merged: false`), so this flips octokit's closed sample: a hand-made
-/// variant of real data.
 /// Argo CD's recorded push (two files added, one modified in one commit):
-/// the paths it lists, each once and sorted; octokit's push with no commits
-/// with its commits trimmed lists none.
+/// the paths it lists, each once and sorted. octokit's push with its
+/// commits trimmed lists none, and one of a shape kedge does not expect
+/// lists the paths it can read: it is still a push.
 #[test]
 fn a_push_lists_the_paths_its_commits_changed() {
     let read = |relative: &str| std::fs::read(fixtures_dir().join(relative)).unwrap();
@@ -450,8 +448,18 @@ fn a_push_lists_the_paths_its_commits_changed() {
         GitHubEvent::Push { changed_paths, .. } => assert!(changed_paths.is_empty()),
         other => panic!("expected a push, got {other:?}"),
     }
+    payload["commits"] =
+        serde_json::json!([{"added": "not-a-list"}, 7, {"modified": [1, "a.yaml"]}]);
+    let body = serde_json::to_vec(&payload).unwrap();
+    match parse_github_event("push", &body).unwrap() {
+        GitHubEvent::Push { changed_paths, .. } => assert_eq!(changed_paths, ["a.yaml"]),
+        other => panic!("expected a push, got {other:?}"),
+    }
 }
 
+/// The fixtures hold no merged pull request (every `closed` sample has
+/// `merged: false`), so this flips octokit's closed sample: a hand-made
+/// variant of real data.
 #[test]
 fn merged_pull_request_names_the_base_branch() {
     let path = fixtures_dir()

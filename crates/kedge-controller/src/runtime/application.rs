@@ -278,14 +278,15 @@ async fn sync(
     let report = match kedge_kube::sync(&ctx.client, rendered.objects, rendered.options).await {
         Ok(report) => report,
         Err(error) => {
+            // A type removed since the shared discovery answer fails like this.
+            ctx.discovery.forget();
             let message = with_causes(&error);
             return failed(ctx, app, "SyncFailed", message, revision, interval).await;
         }
     };
     let app_ref = ObjectRef::from_obj(app.as_ref());
-    let options = rendered.options;
-    let swept = options.inventory_kinds.is_none() && options.prune;
-    ctx.inventories.record(&app_ref, report.kinds(), swept);
+    ctx.inventories
+        .record(&app_ref, report.kinds(), report.inventory_complete);
     let attempt = (!report.succeeded()).then(|| {
         ctx.attempts
             .failed(&app_ref, app.meta().generation, revision)
@@ -330,13 +331,14 @@ async fn compare(
     let report = match kedge_kube::diff(&ctx.client, rendered.objects, rendered.options).await {
         Ok(report) => report,
         Err(error) => {
+            ctx.discovery.forget();
             let message = with_causes(&error);
             return failed(ctx, app, "CompareFailed", message, revision, interval).await;
         }
     };
-    let swept = rendered.options.inventory_kinds.is_none();
+    let app_ref = ObjectRef::from_obj(app.as_ref());
     ctx.inventories
-        .record(&ObjectRef::from_obj(app.as_ref()), report.kinds(), swept);
+        .record(&app_ref, report.kinds(), report.inventory_complete);
     let outcome = Outcome::Compared {
         revision,
         report: &report,

@@ -40,6 +40,7 @@ fn report(objects: Vec<ObjectResult>) -> SyncReport {
         app: AppName::new("shop.web").expect("a valid name"),
         dry_run: false,
         objects,
+        inventory_complete: false,
     }
 }
 
@@ -179,6 +180,7 @@ fn diff_report(status: kedge_sync::compare::SyncStatus) -> DiffReport {
             drift: Vec::new(),
             diff: String::new(),
         }],
+        inventory_complete: false,
     }
 }
 
