@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use http::header::{ACCEPT, AUTHORIZATION, HeaderMap};
 use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
@@ -274,8 +274,8 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
-        if let Some(seconds) = header(RETRY_AFTER.as_str()) {
-            return Some(Duration::from_secs(seconds));
+        if let Some(wait) = kedge_http::retry_after(&answer.headers, jiff::Timestamp::now()) {
+            return Some(wait);
         }
         if header("x-ratelimit-remaining") == Some(0) {
             let reset = header("x-ratelimit-reset").unwrap_or(0);
@@ -372,43 +372,11 @@ fn error_message(body: &[u8]) -> String {
     message
 }
 
-/// The `rel="next"` URL of a `Link` header, if any.
-pub(crate) fn next_link(headers: &HeaderMap) -> Option<String> {
-    let link = headers.get(http::header::LINK)?.to_str().ok()?;
-    link.split(',').find_map(|entry| {
-        let (url, params) = entry.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
-        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
-        is_next.then(|| url.to_owned())
-    })
-}
+pub(crate) use kedge_http::next_link;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_link_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::LINK,
-            HeaderValue::from_static(
-                "<https://api.github.com/repositories/1/pulls?page=3>; rel=\"next\", \
-                 <https://api.github.com/repositories/1/pulls?page=5>; rel=\"last\"",
-            ),
-        );
-        assert_eq!(
-            next_link(&headers).as_deref(),
-            Some("https://api.github.com/repositories/1/pulls?page=3")
-        );
-        headers.insert(
-            http::header::LINK,
-            HeaderValue::from_static("<https://x/?page=1>; rel=\"prev\""),
-        );
-        assert_eq!(next_link(&headers), None);
-    }
 
     #[test]
     fn error_message_joins_github_errors() {

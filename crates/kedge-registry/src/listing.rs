@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 
-use reqwest::header::{HeaderMap, LINK};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -262,22 +262,9 @@ impl<'de> Visitor<'de> for Tags<'_> {
 
 /// The `rel="next"` target of a `Link` header, resolved against the current URL.
 fn next_link(headers: &HeaderMap, current: &str) -> Option<String> {
-    for value in headers.get_all(LINK) {
-        let value = value.to_str().ok()?;
-        for link in value.split(',') {
-            let (target, params) = link.split_once(';')?;
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            let is_next = params.split(';').any(|p| {
-                let p = p.trim().replace(' ', "");
-                p == "rel=\"next\"" || p == "rel=next"
-            });
-            if is_next {
-                let base = reqwest::Url::parse(current).ok()?;
-                return base.join(target).ok().map(String::from);
-            }
-        }
-    }
-    None
+    let target = kedge_http::next_link(headers)?;
+    let base = reqwest::Url::parse(current).ok()?;
+    base.join(&target).ok().map(String::from)
 }
 
 #[cfg(test)]
@@ -321,7 +308,7 @@ mod tests {
     fn link_header_relative_and_absolute() {
         let mut headers = HeaderMap::new();
         headers.insert(
-            LINK,
+            reqwest::header::LINK,
             r#"</v2/team/app/tags/list?last=b&n=2>; rel="next""#
                 .parse()
                 .unwrap(),
@@ -331,7 +318,7 @@ mod tests {
             Some("http://127.0.0.1:5000/v2/team/app/tags/list?last=b&n=2")
         );
         headers.insert(
-            LINK,
+            reqwest::header::LINK,
             r#"<https://other.example/page2>; rel=next, <https://x/prev>; rel="prev""#
                 .parse()
                 .unwrap(),
