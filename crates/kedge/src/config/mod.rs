@@ -638,44 +638,12 @@ impl Config {
         }
         let mut aliases = std::collections::HashSet::new();
         for (i, image) in self.images.iter().enumerate() {
-            let line = image.line;
-            let key = |field: &str| format!("images[{i}].{field}");
-            let config = image;
-            if !aliases.insert(config.alias.as_str()) {
-                return Err(error(
-                    line,
-                    key("alias"),
-                    format!("{:?} is used twice", config.alias),
-                ));
+            if !aliases.insert(image.alias.as_str()) {
+                let message = format!("{:?} is used twice", image.alias);
+                return Err(error(image.line, format!("images[{i}].alias"), message));
             }
-            config
-                .image
-                .parse::<kedge_registry::ImageName>()
-                .map_err(|e| error(line, key("image"), e.to_string()))?;
-            if config.targets.is_empty() {
-                return Err(error(
-                    line,
-                    key("targets"),
-                    "at least one file or directory".into(),
-                ));
-            }
-            for target in &config.targets {
-                if Path::new(target).is_absolute() || target.split('/').any(|p| p == "..") {
-                    return Err(error(
-                        line,
-                        key("targets"),
-                        format!("{target:?} must be a path inside the repository"),
-                    ));
-                }
-            }
-            if let Some(platform) = &config.platform {
-                platform
-                    .parse::<kedge_registry::Platform>()
-                    .map_err(|e| error(line, key("platform"), e.to_string()))?;
-            }
-            let policy_line = config.policy.as_ref().map_or(line, |p| p.line.max(line));
-            config.tag_policy().map_err(|(field, message)| {
-                error(policy_line, key(&format!("policy.{field}")), message)
+            image.check().map_err(|(line, field, message)| {
+                error(line, format!("images[{i}].{field}"), message)
             })?;
         }
         for (i, registry) in self.registries.iter().enumerate() {
@@ -683,45 +651,73 @@ impl Config {
                 error(0, format!("registries[{i}].{field}"), message)
             })?;
         }
+        self.check_publishing()
+            .map_err(|(key, message)| error(0, key.into(), message))?;
+        self.serve.validate(path, &self.images)?;
+        Ok(())
+    }
+
+    /// Checks how changes are published: the forge pull-request mode needs,
+    /// the Git URL and its credentials. On error, the key at fault and why.
+    fn check_publishing(&self) -> Result<(), (&'static str, String)> {
         if self.write_back.mode == WriteBackMode::PullRequest && self.forge.is_none() {
-            return Err(error(
-                0,
-                "forge".into(),
+            return Err((
+                "forge",
                 "writeBack.mode pull-request needs forge.github or forge.githubApp".into(),
             ));
         }
         if let Some(forge) = &self.forge
             && forge.github.is_some() == forge.github_app.is_some()
         {
-            return Err(error(
-                0,
-                "forge".into(),
-                "set exactly one of github and githubApp".into(),
-            ));
+            return Err(("forge", "set exactly one of github and githubApp".into()));
         }
         let url = &self.git.url;
         let scp_like = !url.contains("://") && url.contains('@') && url.contains(':');
         let known = ["https://", "http://", "ssh://", "git://", "file:///"];
         if !scp_like && !known.iter().any(|scheme| url.starts_with(scheme)) {
-            return Err(error(
-                0,
-                "git.url".into(),
+            return Err((
+                "git.url",
                 format!(
                     "{:?}: expected https://, http://, ssh://, git://, user@host:path or file:///absolute/path",
                     kedge_git::redact_url(url)
                 ),
             ));
         }
-        self.serve.validate(path, &self.images)?;
         let auth = &self.git.auth;
         if auth.token_env.is_some() && auth.ssh_key_file.is_some() {
-            return Err(error(
-                0,
-                "git.auth".into(),
-                "set tokenEnv or sshKeyFile, not both".into(),
-            ));
+            return Err(("git.auth", "set tokenEnv or sshKeyFile, not both".into()));
         }
         Ok(())
+    }
+}
+
+impl ImageConfig {
+    /// Checks one image's name, targets, platform and policy; on error, the
+    /// line, the field at fault (under `images[i].`) and why.
+    fn check(&self) -> Result<(), (u64, String, String)> {
+        let line = self.line;
+        self.image
+            .parse::<kedge_registry::ImageName>()
+            .map_err(|e| (line, "image".to_owned(), e.to_string()))?;
+        if self.targets.is_empty() {
+            let message = "at least one file or directory".to_owned();
+            return Err((line, "targets".to_owned(), message));
+        }
+        for target in &self.targets {
+            if Path::new(target).is_absolute() || target.split('/').any(|p| p == "..") {
+                let message = format!("{target:?} must be a path inside the repository");
+                return Err((line, "targets".to_owned(), message));
+            }
+        }
+        if let Some(platform) = &self.platform {
+            platform
+                .parse::<kedge_registry::Platform>()
+                .map_err(|e| (line, "platform".to_owned(), e.to_string()))?;
+        }
+        let policy_line = self.policy.as_ref().map_or(line, |p| p.line.max(line));
+        self.tag_policy()
+            .map(drop)
+            .map_err(|(field, message)| (policy_line, format!("policy.{field}"), message))
     }
 }
 
