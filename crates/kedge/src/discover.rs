@@ -107,33 +107,11 @@ async fn discover_unbounded<R: Registry>(
     let tags = registry.list_tags(image).await?;
     tracing::debug!(image = %image, tags = tags.len(), "listed tags");
 
-    let mut excluded: HashSet<String> = HashSet::new();
-    let mut infos: HashMap<String, ImageInfo> = HashMap::new();
-    if policy.needs_build_time() {
-        let names: Vec<String> = policy
-            .filter(tags.iter().map(String::as_str))
-            .candidates()
-            .map(str::to_owned)
-            .collect();
-        let fetched: Vec<(String, Option<ImageInfo>)> = stream::iter(names)
-            .map(|tag| async move {
-                let info = registry.image_info(image, &tag, platform).await?;
-                Ok::<_, RegistryError>((tag, info))
-            })
-            .buffer_unordered(INFO_CONCURRENCY)
-            .try_collect()
-            .await?;
-        for (tag, info) in fetched {
-            match info {
-                Some(info) => {
-                    infos.insert(tag, info);
-                }
-                None => {
-                    excluded.insert(tag);
-                }
-            }
-        }
-    }
+    let (infos, mut excluded) = if policy.needs_build_time() {
+        build_infos(registry, image, policy, &tags, platform).await?
+    } else {
+        (HashMap::new(), HashSet::new())
+    };
 
     // Each round removes one tag without the platform, so this ends.
     loop {
@@ -178,6 +156,44 @@ async fn discover_unbounded<R: Registry>(
             candidates: selected.candidates,
         });
     }
+}
+
+/// The image info of every tag the policy's filters keep, fetched
+/// concurrently (newest-build needs their build times), and the tags that
+/// have no image for `platform`.
+async fn build_infos<R: Registry>(
+    registry: &R,
+    image: &ImageName,
+    policy: &TagPolicy,
+    tags: &[String],
+    platform: Option<&Platform>,
+) -> Result<(HashMap<String, ImageInfo>, HashSet<String>), RegistryError> {
+    let names: Vec<String> = policy
+        .filter(tags.iter().map(String::as_str))
+        .candidates()
+        .map(str::to_owned)
+        .collect();
+    let fetched: Vec<(String, Option<ImageInfo>)> = stream::iter(names)
+        .map(|tag| async move {
+            let info = registry.image_info(image, &tag, platform).await?;
+            Ok::<_, RegistryError>((tag, info))
+        })
+        .buffer_unordered(INFO_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut infos = HashMap::new();
+    let mut excluded = HashSet::new();
+    for (tag, info) in fetched {
+        match info {
+            Some(info) => {
+                infos.insert(tag, info);
+            }
+            None => {
+                excluded.insert(tag);
+            }
+        }
+    }
+    Ok((infos, excluded))
 }
 
 /// Reports count every tag the registry listed, including those set aside for their platform.
