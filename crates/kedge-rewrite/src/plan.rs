@@ -387,29 +387,7 @@ impl<'a> Planner<'a> {
         let new = update.target.apply(&current);
         let flow = block.map.flow;
         let at = |field| (Site::HelmBlock, field, name.as_str());
-        let registry = block.registry.filter(|r| r.text().is_some());
-        if normalise_name(&new.name) != name || registry.is_none() && new.name != current.name {
-            match registry {
-                Some(reg) => {
-                    let normalised = normalise_name(&new.name);
-                    let (host, path) = match split_registry(&new.name) {
-                        (Some(host), path) => (host, path),
-                        (None, _) => {
-                            let (host, path) = split_registry(&normalised);
-                            (host.unwrap_or("docker.io"), path)
-                        }
-                    };
-                    let reg_via = via.or(block.alias_of(reg));
-                    self.replace(reg, host, flow, at(Field::Registry), reg_via)?;
-                    let repo_via = via.or(block.alias_of(block.repository));
-                    self.replace(block.repository, path, flow, at(Field::Name), repo_via)?;
-                }
-                None => {
-                    let repo_via = via.or(block.alias_of(block.repository));
-                    self.replace(block.repository, &new.name, flow, at(Field::Name), repo_via)?;
-                }
-            }
-        }
+        self.block_name(block, &current, &new, &name, via)?;
         if block.digest.is_none() && block.sha.is_none() {
             return self.pinned_tag(block, &current, &new, &name, via);
         }
@@ -446,6 +424,41 @@ impl<'a> Planner<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Renames a block's image when the update names another one: the
+    /// registry and repository keys when the block splits them, the
+    /// repository key alone otherwise.
+    fn block_name(
+        &mut self,
+        block: &Block<'_>,
+        current: &ImageRef,
+        new: &ImageRef,
+        name: &str,
+        via: Option<&AliasUse>,
+    ) -> Result<(), RewriteError> {
+        let flow = block.map.flow;
+        let at = |field| (Site::HelmBlock, field, name);
+        let registry = block.registry.filter(|r| r.text().is_some());
+        let renamed = normalise_name(&new.name) != name;
+        if !renamed && (registry.is_some() || new.name == current.name) {
+            return Ok(());
+        }
+        let repo_via = via.or(block.alias_of(block.repository));
+        let Some(reg) = registry else {
+            return self.replace(block.repository, &new.name, flow, at(Field::Name), repo_via);
+        };
+        let normalised = normalise_name(&new.name);
+        let (host, path) = match split_registry(&new.name) {
+            (Some(host), path) => (host, path),
+            (None, _) => {
+                let (host, path) = split_registry(&normalised);
+                (host.unwrap_or("docker.io"), path)
+            }
+        };
+        let reg_via = via.or(block.alias_of(reg));
+        self.replace(reg, host, flow, at(Field::Registry), reg_via)?;
+        self.replace(block.repository, path, flow, at(Field::Name), repo_via)
     }
 
     /// Tag and digest of a block without a digest key: a digest goes into `tag:` as
