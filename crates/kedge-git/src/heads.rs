@@ -3,17 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use git2::{Direction, Oid};
+use git2::Direction;
 
 use crate::credentials::{CredentialState, auth_error, credential_callbacks};
 use crate::network::ensure_network_timeouts;
 use crate::redact::redact_url;
-use crate::{GitError, Remote};
+use crate::{CommitId, GitError, Remote};
 
 /// Every ref the remote advertises (`refs/heads/main`, `refs/tags/v1`,
 /// `HEAD`), with the commit it points at; annotated tags map to the commit
 /// they tag when the remote says so (`refs/tags/v1^{}`).
-pub fn ls_remote(remote: &Remote) -> Result<BTreeMap<String, Oid>, GitError> {
+pub fn ls_remote(remote: &Remote) -> Result<BTreeMap<String, CommitId>, GitError> {
     ensure_network_timeouts()?;
     let list_error = |source| GitError::ListRefs {
         url: redact_url(&remote.url),
@@ -40,10 +40,11 @@ pub fn ls_remote(remote: &Remote) -> Result<BTreeMap<String, Oid>, GitError> {
         }
         match name.strip_suffix("^{}") {
             Some(tag) => {
-                refs.insert(tag.to_owned(), head.oid());
+                refs.insert(tag.to_owned(), CommitId::from_oid(head.oid()));
             }
             None => {
-                refs.entry(name.to_owned()).or_insert_with(|| head.oid());
+                refs.entry(name.to_owned())
+                    .or_insert_with(|| CommitId::from_oid(head.oid()));
             }
         }
     }
@@ -53,11 +54,9 @@ pub fn ls_remote(remote: &Remote) -> Result<BTreeMap<String, Oid>, GitError> {
 /// The commit `revision` names among `refs`: a branch (`main`,
 /// `refs/heads/main`), a tag (`v1.2.0`), or a full commit id, which is
 /// returned as it is.
-pub fn resolve_revision(refs: &BTreeMap<String, Oid>, revision: &str) -> Option<Oid> {
-    if revision.len() == 40
-        && let Ok(oid) = Oid::from_str(revision)
-    {
-        return Some(oid);
+pub fn resolve_revision(refs: &BTreeMap<String, CommitId>, revision: &str) -> Option<CommitId> {
+    if let Ok(commit) = revision.parse::<CommitId>() {
+        return Some(commit);
     }
     [
         revision.to_owned(),
@@ -72,8 +71,8 @@ pub fn resolve_revision(refs: &BTreeMap<String, Oid>, revision: &str) -> Option<
 mod tests {
     use super::*;
 
-    fn oid(byte: u8) -> Oid {
-        Oid::from_bytes(&[byte; 20]).expect("20 bytes")
+    fn oid(byte: u8) -> CommitId {
+        CommitId::from_oid(git2::Oid::from_bytes(&[byte; 20]).expect("20 bytes"))
     }
 
     #[test]
@@ -95,6 +94,6 @@ mod tests {
         assert_eq!(resolve_revision(&refs, "v2"), Some(oid(4)));
         assert_eq!(resolve_revision(&refs, "nope"), None);
         let commit = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(resolve_revision(&refs, commit), Oid::from_str(commit).ok());
+        assert_eq!(resolve_revision(&refs, commit), commit.parse().ok());
     }
 }

@@ -23,6 +23,7 @@
 //! ```
 
 mod cache;
+mod commit_id;
 mod credentials;
 mod error;
 mod heads;
@@ -31,11 +32,9 @@ mod redact;
 mod workspace;
 
 pub use cache::{DEFAULT_LOCK_WAIT, longest_held_lock};
+pub use commit_id::{CommitId, InvalidCommitId, is_valid_branch_name};
 pub use error::GitError;
 pub use heads::{ls_remote, resolve_revision};
 pub use network::{NetworkTimeouts, set_network_timeouts};
 pub use redact::{redact_text, redact_url};
 pub use workspace::{Author, GitAuth, PushOutcome, Remote, Workspace};
-
-/// A commit id, as git prints it.
-pub type CommitId = git2::Oid;

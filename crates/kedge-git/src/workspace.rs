@@ -11,6 +11,7 @@ use git2::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::CommitId;
 use crate::GitError;
 use crate::cache::{CacheLock, DEFAULT_LOCK_WAIT, open_or_recover};
 use crate::credentials::{CredentialState, auth_error, credential_callbacks};
@@ -135,7 +136,7 @@ impl Workspace {
     }
 
     /// Fetches `branch` and returns the commit it points at on the remote.
-    pub fn fetch(&self, branch: &str) -> Result<Oid, GitError> {
+    pub fn fetch(&self, branch: &str) -> Result<CommitId, GitError> {
         let url = self.display_url();
         let attempts = CredentialState::default();
         let mut options = FetchOptions::new();
@@ -166,7 +167,7 @@ impl Workspace {
                     })
             })?;
         match self.repo.refname_to_id(&tracking) {
-            Ok(oid) => Ok(oid),
+            Ok(oid) => Ok(CommitId::from_oid(oid)),
             Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NoBranch {
                 url,
                 branch: branch.to_owned(),
@@ -179,7 +180,8 @@ impl Workspace {
     /// [`ls_remote`](crate::ls_remote) named it: `refs/heads/main`,
     /// `refs/tags/v1`), or every branch and tag when there is none, only when
     /// it is not there yet. A commit already fetched costs no network.
-    pub fn fetch_commit(&self, refname: Option<&str>, commit: Oid) -> Result<(), GitError> {
+    pub fn fetch_commit(&self, refname: Option<&str>, commit: CommitId) -> Result<(), GitError> {
+        let commit = commit.oid();
         if self.repo.find_commit(commit).is_ok() {
             return Ok(());
         }
@@ -220,7 +222,7 @@ impl Workspace {
     }
 
     /// Like [`fetch`](Self::fetch), but `Ok(None)` when the remote has no such branch.
-    pub fn fetch_if_exists(&self, branch: &str) -> Result<Option<Oid>, GitError> {
+    pub fn fetch_if_exists(&self, branch: &str) -> Result<Option<CommitId>, GitError> {
         match self.fetch(branch) {
             Ok(oid) => Ok(Some(oid)),
             Err(GitError::NoBranch { .. }) => Ok(None),
@@ -231,10 +233,10 @@ impl Workspace {
 
     /// True when two commits make the same change: same tree, same parents.
     /// Lets kedge skip re-pushing its own branch when nothing new would land.
-    pub fn same_change(&self, a: Oid, b: Oid) -> Result<bool, GitError> {
-        let find = |oid| {
+    pub fn same_change(&self, a: CommitId, b: CommitId) -> Result<bool, GitError> {
+        let find = |id: CommitId| {
             self.repo
-                .find_commit(oid)
+                .find_commit(id.oid())
                 .map_err(|e| self.local("compare", e))
         };
         let (a, b) = (find(a)?, find(b)?);
@@ -243,12 +245,13 @@ impl Workspace {
 
     /// The commit the working tree was last reset to ([`reset_to`](Self::reset_to)),
     /// if any: lets a reader that never writes the tree skip a checkout.
-    pub fn checked_out(&self) -> Option<Oid> {
-        self.repo.head().ok()?.target()
+    pub fn checked_out(&self) -> Option<CommitId> {
+        self.repo.head().ok()?.target().map(CommitId::from_oid)
     }
 
     /// Makes the working tree exactly `commit`: tracked files reset, untracked removed.
-    pub fn reset_to(&self, commit: Oid) -> Result<(), GitError> {
+    pub fn reset_to(&self, commit: CommitId) -> Result<(), GitError> {
+        let commit = commit.oid();
         let object = self
             .repo
             .find_object(commit, None)
@@ -267,10 +270,11 @@ impl Workspace {
     /// `Ok(None)` when the tree equals the parent's: nothing to commit.
     pub fn commit(
         &self,
-        parent: Oid,
+        parent: CommitId,
         message: &str,
         author: &Author,
-    ) -> Result<Option<Oid>, GitError> {
+    ) -> Result<Option<CommitId>, GitError> {
+        let parent = parent.oid();
         let commit_error = |e| self.local("commit", e);
         let mut index = self.repo.index().map_err(commit_error)?;
         index
@@ -296,12 +300,18 @@ impl Workspace {
                 &[&parent],
             )
             .map_err(commit_error)?;
-        Ok(Some(oid))
+        Ok(Some(CommitId::from_oid(oid)))
     }
 
     /// Pushes `commit` to `branch`. Without `force`, a branch that moved since the
     /// last fetch is [`PushOutcome::Rejected`], never overwritten.
-    pub fn push(&self, commit: Oid, branch: &str, force: bool) -> Result<PushOutcome, GitError> {
+    pub fn push(
+        &self,
+        commit: CommitId,
+        branch: &str,
+        force: bool,
+    ) -> Result<PushOutcome, GitError> {
+        let commit = commit.oid();
         // libgit2 pushes references, not bare ids: name the commit first.
         let local = "refs/kedge/push";
         self.repo
@@ -423,7 +433,8 @@ impl Workspace {
     }
 
     /// A unified diff from `from` to `to`, as `git diff` prints it.
-    pub fn diff(&self, from: Oid, to: Oid) -> Result<String, GitError> {
+    pub fn diff(&self, from: CommitId, to: CommitId) -> Result<String, GitError> {
+        let (from, to) = (from.oid(), to.oid());
         let diff_error = |e| self.local("diff", e);
         let old = self
             .repo

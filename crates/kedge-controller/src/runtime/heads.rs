@@ -59,9 +59,7 @@ impl RemoteHeads {
         max_age: Duration,
         fresh_after: Option<SystemTime>,
     ) -> Result<ResolvedRevision, HeadsError> {
-        if let Ok(commit) = CommitId::from_str(revision)
-            && revision.len() == 40
-        {
+        if let Ok(commit) = revision.parse::<CommitId>() {
             return Ok(ResolvedRevision {
                 refname: None,
                 commit,

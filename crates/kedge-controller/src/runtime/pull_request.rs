@@ -75,7 +75,10 @@ fn render_comment(
     pull_request: &PullRequestRef,
     cache_dir: &std::path::Path,
 ) -> Result<String, String> {
-    let commit = |sha: &str| CommitId::from_str(sha).map_err(|e| format!("commit {sha}: {e}"));
+    let commit = |sha: &str| {
+        sha.parse::<CommitId>()
+            .map_err(|e| format!("commit {sha}: {e}"))
+    };
     let (base, head) = (
         commit(&pull_request.base_sha)?,
         commit(&pull_request.head_sha)?,

@@ -199,7 +199,7 @@ fn check_branch(branch: &str, base: &str) -> Result<(), UpdateError> {
         Some(format!(
             "renders to the base branch {base:?}, which kedge never force-pushes"
         ))
-    } else if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+    } else if !kedge_git::is_valid_branch_name(branch) {
         Some(format!(
             "renders to {branch:?}, which is not a valid branch name"
         ))
