@@ -277,9 +277,9 @@ fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
                         "column": c.column,
                         "site": format!("{:?}", c.site),
                         "field": format!("{:?}", c.field),
-                        "image": c.image,
-                        "old": c.old,
-                        "new": c.new,
+                        "image": &*c.image,
+                        "old": c.old.as_deref(),
+                        "new": c.new.as_deref(),
                     })
                 })
                 .collect();
