@@ -286,8 +286,8 @@ mod tests {
     }
 
     fn run(dir: &Path, mode: Mode) -> TreeOutcome {
-        let update = Update::parse(&format!("quay.io/brancz/kube-rbac-proxy={NEW}"))
-            .expect("valid update");
+        let update =
+            Update::parse(&format!("quay.io/brancz/kube-rbac-proxy={NEW}")).expect("valid update");
         rewrite_tree(&[dir.to_owned()], &[update], &Options::default(), mode)
             .expect("rewrite succeeds")
     }
@@ -304,7 +304,10 @@ mod tests {
         let first = &outcome.files[0].changes[0];
         assert_eq!(first.old.as_deref(), Some(OLD));
         assert_eq!(first.new.as_deref(), Some(NEW));
-        let (old, new) = (first.old.as_ref().expect("old"), first.new.as_ref().expect("new"));
+        let (old, new) = (
+            first.old.as_ref().expect("old"),
+            first.new.as_ref().expect("new"),
+        );
         for file in &outcome.files {
             assert_eq!(file.changes.capacity(), 1, "{}", file.path.display());
             let change = &file.changes[0];
@@ -330,6 +333,9 @@ mod tests {
         }
         outcome.write().expect("write");
         let written = fs::read_to_string(dir.path().join("svc-2.yaml")).expect("read");
-        assert!(written.ends_with(&format!("image: \"{NEW}\" # sidecar\n")), "{written}");
+        assert!(
+            written.ends_with(&format!("image: \"{NEW}\" # sidecar\n")),
+            "{written}"
+        );
     }
 }
