@@ -5,6 +5,7 @@
 //! not be processed (then nothing is written, or, should a rename fail after others succeeded,
 //! the output lists exactly the files written), 2 for usage errors.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -138,7 +139,7 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<ExitCode> {
                     print_text(&outcome, args.dry_run);
                     print_skipped(&outcome);
                 }
-                OutputFormat::Json => println!("{}", outcome_json(&outcome, args.dry_run)),
+                OutputFormat::Json => print_json(&outcome, args.dry_run)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -263,29 +264,9 @@ fn print_skipped(outcome: &TreeOutcome) {
     }
 }
 
-fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
-    let files: Vec<_> = outcome
-        .files
-        .iter()
-        .map(|file| {
-            let changes: Vec<_> = file
-                .changes
-                .iter()
-                .map(|c| {
-                    json!({
-                        "line": c.line,
-                        "column": c.column,
-                        "site": format!("{:?}", c.site),
-                        "field": format!("{:?}", c.field),
-                        "image": c.image,
-                        "old": c.old,
-                        "new": c.new,
-                    })
-                })
-                .collect();
-            json!({"path": file.path.to_string_lossy(), "references": references(file), "changes": changes})
-        })
-        .collect();
+/// Prints the JSON report, one file at a time: a tree of 100,000 changed files is never one
+/// JSON value in memory.
+fn print_json(outcome: &TreeOutcome, dry_run: bool) -> std::io::Result<()> {
     let skipped: Vec<_> = outcome
         .skipped
         .iter()
@@ -301,14 +282,44 @@ fn outcome_json(outcome: &TreeOutcome, dry_run: bool) -> serde_json::Value {
             })
         })
         .collect();
-    json!({
-        "ok": true,
-        "dry_run": dry_run,
-        "skipped": skipped,
-        "written": outcome.written && !outcome.files.is_empty(),
-        "scanned": outcome.scanned,
-        "files": files,
-    })
+    let written = outcome.written && !outcome.files.is_empty();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Fields in the order `ok`, `dry_run`, `skipped`, `written`, `scanned`, `files`.
+    write!(out, "{{\"ok\":true,\"dry_run\":{dry_run},\"skipped\":")?;
+    serde_json::to_writer(&mut out, &skipped)?;
+    write!(
+        out,
+        ",\"written\":{written},\"scanned\":{},\"files\":[",
+        outcome.scanned
+    )?;
+    for (i, file) in outcome.files.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut out, &file_json(file))?;
+    }
+    out.write_all(b"]}\n")?;
+    out.flush()
+}
+
+/// One changed file in the JSON report.
+fn file_json(file: &kedge_rewrite::FileOutcome) -> serde_json::Value {
+    let changes: Vec<_> = file
+        .changes
+        .iter()
+        .map(|c| {
+            json!({
+                "line": c.line,
+                "column": c.column,
+                "site": format!("{:?}", c.site),
+                "field": format!("{:?}", c.field),
+                "image": &*c.image,
+                "old": c.old.as_deref(),
+                "new": c.new.as_deref(),
+            })
+        })
+        .collect();
+    json!({"path": file.path.to_string_lossy(), "references": references(file), "changes": changes})
 }
 
 #[cfg(test)]

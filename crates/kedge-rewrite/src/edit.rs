@@ -1,6 +1,7 @@
 //! Byte-level edits and the change records they produce.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 /// What kind of value a change touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +36,9 @@ pub enum Site {
 }
 
 /// One value that changed.
+///
+/// The image name and the old and new values are shared strings: across a tree, every change
+/// with the same value holds one copy of it (see [`crate::rewrite_tree`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     /// 1-based line of the old value (of the insertion point for added keys).
@@ -46,11 +50,11 @@ pub struct Change {
     /// Which part of the reference it holds.
     pub field: Field,
     /// The normalised image name (or `namespace:policy` for setters) that matched.
-    pub image: String,
+    pub image: Arc<str>,
     /// The old value (`None` when a key was added).
-    pub old: Option<String>,
+    pub old: Option<Arc<str>>,
     /// The new value (`None` when a key was removed).
-    pub new: Option<String>,
+    pub new: Option<Arc<str>>,
     /// Which reference of the file this change belongs to: changes with the same number edit one
     /// reference (a Helm block's `repository` and `tag`, say).
     pub reference: usize,

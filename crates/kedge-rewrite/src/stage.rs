@@ -11,6 +11,7 @@ use std::fs::{self, File, Metadata};
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::RewriteError;
 use crate::walk::io;
@@ -18,10 +19,11 @@ use crate::walk::io;
 /// A new content written beside its target, not yet renamed into place.
 #[derive(Debug)]
 pub(crate) struct Staged {
-    /// The path as the caller named it (for messages and reports).
-    pub path: PathBuf,
-    /// The file the rename replaces (symlinks resolved).
-    target: PathBuf,
+    /// The path as the caller named it (for messages and reports), shared with the report.
+    pub path: Arc<Path>,
+    /// The file the rename replaces when `path` is a symlink (resolved); `None` for `path`
+    /// itself, so that a tree of plain files keeps each path once.
+    resolved: Option<PathBuf>,
     /// The filesystem the target lives on.
     device: u64,
     /// The temporary file; removed when dropped before the rename.
@@ -29,16 +31,20 @@ pub(crate) struct Staged {
 }
 
 /// Writes `bytes` beside `path` (whose current metadata is `meta`), keeping mode and owner.
-pub(crate) fn stage(path: &Path, bytes: &[u8], meta: &Metadata) -> Result<Staged, RewriteError> {
+pub(crate) fn stage(
+    path: &Arc<Path>,
+    bytes: &[u8],
+    meta: &Metadata,
+) -> Result<Staged, RewriteError> {
     // A rename replaces a symlink itself, so the target is the file it points to; other paths
     // are renamed over as given (directories on the way resolve as usual).
     let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    let target = if is_link {
-        fs::canonicalize(path).map_err(|source| io(path, source))?
+    let resolved = if is_link {
+        Some(fs::canonicalize(path).map_err(|source| io(path, source))?)
     } else {
-        path.to_owned()
+        None
     };
-    let dir = parent(&target);
+    let dir = parent(resolved.as_deref().unwrap_or(path));
     let mut temp = tempfile::Builder::new()
         .prefix(".kedge-")
         .tempfile_in(dir)
@@ -50,8 +56,8 @@ pub(crate) fn stage(path: &Path, bytes: &[u8], meta: &Metadata) -> Result<Staged
     file.set_permissions(meta.permissions())
         .map_err(|source| io(path, source))?;
     Ok(Staged {
-        path: path.to_owned(),
-        target,
+        path: Arc::clone(path),
+        resolved,
         device: meta.dev(),
         temp: temp.into_temp_path(),
     })
@@ -76,21 +82,35 @@ fn keep_owner(path: &Path, file: &File, meta: &Metadata) -> Result<(), RewriteEr
     })
 }
 
-/// Renames every staged file over its target, after making all their data durable, and returns
-/// the paths written.
+impl Staged {
+    /// The file the rename replaces (symlinks resolved).
+    fn target(&self) -> &Path {
+        self.resolved.as_deref().unwrap_or(&self.path)
+    }
+}
+
+/// Renames every staged file over its target, after making all their data durable.
 ///
 /// When a rename fails, the files not yet renamed are left as they were (their temporary files
 /// removed) and the error says which files were written and which were not.
-pub(crate) fn commit(staged: Vec<Staged>) -> Result<Vec<PathBuf>, RewriteError> {
+pub(crate) fn commit(staged: Vec<Staged>) -> Result<(), RewriteError> {
     let filesystems = filesystems(&staged)?;
     sync(&filesystems)?;
-    let mut written = Vec::with_capacity(staged.len());
+    // Shared paths, copied only should a rename fail.
+    let mut written: Vec<Arc<Path>> = Vec::with_capacity(staged.len());
     let mut rest = staged.into_iter();
-    while let Some(file) = rest.next() {
-        if let Err(e) = file.temp.persist(&file.target) {
-            let failure = io(&file.path, e.error);
-            let mut not_written = vec![file.path];
-            not_written.extend(rest.map(|s| s.path));
+    while let Some(Staged {
+        path,
+        resolved,
+        temp,
+        ..
+    }) = rest.next()
+    {
+        if let Err(e) = temp.persist(resolved.as_deref().unwrap_or(&path)) {
+            let failure = io(&path, e.error);
+            let mut not_written = vec![path.to_path_buf()];
+            not_written.extend(rest.map(|s| s.path.to_path_buf()));
+            let written = written.iter().map(|p| p.to_path_buf()).collect::<Vec<_>>();
             // Best effort: the error below is what matters.
             let _ = sync(&filesystems);
             return Err(if written.is_empty() {
@@ -103,10 +123,10 @@ pub(crate) fn commit(staged: Vec<Staged>) -> Result<Vec<PathBuf>, RewriteError> 
                 }
             });
         }
-        written.push(file.path);
+        written.push(path);
     }
     sync(&filesystems)?;
-    Ok(written)
+    Ok(())
 }
 
 /// One open directory on each filesystem that holds a staged file.
@@ -118,7 +138,7 @@ fn filesystems(staged: &[Staged]) -> Result<Vec<(PathBuf, File)>, RewriteError> 
             continue;
         }
         seen.push(file.device);
-        let dir = parent(&file.target);
+        let dir = parent(file.target());
         let handle = File::open(dir).map_err(|source| io(dir, source))?;
         handles.push((dir.to_owned(), handle));
     }

@@ -29,7 +29,7 @@ fn issue9_docker_hub_alias_matches_the_short_name_in_a_manifest() {
     assert!(
         out.changes
             .iter()
-            .all(|c| c.image == "docker.io/library/nginx")
+            .all(|c| &*c.image == "docker.io/library/nginx")
     );
 }
 

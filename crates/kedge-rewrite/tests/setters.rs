@@ -75,7 +75,7 @@ fn update_with_setters_matches_flux_output_byte_for_byte() {
                 assert_eq!(got.old.as_deref(), want["old"].as_str());
                 assert_eq!(got.new.as_deref(), want["new"].as_str());
                 let setter = want["setter"].as_str().unwrap();
-                assert!(setter.starts_with(&got.image), "{setter} vs {}", got.image);
+                assert!(setter.starts_with(&*got.image), "{setter} vs {}", got.image);
             }
             changed.push(name);
         } else {

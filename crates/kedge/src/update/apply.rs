@@ -139,7 +139,9 @@ fn write_staged(
     Ok(Some(ImageUpdate {
         alias: plan.alias.clone(),
         image: plan.image.clone(),
-        old_reference: first.and_then(|c| c.old.clone()).unwrap_or_default(),
+        old_reference: (first.and_then(|c| c.old.as_deref()))
+            .unwrap_or_default()
+            .to_owned(),
         old_tag: first.and_then(|c| old_tag(c)),
         new_reference: plan.reference.clone(),
         new_tag: plan.tag.clone(),
@@ -175,7 +177,7 @@ fn preferred_old_tag<'c>(
 fn old_tag(change: &Change) -> Option<String> {
     match change.field {
         Field::Reference => ImageRef::parse(change.old.as_deref()?).ok()?.tag,
-        Field::Tag => change.old.clone(),
+        Field::Tag => change.old.as_deref().map(str::to_owned),
         _ => None,
     }
 }
