@@ -24,6 +24,8 @@ use crate::{KubeError, SyncOptions};
 pub struct SharedDiscovery {
     max_age: Duration,
     last: Arc<Mutex<Option<Answer>>>,
+    /// One caller asks the API server at a time; the others take its answer.
+    asking: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A discovery answer and when it was asked for.
@@ -35,6 +37,7 @@ impl SharedDiscovery {
         Self {
             max_age,
             last: Arc::new(Mutex::new(None)),
+            asking: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -62,16 +65,52 @@ impl SharedDiscovery {
         (at.elapsed() < self.max_age && knows_all).then(|| Arc::clone(resources))
     }
 
-    /// Asks the API server, and keeps the answer for the next callers
-    /// unless an answer asked for later is already kept.
-    async fn refresh(&self, client: &Client) -> Result<Arc<Resources>, KubeError> {
+    /// An answer that serves `rendered`: the cached one, another caller's
+    /// that came while this one waited its turn, else the API server's.
+    /// When the cached answer expires, a thousand reconciles ask once, not
+    /// once each.
+    async fn for_objects(
+        &self,
+        client: &Client,
+        rendered: &[RenderedObject],
+    ) -> Result<Arc<Resources>, KubeError> {
+        if let Some(resources) = self.cached(rendered) {
+            return Ok(resources);
+        }
+        let _turn = self.asking.lock().await;
+        match self.cached(rendered) {
+            Some(resources) => Ok(resources),
+            None => self.ask(client).await,
+        }
+    }
+
+    /// An answer asked for after this call began (a CRD was just
+    /// established): another caller's, when one asked while this one
+    /// waited its turn, else the API server's.
+    async fn fresh(&self, client: &Client) -> Result<Arc<Resources>, KubeError> {
+        let wanted_after = Instant::now();
+        let _turn = self.asking.lock().await;
+        match self.asked_since(wanted_after) {
+            Some(resources) => Ok(resources),
+            None => self.ask(client).await,
+        }
+    }
+
+    /// Asks the API server, and keeps the answer for the next callers. Called
+    /// with the turn held.
+    async fn ask(&self, client: &Client) -> Result<Arc<Resources>, KubeError> {
         let asked = Instant::now();
         let resources = Arc::new(Resources::discover(client).await?);
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if last.as_ref().is_none_or(|(kept, _)| *kept < asked) {
-            *last = Some((asked, Arc::clone(&resources)));
-        }
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((asked, Arc::clone(&resources)));
         Ok(resources)
+    }
+
+    /// The kept answer, if it was asked for at `since` or later.
+    fn asked_since(&self, since: Instant) -> Option<Arc<Resources>> {
+        let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let (asked, resources) = last.as_ref()?;
+        (*asked >= since).then(|| Arc::clone(resources))
     }
 }
 
@@ -98,10 +137,7 @@ pub(crate) async fn discover_for(
     rendered: &[RenderedObject],
 ) -> Result<Arc<Resources>, KubeError> {
     match &options.discovery {
-        Some(shared) => match shared.cached(rendered) {
-            Some(resources) => Ok(resources),
-            None => shared.refresh(client).await,
-        },
+        Some(shared) => shared.for_objects(client, rendered).await,
         None => Ok(Arc::new(Resources::discover(client).await?)),
     }
 }
@@ -113,7 +149,7 @@ pub(crate) async fn rediscover(
     options: &SyncOptions,
 ) -> Result<Arc<Resources>, KubeError> {
     match &options.discovery {
-        Some(shared) => shared.refresh(client).await,
+        Some(shared) => shared.fresh(client).await,
         None => Ok(Arc::new(Resources::discover(client).await?)),
     }
 }

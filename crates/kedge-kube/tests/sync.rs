@@ -327,6 +327,56 @@ async fn syncs_sharing_discovery_ask_once_and_a_kind_installed_since_still_resol
 }
 
 #[tokio::test]
+async fn syncs_starting_together_share_one_discovery_request() {
+    let test = "syncs_starting_together_share_one_discovery_request";
+    let Some(cluster) = TestCluster::connect(test).await else {
+        return;
+    };
+    let namespace = cluster.namespace("together").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_manifests(dir.path(), &[("a.yaml", config_map("a", ""))]);
+    let objects = rendered(dir.path());
+    let (client, requests) = recording_client(&cluster).await;
+    let discovery_requests = |sent: Vec<(http::Method, String)>| {
+        sent.into_iter()
+            .filter(|(_, path)| {
+                // `/api`, `/apis`, and a group walk's `/api/v1`, `/apis/G/V`.
+                let path = path.split('?').next().unwrap_or_default();
+                let depth = path.matches('/').count();
+                (path == "/api" || path == "/api/v1") || (path.starts_with("/apis") && depth <= 3)
+            })
+            .count()
+    };
+    let options_for = |app: &str, shared: &SharedDiscovery| {
+        let mut options = options(&namespace);
+        options.app = AppName::new(format!("{namespace}-{app}")).unwrap();
+        options.discovery = Some(shared.clone());
+        options
+    };
+
+    let alone = SharedDiscovery::new(Duration::from_secs(600));
+    let one = sync(&client, &objects, &options_for("one", &alone))
+        .await
+        .unwrap();
+    assert!(one.succeeded(), "{one:#?}");
+    let by_one = discovery_requests(requests.take());
+    assert!(by_one > 0);
+
+    let shared = SharedDiscovery::new(Duration::from_secs(600));
+    let apps = ["two", "three", "four", "five"].map(|app| options_for(app, &shared));
+    let reports = futures::future::join_all(apps.iter().map(|o| sync(&client, &objects, o))).await;
+    for report in reports {
+        let report = report.unwrap();
+        assert!(report.succeeded(), "{report:#?}");
+    }
+    assert_eq!(
+        discovery_requests(requests.take()),
+        by_one,
+        "four syncs starting together ask as one does"
+    );
+}
+
+#[tokio::test]
 async fn a_first_sync_asks_which_objects_exist_once_per_type_not_once_per_object() {
     let test = "a_first_sync_asks_which_objects_exist_once_per_type_not_once_per_object";
     let Some(cluster) = TestCluster::connect(test).await else {
