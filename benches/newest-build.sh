@@ -21,17 +21,10 @@ repo=bench/builds
 
 # Tag 1.N.0 is built N minutes after midnight: the newest build is the last.
 push_image() { # TAG MINUTE
-  local config digest location manifest
-  config=$(printf '{"architecture":"amd64","os":"linux","created":"2026-01-01T%02d:%02d:00Z","rootfs":{"type":"layers","diff_ids":[]}}' $(($2 / 60)) $(($2 % 60)))
-  digest=sha256:$(printf %s "$config" | sha256sum | cut -d' ' -f1)
-  location=$(curl -fsS -o /dev/null -D - -X POST "http://$registry/v2/$repo/blobs/uploads/" |
-    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-  case $location in http*) ;; *) location=http://$registry$location ;; esac
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "$config" \
-    "$location&digest=$digest" -o /dev/null
-  manifest='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"'$digest'","size":'${#config}'},"layers":[]}'
-  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary "$manifest" "http://$registry/v2/$repo/manifests/$1" -o /dev/null
+  local created manifest
+  created=$(printf '2026-01-01T%02d:%02d:00Z' $(($2 / 60)) $(($2 % 60)))
+  manifest=$(config_image "$registry" "$repo" "$created")
+  put_manifest "$manifest" "http://$registry/v2/$repo/manifests/$1"
 }
 for i in $(seq 0 $((tags - 1))); do push_image "1.$i.0" "$i"; done
 

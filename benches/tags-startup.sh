@@ -17,19 +17,11 @@ repo=bench/app
 
 # One small image (a config blob, no layers), pushed with curl, then TAGS tags
 # pointing at it: a tag is one PUT of the same manifest.
-config='{"architecture":"amd64","os":"linux","created":"2026-01-01T00:00:00Z","rootfs":{"type":"layers","diff_ids":[]}}'
-config_digest=sha256:$(printf %s "$config" | sha256sum | cut -d' ' -f1)
-location=$(curl -fsS -o /dev/null -D - -X POST "http://$registry/v2/$repo/blobs/uploads/" |
-  tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-case $location in http*) ;; *) location=http://$registry$location ;; esac
-curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "$config" \
-  "$location&digest=$config_digest" -o /dev/null
-manifest='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"'$config_digest'","size":'${#config}'},"layers":[]}'
+manifest=$(config_image "$registry" "$repo" 2026-01-01T00:00:00Z)
 for i in $(seq 0 $((tags - 1))); do
   printf 'url = "http://%s/v2/%s/manifests/1.%d.0"\n' "$registry" "$repo" "$i"
 done >"$work/urls"
-curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-  --data-binary "$manifest" -K "$work/urls" -o /dev/null
+put_manifest "$manifest" -K "$work/urls"
 
 echo "registry $registry, $repo: $("$kedge" tags "$registry/$repo" --insecure -o json | grep -o '"seen": [0-9]*')"
 hyperfine --warmup 5 --runs "${RUNS:-30}" -N \

@@ -35,6 +35,30 @@ YAML
   wait_port "$1"
 }
 
+# config_image REGISTRY REPO CREATED: uploads the config blob of a small
+# image (no layers) built at CREATED, and prints the manifest naming it; a tag
+# is then one PUT of that manifest (put_manifest).
+config_image() {
+  local config digest location
+  config='{"architecture":"amd64","os":"linux","created":"'$3'","rootfs":{"type":"layers","diff_ids":[]}}'
+  digest=sha256:$(printf %s "$config" | sha256sum | cut -d' ' -f1)
+  location=$(curl -fsS -o /dev/null -D - -X POST "http://$1/v2/$2/blobs/uploads/" |
+    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  case $location in http*) ;; *) location=http://$1$location ;; esac
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "$config" \
+    "$location&digest=$digest" -o /dev/null
+  printf '%s' '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"'"$digest"'","size":'"${#config}"'},"layers":[]}'
+}
+
+# put_manifest MANIFEST CURL_ARGS...: PUTs an OCI manifest (to the URL, or
+# the URLs of a `-K` file, in CURL_ARGS).
+put_manifest() {
+  local manifest=$1
+  shift
+  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary "$manifest" -o /dev/null "$@"
+}
+
 # --- The Kubernetes test bed (tests/kube) -----------------------------------
 # testbed_tools: builds what is missing into target/testbed/bin: kedge-testbed
 # (etcd, kube-apiserver, kube-controller-manager from their Go modules), helm
