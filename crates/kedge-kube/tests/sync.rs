@@ -169,6 +169,24 @@ async fn two_waves_apply_in_order_and_a_resync_writes_nothing() {
     );
 }
 
+/// `files` written to `dir` and synced with prune as the app of
+/// `namespace`: the options used and the report, which must have succeeded.
+async fn synced_with_prune(
+    cluster: &TestCluster,
+    dir: &std::path::Path,
+    namespace: &str,
+    files: &[(&str, String)],
+) -> (SyncOptions, SyncReport) {
+    write_manifests(dir, files);
+    let mut options = options(namespace);
+    options.prune = true;
+    let report = sync(&cluster.client(), &rendered(dir), &options)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{report:#?}");
+    (options, report)
+}
+
 #[tokio::test]
 async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
     let test = "prune_deletes_exactly_what_left_git_and_spares_protected_objects";
@@ -184,13 +202,7 @@ async fn prune_deletes_exactly_what_left_git_and_spares_protected_objects() {
         ("c.yaml", config_map("protected", protected)),
         ("secret.yaml", secret("token")),
     ];
-    write_manifests(dir.path(), &all);
-    let mut options = options(&namespace);
-    options.prune = true;
-    let first = sync(&cluster.client(), &rendered(dir.path()), &options)
-        .await
-        .unwrap();
-    assert!(first.succeeded(), "{first:#?}");
+    let (options, _) = synced_with_prune(&cluster, dir.path(), &namespace, &all).await;
 
     write_manifests(dir.path(), &all[..1]);
     let report = sync(&cluster.client(), &rendered(dir.path()), &options)
@@ -227,13 +239,7 @@ async fn with_the_kinds_it_reported_a_sync_lists_only_those_and_still_prunes() {
         ("a.yaml", config_map("stays", "")),
         ("secret.yaml", secret("token")),
     ];
-    write_manifests(dir.path(), &all);
-    let mut options = options(&namespace);
-    options.prune = true;
-    let first = sync(&cluster.client(), &rendered(dir.path()), &options)
-        .await
-        .unwrap();
-    assert!(first.succeeded(), "{first:#?}");
+    let (mut options, first) = synced_with_prune(&cluster, dir.path(), &namespace, &all).await;
     let kinds: Vec<String> = first.kinds().iter().map(|k| k.kind.clone()).collect();
     assert_eq!(kinds, ["ConfigMap", "Secret"]);
     assert!(first.inventory_complete, "every type listed and pruned");
