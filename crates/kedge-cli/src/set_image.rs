@@ -119,24 +119,32 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<ExitCode> {
     } else {
         Mode::Write
     };
-    // Diffs are printed as files are read: no file's contents are kept.
+    // Diffs are printed as files are read: no file's contents are kept. After a failed write
+    // (the reader went away) the walk goes on quietly and the failure is returned at its end.
     let show_diff = args.dry_run && args.output == OutputFormat::Text;
+    let mut diffs = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut diff_failure = None;
     let result = kedge_rewrite::rewrite_tree_each(
         &request.paths,
         &request.updates,
         &request.options,
         mode,
         |file| {
-            if show_diff {
-                print_diff(file);
+            if show_diff && diff_failure.is_none() {
+                diff_failure = print_diff(&mut diffs, file).err();
             }
         },
     );
+    if let Some(error) = diff_failure {
+        return Err(error.into());
+    }
+    diffs.flush()?;
+    drop(diffs);
     match result {
         Ok(outcome) => {
             match args.output {
                 OutputFormat::Text => {
-                    print_text(&outcome, args.dry_run);
+                    print_text(&outcome, args.dry_run)?;
                     print_skipped(&outcome);
                 }
                 OutputFormat::Json => print_json(&outcome, args.dry_run)?,
@@ -213,17 +221,18 @@ fn failure_json(error: &RewriteError) -> serde_json::Value {
     })
 }
 
-fn print_diff(file: &ChangedFile<'_>) {
+fn print_diff(out: &mut impl Write, file: &ChangedFile<'_>) -> std::io::Result<()> {
     let old = String::from_utf8_lossy(file.original);
     let new = String::from_utf8_lossy(&file.outcome.bytes);
     let name = file.path.display().to_string();
     let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
-    print!(
+    write!(
+        out,
         "{}",
         diff.unified_diff()
             .context_radius(3)
             .header(&format!("a/{name}"), &format!("b/{name}"))
-    );
+    )
 }
 
 /// How many references a file's changes touched.
@@ -234,17 +243,25 @@ fn references(file: &kedge_rewrite::FileOutcome) -> usize {
     ids.len()
 }
 
-fn print_text(outcome: &TreeOutcome, dry_run: bool) {
+/// Prints one line per changed file, through one buffer: 100,000 changed files are a few writes,
+/// not 100,000.
+fn print_text(outcome: &TreeOutcome, dry_run: bool) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if !dry_run {
         for file in &outcome.files {
             let n = references(file);
             let noun = if n == 1 { "reference" } else { "references" };
-            println!("{}: {n} {noun} changed", file.path.display());
+            writeln!(out, "{}: {n} {noun} changed", file.path.display())?;
         }
     }
     if outcome.files.is_empty() {
-        println!("no reference changed ({} files scanned)", outcome.scanned);
+        writeln!(
+            out,
+            "no reference changed ({} files scanned)",
+            outcome.scanned
+        )?;
     }
+    out.flush()
 }
 
 /// Says which references to an updated image were seen but left alone, and how to include

@@ -1,5 +1,6 @@
 //! `kedge update`: discover, rewrite and publish every configured image.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,8 +79,11 @@ pub async fn run(args: &UpdateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_result(result: &UpdateResult, format: OutputFormat) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if format == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(result)?);
+        serde_json::to_writer_pretty(&mut out, result)?;
+        writeln!(out)?;
+        out.flush()?;
         return Ok(());
     }
     let verb = if result.dry_run {
@@ -88,20 +92,21 @@ fn print_result(result: &UpdateResult, format: OutputFormat) -> anyhow::Result<(
         "updated"
     };
     for update in &result.updates {
-        println!(
+        writeln!(
+            out,
             "{verb} {}: {} -> {} ({} in {})",
             update.alias,
             update.old_reference,
             update.new_reference,
             plural(update.changes, "reference"),
             update.files.join(", ")
-        );
+        )?;
     }
     for alias in &result.current {
-        println!("{alias}: already current");
+        writeln!(out, "{alias}: already current")?;
     }
     if let Some(commit) = &result.commit {
-        println!("pushed commit {commit}");
+        writeln!(out, "pushed commit {commit}")?;
     }
     for pr in &result.pull_requests {
         let action = match pr.action {
@@ -112,11 +117,12 @@ fn print_result(result: &UpdateResult, format: OutputFormat) -> anyhow::Result<(
             PullRequestAction::Planned => "would open or update",
         };
         let target = pr.url.as_deref().unwrap_or(&pr.branch);
-        println!("pull request {action}: {target} \"{}\"", pr.title);
+        writeln!(out, "pull request {action}: {target} \"{}\"", pr.title)?;
     }
     if let Some(diff) = &result.diff {
-        print!("{diff}");
+        write!(out, "{diff}")?;
     }
+    out.flush()?;
     Ok(())
 }
 

@@ -304,3 +304,43 @@ fn issue11_unreplaceable_file_means_nothing_written() {
     );
     assert_eq!(read(dir.path(), "app/deploy.yaml"), DEPLOY);
 }
+
+/// `kedge set-image … | head`: when the reader of the report goes away, kedge has done its work
+/// and exits 0 without a panic, whether it was writing the report or a dry run's diffs.
+#[test]
+fn a_reader_that_stops_early_is_not_a_failure() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2_000 {
+        std::fs::write(
+            dir.path().join(format!("svc-{i}.yaml")),
+            format!("kind: Pod\nmetadata:\n  name: svc-{i}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.25\n"),
+        )
+        .unwrap();
+    }
+    // A dry run's diffs are about 400 KB and the write's report about 60 KB: both more than a
+    // pipe holds, so kedge is still writing when the reader leaves.
+    for (args, written) in [
+        (&["--dry-run", ".", "nginx=nginx:1.27"][..], false),
+        (&[".", "nginx=nginx:1.27"][..], true),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kedge"))
+            .arg("set-image")
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run kedge");
+        let mut first = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        let changed = read(dir.path(), "svc-1999.yaml").contains("nginx:1.27");
+        assert_eq!(changed, written, "{args:?}");
+    }
+}

@@ -6,7 +6,16 @@
 # Needs a release build (`cargo build --release -p kedge-cli`) and GNU time (`/usr/bin/time`).
 # Usage: benches/files.sh [COUNTS...]   (default: 1000 10000 100000; `big`: only the single files)
 # Environment: RUNS (runs per tool and size, default 3), NOFILE (open-file limit the runs get,
-# default 1024), BIG (set to 0 to skip the single-file cases), KEDGE_BIN.
+# default 1024), BIG (set to 0 to skip the single-file cases), SETTLE (seconds to wait after
+# `sync` before each run, default 10), KEDGE_BIN.
+#
+# Every run gets its own copy of the tree, made before the round starts; before each run the
+# filesystem is synced and left alone for SETTLE seconds, and the tools take turns (the order
+# rotates each round). Without that pause, on ext4 without a journal (this machine's root), a
+# run that follows many deletions (the previous run's tree, or the other tool's renames) pays for
+# them: the inode allocator skips inodes freed in the last seconds, reading their inode table
+# block each time (`recently_deleted` was 40-60 % of kedge's samples under `perf record`), which
+# made either tool 2-3x slower depending on what ran just before it.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -78,23 +87,39 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc
 echo "kedge: $kedge ($("$kedge" --version)); $(sed --version | head -1); ulimit -n $nofile; $runs runs each"
 echo "| files | tool | wall s (min/median/max) | user s | sys s | max RSS MB | changed | exit |"
 echo "|---|---|---|---|---|---|---|---|"
+tools=(sed kedge kedge-dry-run)
+settle="${SETTLE:-10}"
+
+# One measured run of tool $1 on tree $2, appended to $work/$1.txt.
+run_tool() {
+  case $1 in
+    sed) measure sh -c "find '$2' -name '*.yaml' -print0 | xargs -0 sed -i 's|$old|$new|'" ;;
+    kedge) measure "$kedge" set-image "$2" "quay.io/brancz/kube-rbac-proxy=$new" ;;
+    kedge-dry-run) measure "$kedge" set-image --dry-run "$2" "quay.io/brancz/kube-rbac-proxy=$new" ;;
+  esac >> "$work/$1.txt"
+}
+
 for n in "${counts[@]+"${counts[@]}"}"; do
   generate "$work/orig" "$n"
-  for tool in sed kedge kedge-dry-run; do
-    : > "$work/$tool.txt"
-    for _ in $(seq "$runs"); do
-      rm -rf "$work/tree" && cp -a "$work/orig" "$work/tree" && sync
-      case $tool in
-        sed) measure sh -c "find '$work/tree' -name '*.yaml' -print0 | xargs -0 sed -i 's|$old|$new|'" >> "$work/$tool.txt" ;;
-        kedge) measure "$kedge" set-image "$work/tree" "quay.io/brancz/kube-rbac-proxy=$new" >> "$work/$tool.txt" ;;
-        kedge-dry-run) measure "$kedge" set-image --dry-run "$work/tree" "quay.io/brancz/kube-rbac-proxy=$new" >> "$work/$tool.txt" ;;
-      esac
+  for tool in "${tools[@]}"; do : > "$work/$tool.txt"; done
+  for round in $(seq "$runs"); do
+    rm -rf "$work"/tree-*
+    for tool in "${tools[@]}"; do cp -a "$work/orig" "$work/tree-$tool"; done
+    # Rotate the order: each tool runs first, second and third in turn.
+    offset=$(( (round - 1) % ${#tools[@]} ))
+    for k in "${!tools[@]}"; do
+      tool=${tools[$(( (k + offset) % ${#tools[@]} ))]}
+      sync && sleep "$settle"
+      run_tool "$tool" "$work/tree-$tool"
     done
-    changed=$( (grep -rl "kube-rbac-proxy:v9.9.9" "$work/tree" || true) | wc -l)
+  done
+  for tool in "${tools[@]}"; do
+    changed=$( (grep -rl "kube-rbac-proxy:v9.9.9" "$work/tree-$tool" || true) | wc -l)
     rss=$(stats "$work/$tool.txt" 4 | awk -F/ '{ printf "%.1f", $3 / 1024 }')
     echo "| $n | $tool | $(stats "$work/$tool.txt" 1) | $(stats "$work/$tool.txt" 2) | $(stats "$work/$tool.txt" 3) | $rss (max) | $changed | $(cut -d' ' -f5 "$work/$tool.txt" | sort -u | xargs) |"
   done
-  rm -rf "$work/orig" "$work/tree"
+  echo "load after $n files: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  rm -rf "$work/orig" "$work"/tree-*
 done
 
 [ "${BIG:-1}" = 0 ] && exit 0
