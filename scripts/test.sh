@@ -27,9 +27,24 @@ fi
 testbed_tools
 (cd tests/kube && test -z "$(gofmt -l .)" && go vet .)
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# The kedge crate's features hold on their own: a tool that only rewrites files
-# builds no network or C code, and the embedding example needs only `update`.
-cargo check -p kedge --no-default-features --features rewrite --locked
+# The kedge crate's features hold on their own, without warnings, and the
+# light ones stay light: a tool that only rewrites files builds no network or
+# C code, one that only lists tags builds no libgit2 or OpenSSL (figures in
+# docs/performance.md). The embedding example needs only `update`.
+kedge_feature_refuses() {
+  local feature=$1 crates=$2 tree pulled
+  tree=$(cargo tree -p kedge --no-default-features --features "$feature" -e normal --prefix none --locked)
+  pulled=$(grep -E "^($crates) v" <<<"$tree" | sed "s/ (\*)$//" | sort -u || true)
+  if [[ -n $pulled ]]; then
+    printf "error: kedge's %s feature alone pulls:\n%s\n" "$feature" "$pulled" >&2
+    exit 1
+  fi
+}
+kedge_feature_refuses rewrite 'libgit2-sys|libssh2-sys|openssl-sys|aws-lc-sys|ring|tokio'
+kedge_feature_refuses registry 'libgit2-sys|libssh2-sys|openssl-sys'
+for feature in registry rewrite render sync git github update; do
+  cargo clippy -p kedge --no-default-features --features "$feature" --locked -- -D warnings
+done
 cargo check -p kedge-embed --locked
 testbed_start
 echo "Kubernetes test bed: KUBECONFIG=$KUBECONFIG"
