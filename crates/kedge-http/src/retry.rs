@@ -193,19 +193,21 @@ impl Retries {
     /// (`Retry-After`, a rate-limit reset), if anything.
     ///
     /// A server's wait wins over the computed one, shortened to `max_wait`
-    /// or refused as the policy's [`LongServerWait`] says; either way the
-    /// retry counts, and the next computed wait is doubled. An answer of
-    /// `Ok` moves on to the next attempt.
+    /// or refused as the policy's [`LongServerWait`] says. A wait granted
+    /// uses a retry and doubles the next computed wait, whoever named it; a
+    /// refused one uses nothing. An answer of `Ok` moves on to the next attempt.
     pub fn next_wait(&mut self, server_wait: Option<Duration>) -> Result<Duration, GiveUp> {
-        let doubled = self.doubling.next().ok_or(GiveUp::RetriesUsed)?;
-        let wait = match server_wait {
-            None => (self.policy.jitter).spread(whole_millis(doubled).min(self.policy.max_wait)),
-            Some(asked) if asked <= self.policy.max_wait => asked,
-            Some(asked) => match self.policy.long_server_wait {
-                LongServerWait::Shorten => self.policy.max_wait,
+        let cap = self.policy.max_wait;
+        let server_wait = match server_wait {
+            Some(asked) if asked > cap => match self.policy.long_server_wait {
+                LongServerWait::Shorten => Some(cap),
                 LongServerWait::GiveUp => return Err(GiveUp::WaitTooLong { asked }),
             },
+            other => other,
         };
+        let doubled = self.doubling.next().ok_or(GiveUp::RetriesUsed)?;
+        let wait = server_wait
+            .unwrap_or_else(|| (self.policy.jitter).spread(whole_millis(doubled).min(cap)));
         self.attempt += 1;
         Ok(wait)
     }
@@ -297,13 +299,7 @@ mod tests {
             (shorten, 3_600_000, Ok(2000)),
             (give_up, 1500, Ok(1500)),
             (give_up, 2000, Ok(2000)),
-            (
-                give_up,
-                2001,
-                Err(GiveUp::WaitTooLong {
-                    asked: ms(2001),
-                }),
-            ),
+            (give_up, 2001, Err(GiveUp::WaitTooLong { asked: ms(2001) })),
         ];
         for (policy, asked_ms, expected) in cases {
             let mut retries = policy.start();
@@ -326,6 +322,18 @@ mod tests {
         assert_eq!(retries.next_wait(None), Ok(ms(400)));
         assert_eq!(retries.next_wait(Some(ms(7))), Err(GiveUp::RetriesUsed));
         assert_eq!(retries.attempt(), 4);
+    }
+
+    #[test]
+    fn a_refused_server_wait_uses_no_retry() {
+        let policy = exact(2, 100, 1000).long_server_wait(LongServerWait::GiveUp);
+        let mut retries = policy.start();
+        let too_long = Err(GiveUp::WaitTooLong { asked: ms(1001) });
+        assert_eq!(retries.next_wait(Some(ms(1001))), too_long);
+        assert_eq!(retries.attempt(), 1);
+        assert_eq!(retries.next_wait(None), Ok(ms(100)));
+        assert_eq!(retries.next_wait(None), Ok(ms(200)));
+        assert_eq!(retries.next_wait(None), Err(GiveUp::RetriesUsed));
     }
 
     #[test]

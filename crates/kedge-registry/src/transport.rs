@@ -413,33 +413,21 @@ impl Host {
     ) -> Result<Response, RegistryError> {
         let mut retries = self.settings.retry_policy().start();
         loop {
-            self.wait_for_slot().await;
-            let result = {
-                // The semaphore is never closed, so acquiring cannot fail.
-                let _permit = self.permits.acquire().await;
-                let mut request = self
-                    .client(url)?
-                    .request(method.clone(), url)
-                    .headers(headers.clone());
-                if let Some(value) = authorization {
-                    request = request.header(AUTHORIZATION, value);
-                }
-                request.send().await
-            };
+            let result = self.send_once(method, url, headers, authorization).await?;
             let attempt = retries.attempt();
             let wait = match result {
                 Ok(response) if !is_retryable(response.status()) => return Ok(response),
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let asked = retry_after(response.headers());
-                    let wait = retries.next_wait(asked).map_err(|_| {
-                        RegistryError::RetriesExhausted {
+                    let Ok(wait) = retries.next_wait(asked) else {
+                        return Err(RegistryError::RetriesExhausted {
                             registry: self.name.clone(),
                             repository: repository.to_owned(),
                             attempts: attempt,
                             status,
-                        }
-                    })?;
+                        });
+                    };
                     tracing::debug!(
                         registry = %self.name, repository, status, retry_after = ?asked,
                         attempt, wait_ms = wait.as_millis() as u64, "registry asked kedge to retry"
@@ -473,6 +461,26 @@ impl Host {
             };
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Sends one request in this host's next slot, holding one of its permits.
+    /// `Err` when no client can be built; the inner result is the request's.
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &HeaderMap,
+        authorization: Option<&str>,
+    ) -> Result<Result<Response, reqwest::Error>, RegistryError> {
+        let client = self.client(url)?;
+        self.wait_for_slot().await;
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _permit = self.permits.acquire().await;
+        let mut request = client.request(method.clone(), url).headers(headers.clone());
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        Ok(request.send().await)
     }
 
     /// Waits for this host's next request slot, spacing requests by the configured rate.
@@ -582,7 +590,10 @@ mod tests {
         );
         let hour = Some(Duration::from_secs(3600));
         assert_eq!(retries.next_wait(hour), Ok(Duration::from_millis(600)));
-        assert_eq!(retries.next_wait(None), Err(kedge_http::GiveUp::RetriesUsed));
+        assert_eq!(
+            retries.next_wait(None),
+            Err(kedge_http::GiveUp::RetriesUsed)
+        );
         assert_eq!(retries.attempt(), 3);
     }
 }
