@@ -207,7 +207,7 @@ impl Retries {
         };
         let doubled = self.doubling.next().ok_or(GiveUp::RetriesUsed)?;
         let wait = server_wait
-            .unwrap_or_else(|| (self.policy.jitter).spread(whole_millis(doubled).min(cap)));
+            .unwrap_or_else(|| self.policy.jitter.spread(whole_millis(doubled).min(cap)));
         self.attempt += 1;
         Ok(wait)
     }
