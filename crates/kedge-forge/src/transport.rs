@@ -31,8 +31,23 @@ pub struct RateLimitPolicy {
     pub secondary_wait: Duration,
     /// Timeout to connect, and to read or write a response.
     pub request_timeout: Duration,
-    /// Wait before resending after a connection error or 502/503/504; doubled each retry.
+    /// Wait before resending after a connection error or 502/503/504; doubled
+    /// each retry (a rate-limit wait counts as one), up to `max_wait`.
     pub retry_backoff: Duration,
+}
+
+impl RateLimitPolicy {
+    /// The retries of one request, as [`kedge_http`] runs them: `max_retries`,
+    /// `retry_backoff` doubling up to `max_wait` without jitter, and a rate
+    /// limit asking for longer than `max_wait` ending the retries.
+    pub(crate) fn retry_policy(&self) -> kedge_http::RetryPolicy {
+        kedge_http::RetryPolicy::default()
+            .max_retries(self.max_retries)
+            .first_wait(self.retry_backoff)
+            .max_wait(self.max_wait)
+            .jitter(kedge_http::Jitter::Off)
+            .long_server_wait(kedge_http::LongServerWait::GiveUp)
+    }
 }
 
 impl Default for RateLimitPolicy {
@@ -157,29 +172,28 @@ impl Transport {
         call: &Call<'_>,
         authorization: &(dyn Fn() -> Result<HeaderValue, ForgeError> + Sync),
     ) -> Result<Answer, ForgeError> {
-        let mut attempt = 0;
+        // Creating a pull request or a comment twice is worse than failing once.
+        let resendable = call.method == Method::GET || call.method == Method::PATCH;
+        let mut retries = self.policy.retry_policy().start();
         loop {
-            attempt += 1;
-            // Creating a pull request or a comment twice is worse than failing once.
-            let may_resend = attempt <= self.policy.max_retries
-                && (call.method == Method::GET || call.method == Method::PATCH);
-            let answer = match self.send_once(call, authorization()?).await {
-                Ok(answer) if may_resend && is_transient(answer.status) => {
-                    self.back_off(call, attempt, &answer.status.to_string())
-                        .await;
-                    continue;
-                }
-                Ok(answer) => answer,
-                Err(error) if may_resend => {
-                    self.back_off(call, attempt, &error.to_string()).await;
-                    continue;
-                }
-                Err(error) => return Err(error),
+            let attempt = retries.attempt();
+            let sent = self.send_once(call, authorization()?).await;
+            let failure = match &sent {
+                Ok(answer) => is_transient(answer.status).then(|| answer.status.to_string()),
+                Err(error) => Some(error.to_string()),
             };
+            if resendable
+                && let Some(reason) = failure
+                && let Ok(wait) = retries.next_wait(None)
+            {
+                self.back_off(call, attempt, wait, &reason).await;
+                continue;
+            }
+            let answer = sent?;
             let Some(wait) = self.rate_limit_wait(&answer, attempt) else {
                 return Ok(answer);
             };
-            if attempt > self.policy.max_retries || wait > self.policy.max_wait {
+            let Ok(wait) = retries.next_wait(Some(wait)) else {
                 return Err(ForgeError::RateLimited {
                     repo: self.repo.clone(),
                     operation: call.operation,
@@ -189,7 +203,7 @@ impl Transport {
                     max_wait: self.policy.max_wait,
                     message: error_message(&answer.body),
                 });
-            }
+            };
             tracing::warn!(
                 repo = %self.repo,
                 operation = %call.operation,
@@ -203,10 +217,8 @@ impl Transport {
         }
     }
 
-    /// Waits [`RateLimitPolicy::retry_backoff`], doubled each attempt, before a resend.
-    async fn back_off(&self, call: &Call<'_>, attempt: u32, reason: &str) {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        let wait = (self.policy.retry_backoff.saturating_mul(factor)).min(self.policy.max_wait);
+    /// Waits `wait` (the policy's backoff) before resending `call` after `attempt` failed.
+    async fn back_off(&self, call: &Call<'_>, attempt: u32, wait: Duration, reason: &str) {
         tracing::warn!(
             repo = %self.repo,
             operation = %call.operation,
@@ -404,6 +416,29 @@ mod tests {
         assert!(transport.is_same_origin("https://ghe.example.com/api/v3/repos/o/r/pulls?page=2"));
         assert!(!transport.is_same_origin("https://ghe.example.com.evil.io/x"));
         assert!(!transport.is_same_origin("https://evil.io/api/v3/x"));
+    }
+
+    #[test]
+    fn the_default_policy_doubles_from_a_second_and_refuses_long_rate_limits() {
+        let policy = RateLimitPolicy::default().retry_policy();
+        let mut retries = policy.start();
+        assert_eq!(retries.next_wait(None), Ok(Duration::from_secs(1)));
+        assert_eq!(
+            retries.next_wait(Some(Duration::from_secs(301))),
+            Err(kedge_http::GiveUp::WaitTooLong {
+                asked: Duration::from_secs(301)
+            })
+        );
+        assert_eq!(
+            retries.next_wait(Some(Duration::from_secs(300))),
+            Ok(Duration::from_secs(300))
+        );
+        assert_eq!(retries.next_wait(None), Ok(Duration::from_secs(4)));
+        assert_eq!(
+            retries.next_wait(None),
+            Err(kedge_http::GiveUp::RetriesUsed)
+        );
+        assert_eq!(retries.attempt(), 4);
     }
 
     fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> Answer {

@@ -145,6 +145,33 @@ async fn lookups_are_sent_again_after_a_502() {
 }
 
 #[tokio::test]
+async fn lookups_back_off_longer_each_time_then_report_the_status() {
+    let (server, github) = token_setup().await;
+    server.fail_next(3, 503);
+
+    let err = github
+        .find_open_pull_request("kedge/app", "main")
+        .await
+        .unwrap_err();
+
+    // quick_policy: 2 retries, 100 ms doubling.
+    assert!(
+        matches!(err, ForgeError::Status { status: 503, .. }),
+        "{err:?}"
+    );
+    let calls = server.requests();
+    assert_eq!(calls.len(), 3);
+    let gaps = [
+        calls[1].elapsed - calls[0].elapsed,
+        calls[2].elapsed - calls[1].elapsed,
+    ];
+    assert!(
+        gaps[0] >= Duration::from_millis(100) && gaps[1] >= Duration::from_millis(200),
+        "{gaps:?}"
+    );
+}
+
+#[tokio::test]
 async fn create_is_not_sent_twice_after_a_503() {
     let (server, github) = token_setup().await;
     server.fail_next(1, 503);

@@ -1,11 +1,18 @@
-//! HTTP headers that kedge's registry client and GitHub client both read,
-//! parsed once: the `Link` header's next page (RFC 8288, as the OCI
-//! distribution API and GitHub's REST API paginate) and `Retry-After`
-//! (RFC 9110: delay seconds or an HTTP date).
+//! What kedge's registry client and GitHub client share about HTTP, so that
+//! each idea has one owner: the retry policy ([`RetryPolicy`]: how many
+//! resends, how long between them, what to do with a server's wait), and the
+//! headers both read, parsed once: the `Link` header's next page (RFC 8288,
+//! as the OCI distribution API and GitHub's REST API paginate) and
+//! `Retry-After` (RFC 9110: delay seconds or an HTTP date).
 //!
-//! Pure functions over [`http::HeaderMap`]; what a caller does with the
-//! answer (resolve a relative target, refuse another host, cap a wait) is
-//! the caller's.
+//! No IO: the header parsers are pure functions over [`http::HeaderMap`],
+//! and the policy says how long to wait without sleeping. What a caller does
+//! with an answer (resolve a relative target, refuse another host, sleep,
+//! hold back other requests) is the caller's.
+
+mod retry;
+
+pub use retry::{GiveUp, Jitter, LongServerWait, Retries, RetryPolicy};
 
 use std::time::Duration;
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
 use serde::Deserialize;
@@ -29,9 +28,11 @@ pub struct RegistrySettings {
     pub requests_per_second: f64,
     /// Retries after the first attempt, for 429, 5xx and connection errors.
     pub max_retries: u32,
-    /// First backoff delay; doubled each retry, with jitter.
+    /// First backoff delay; doubled each retry, each wait spread between half
+    /// and all of it.
     pub initial_backoff: Duration,
-    /// Longest wait kedge accepts from `Retry-After` or backoff before a retry.
+    /// Longest wait before a retry: the backoff's cap, and a longer
+    /// `Retry-After` is shortened to it.
     pub max_backoff: Duration,
     /// Timeout of one request.
     pub request_timeout: Duration,
@@ -63,6 +64,20 @@ impl Default for RegistrySettings {
             max_tags: 100_000,
             allow_cross_origin_redirects: false,
         }
+    }
+}
+
+impl RegistrySettings {
+    /// The retries of one request to this registry, as [`kedge_http`] runs
+    /// them: `max_retries`, `initial_backoff` doubling up to `max_backoff`,
+    /// jittered, and a longer `Retry-After` shortened to `max_backoff`.
+    pub(crate) fn retry_policy(&self) -> kedge_http::RetryPolicy {
+        kedge_http::RetryPolicy::default()
+            .max_retries(self.max_retries)
+            .first_wait(self.initial_backoff)
+            .max_wait(self.max_backoff)
+            .jitter(kedge_http::Jitter::HalfToWhole)
+            .long_server_wait(kedge_http::LongServerWait::Shorten)
     }
 }
 
@@ -384,6 +399,10 @@ impl Host {
         })
     }
 
+    /// Sends one request as [`RegistrySettings::retry_policy`] says: again after
+    /// a retryable status or a transient connection error, waiting what
+    /// `Retry-After` asks (and making every request to this host wait it) or
+    /// the jittered backoff.
     async fn send_with_retries(
         &self,
         method: &Method,
@@ -392,66 +411,76 @@ impl Host {
         authorization: Option<&str>,
         repository: &str,
     ) -> Result<Response, RegistryError> {
-        let attempts = self.settings.max_retries + 1;
-        let mut backoff = self.settings.initial_backoff;
-        for attempt in 1..=attempts {
-            self.wait_for_slot().await;
-            let result = {
-                // The semaphore is never closed, so acquiring cannot fail.
-                let _permit = self.permits.acquire().await;
-                let mut request = self
-                    .client(url)?
-                    .request(method.clone(), url)
-                    .headers(headers.clone());
-                if let Some(value) = authorization {
-                    request = request.header(AUTHORIZATION, value);
-                }
-                request.send().await
-            };
-            let last = attempt == attempts;
+        let mut retries = self.settings.retry_policy().start();
+        loop {
+            let result = self.send_once(method, url, headers, authorization).await?;
+            let attempt = retries.attempt();
             let wait = match result {
                 Ok(response) if !is_retryable(response.status()) => return Ok(response),
-                Ok(response) if last => {
-                    return Err(RegistryError::RetriesExhausted {
-                        registry: self.name.clone(),
-                        repository: repository.to_owned(),
-                        attempts,
-                        status: response.status().as_u16(),
-                    });
-                }
                 Ok(response) => {
+                    let status = response.status().as_u16();
                     let asked = retry_after(response.headers());
+                    let Ok(wait) = retries.next_wait(asked) else {
+                        return Err(RegistryError::RetriesExhausted {
+                            registry: self.name.clone(),
+                            repository: repository.to_owned(),
+                            attempts: attempt,
+                            status,
+                        });
+                    };
                     tracing::debug!(
-                        registry = %self.name, repository, status = response.status().as_u16(),
-                        retry_after = ?asked, attempt, "registry asked kedge to retry"
+                        registry = %self.name, repository, status, retry_after = ?asked,
+                        attempt, wait_ms = wait.as_millis() as u64, "registry asked kedge to retry"
                     );
-                    match asked {
-                        Some(asked) => {
-                            let asked = asked.min(self.settings.max_backoff);
-                            // Everyone sharing this host waits, not only this request.
-                            self.delay_all(asked).await;
-                            asked
-                        }
-                        None => jitter(backoff),
+                    if asked.is_some() {
+                        // Everyone sharing this host waits, not only this request.
+                        self.delay_all(wait).await;
                     }
+                    wait
                 }
-                Err(source) if last || !is_transient(&source) => {
-                    return Err(RegistryError::Connect {
-                        registry: self.name.clone(),
-                        repository: repository.to_owned(),
-                        attempts: attempt,
-                        source: without_credentials(source),
-                    });
-                }
-                Err(error) => {
-                    tracing::debug!(registry = %self.name, repository, %error, attempt, "registry request failed, retrying");
-                    jitter(backoff)
+                Err(source) => {
+                    let wait = if is_transient(&source) {
+                        retries.next_wait(None).ok()
+                    } else {
+                        None
+                    };
+                    let Some(wait) = wait else {
+                        return Err(RegistryError::Connect {
+                            registry: self.name.clone(),
+                            repository: repository.to_owned(),
+                            attempts: attempt,
+                            source: without_credentials(source),
+                        });
+                    };
+                    tracing::debug!(
+                        registry = %self.name, repository, error = %source, attempt,
+                        wait_ms = wait.as_millis() as u64, "registry request failed, retrying"
+                    );
+                    wait
                 }
             };
             tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(self.settings.max_backoff);
         }
-        unreachable!("the last attempt always returns")
+    }
+
+    /// Sends one request in this host's next slot, holding one of its permits.
+    /// `Err` when no client can be built; the inner result is the request's.
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &HeaderMap,
+        authorization: Option<&str>,
+    ) -> Result<Result<Response, reqwest::Error>, RegistryError> {
+        let client = self.client(url)?;
+        self.wait_for_slot().await;
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _permit = self.permits.acquire().await;
+        let mut request = client.request(method.clone(), url).headers(headers.clone());
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        Ok(request.send().await)
     }
 
     /// Waits for this host's next request slot, spacing requests by the configured rate.
@@ -508,12 +537,6 @@ fn is_transient(error: &reqwest::Error) -> bool {
     error.is_connect() || error.is_timeout() || error.is_request()
 }
 
-/// Full jitter between half and all of `backoff`, so retries from many clients spread out.
-fn jitter(backoff: Duration) -> Duration {
-    let half = backoff / 2;
-    half + rand::rng().random_range(Duration::ZERO..=half)
-}
-
 /// Reads `Retry-After` as delay seconds or an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     kedge_http::retry_after(headers, jiff::Timestamp::now())
@@ -550,10 +573,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jitter_stays_within_half_and_whole() {
-        for _ in 0..100 {
-            let j = jitter(Duration::from_millis(400));
-            assert!(j >= Duration::from_millis(200) && j <= Duration::from_millis(400));
-        }
+    fn registry_settings_give_a_jittered_policy_shortening_long_retry_afters() {
+        let settings = RegistrySettings {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(400),
+            max_backoff: Duration::from_millis(600),
+            ..RegistrySettings::default()
+        };
+        let policy = settings.retry_policy();
+        assert_eq!(policy.jitter, kedge_http::Jitter::HalfToWhole);
+        let mut retries = policy.start();
+        let first = retries.next_wait(None);
+        assert!(
+            first.is_ok_and(|w| w >= Duration::from_millis(200) && w <= Duration::from_millis(400)),
+            "{first:?}"
+        );
+        let hour = Some(Duration::from_secs(3600));
+        assert_eq!(retries.next_wait(hour), Ok(Duration::from_millis(600)));
+        assert_eq!(
+            retries.next_wait(None),
+            Err(kedge_http::GiveUp::RetriesUsed)
+        );
+        assert_eq!(retries.attempt(), 3);
     }
 }

@@ -175,6 +175,32 @@ async fn waits_as_long_as_retry_after_says_on_429_and_503() {
 }
 
 #[tokio::test]
+async fn a_retry_after_beyond_max_backoff_is_shortened_to_it() {
+    let (host, seen) = start(vec![(StatusCode::TOO_MANY_REQUESTS, Some("3600"))]).await;
+    let client = RegistryClient::new(ClientConfig {
+        registries: vec![(
+            host.clone(),
+            RegistrySettings {
+                insecure: true,
+                max_retries: 1,
+                max_backoff: Duration::from_millis(300),
+                ..RegistrySettings::default()
+            },
+        )],
+        ..ClientConfig::default()
+    });
+    let started = Instant::now();
+    let tags = client.list_tags(&image(&host)).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(tags.len(), 4);
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(10),
+        "an hour asked, 300 ms allowed, {waited:?} waited"
+    );
+    assert_eq!(seen.lock().unwrap().tag_calls, 4, "1 refused + 3 pages");
+}
+
+#[tokio::test]
 async fn gives_up_after_bounded_retries_naming_registry_and_repository() {
     let storm = vec![(StatusCode::BAD_GATEWAY, None); 10];
     let (host, seen) = start(storm).await;
