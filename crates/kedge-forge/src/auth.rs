@@ -113,7 +113,7 @@ impl AppSigner {
         let key = EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(|e| {
             ForgeError::AppKey {
                 app_id,
-                reason: e.to_string(),
+                source: Box::new(e),
             }
         })?;
         Ok(Self {
@@ -135,7 +135,7 @@ impl AppSigner {
             .map(Secret)
             .map_err(|e| ForgeError::AppKey {
                 app_id: self.app_id,
-                reason: e.to_string(),
+                source: Box::new(e),
             })
     }
 }

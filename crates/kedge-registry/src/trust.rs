@@ -46,7 +46,7 @@ pub(crate) fn plain_client(
         .build()
         .map_err(|source| RegistryError::Client {
             registry: registry.to_owned(),
-            source,
+            source: source.into(),
         })
 }
 
@@ -58,14 +58,14 @@ pub(crate) fn tls_client(
 ) -> Result<reqwest::Client, RegistryError> {
     let mut roots: Vec<reqwest::Certificate> = system_roots().to_vec();
     if let Some(path) = ca_file {
-        let ca_error = |reason: String| RegistryError::CaCertificate {
-            registry: registry.to_owned(),
-            path: path.to_owned(),
-            reason,
-        };
-        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+        let ca_error =
+            |source: Box<dyn std::error::Error + Send + Sync>| RegistryError::CaCertificate {
+                registry: registry.to_owned(),
+                path: path.to_owned(),
+                source,
+            };
+        let pem = std::fs::read(path).map_err(|e| ca_error(e.into()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.into()))?;
         if certs.is_empty() {
             return Err(ca_error("no PEM certificate found".into()));
         }
@@ -81,6 +81,6 @@ pub(crate) fn tls_client(
         .build()
         .map_err(|source| RegistryError::Client {
             registry: registry.to_owned(),
-            source,
+            source: source.into(),
         })
 }
