@@ -84,3 +84,38 @@ pub(crate) fn tls_client(
             source: source.into(),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn issue_9_an_unreadable_ca_file_keeps_the_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("ca.pem");
+        let Err(error) = tls_client("registry.example", Duration::from_secs(5), Some(&missing))
+        else {
+            panic!("a missing CA file was accepted");
+        };
+        assert!(
+            matches!(error, RegistryError::CaCertificate { .. }),
+            "{error:?}"
+        );
+        let io = error
+            .source()
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .expect("the io error is the source");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "CA certificate {} for registry registry.example: ",
+                missing.display()
+            )),
+            "{shown}"
+        );
+        assert!(shown.ends_with(&io.to_string()), "{shown}");
+    }
+}
