@@ -242,6 +242,7 @@ pub async fn run(args: &TagsArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         Err(DiscoverError::Registry(e)) => Err(e.into()),
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -113,7 +113,7 @@ impl AppSigner {
         let key = EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(|e| {
             ForgeError::AppKey {
                 app_id,
-                reason: e.to_string(),
+                source: Box::new(e),
             }
         })?;
         Ok(Self {
@@ -135,7 +135,7 @@ impl AppSigner {
             .map(Secret)
             .map_err(|e| ForgeError::AppKey {
                 app_id: self.app_id,
-                reason: e.to_string(),
+                source: Box::new(e),
             })
     }
 }
@@ -178,6 +178,9 @@ mod tests {
     fn bad_key_is_refused_with_the_app_id() {
         let err = AppSigner::new(42, 7, "not a key").unwrap_err();
         assert!(err.to_string().starts_with("GitHub App 42:"), "{err}");
+        // Issue 9: the JWT library's error is kept as the source, and shown.
+        let source = std::error::Error::source(&err).expect("the key error is kept");
+        assert!(err.to_string().ends_with(&source.to_string()), "{err}");
     }
 
     #[test]

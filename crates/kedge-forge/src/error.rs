@@ -48,6 +48,7 @@ impl fmt::Display for Operation {
 /// pull request number where there is one, so a message printed on its own still
 /// tells the user where to look. No variant ever carries a token or a key.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ForgeError {
     /// The forge configuration was refused before any request was made.
     #[error("GitHub {repo}: invalid configuration: {reason}")]
@@ -59,12 +60,13 @@ pub enum ForgeError {
     },
 
     /// The GitHub App private key could not be used to sign a JWT.
-    #[error("GitHub App {app_id}: cannot sign a JWT with the private key: {reason}")]
+    #[error("GitHub App {app_id}: cannot sign a JWT with the private key: {source}")]
     AppKey {
         /// The App's id.
         app_id: u64,
-        /// What was wrong with the key.
-        reason: String,
+        /// What was wrong with the key: the JWT library's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The HTTP client could not be built.
@@ -72,9 +74,9 @@ pub enum ForgeError {
     Client {
         /// `owner/repo`.
         repo: String,
-        /// octocrab's error (boxed: it is large).
+        /// The HTTP client's error.
         #[source]
-        source: Box<octocrab::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The forge could not be reached, or the connection broke.
@@ -86,9 +88,9 @@ pub enum ForgeError {
         operation: Operation,
         /// The pull request, where there is one.
         number: Option<u64>,
-        /// The transport error (boxed: it is large).
+        /// The transport error.
         #[source]
-        source: Box<octocrab::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// GitHub refused the credentials (HTTP 401).

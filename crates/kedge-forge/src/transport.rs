@@ -236,7 +236,7 @@ impl Transport {
         call: &Call<'_>,
         authorization: HeaderValue,
     ) -> Result<Answer, ForgeError> {
-        let connect = |source| ForgeError::Connect {
+        let connect = |source: octocrab::Error| ForgeError::Connect {
             repo: self.repo.clone(),
             operation: call.operation,
             number: call.number,

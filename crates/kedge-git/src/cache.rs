@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use git2::{ErrorClass, ErrorCode, Repository};
 
 use crate::GitError;
+use crate::error::LibgitError;
 
 /// How long [`Workspace::open`](crate::Workspace::open) waits for another run
 /// to release the clone before giving up.
@@ -113,11 +114,11 @@ thread_local! {
 /// [`MAX_POLL`]) while another process holds it. `Err(None)` when
 /// `deadline` passes first.
 fn lock_file(lock_path: &Path, deadline: Instant) -> Result<File, Option<GitError>> {
-    let cache_error = |reason: String| GitError::Cache {
+    let cache_error = |source: Box<dyn std::error::Error + Send + Sync>| GitError::Cache {
         path: lock_path.to_owned(),
-        reason,
+        source,
     };
-    let file = File::create(lock_path).map_err(|e| Some(cache_error(e.to_string())))?;
+    let file = File::create(lock_path).map_err(|e| Some(cache_error(Box::new(e))))?;
     let mut pause = Duration::from_millis(1);
     loop {
         match file.try_lock() {
@@ -130,11 +131,16 @@ fn lock_file(lock_path: &Path, deadline: Instant) -> Result<File, Option<GitErro
             }
             Err(TryLockError::WouldBlock) => return Err(None),
             Err(TryLockError::Error(e)) => {
-                return Err(Some(cache_error(format!("cannot lock: {e}"))));
+                return Err(Some(cache_error(Box::new(CannotLock(e)))));
             }
         }
     }
 }
+
+/// The lock file exists but the system refused to lock it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot lock: {0}")]
+struct CannotLock(#[source] std::io::Error);
 
 impl Drop for CacheLock {
     fn drop(&mut self) {
@@ -158,24 +164,28 @@ pub fn longest_held_lock() -> Option<Duration> {
 /// none, clearing what a killed run left, and starting over only when the
 /// clone is actually corrupt.
 pub(crate) fn open_or_recover(path: &Path) -> Result<Repository, GitError> {
-    let cache_error = |reason: String| GitError::Cache {
+    let io_error = |source: std::io::Error| GitError::Cache {
         path: path.to_owned(),
-        reason,
+        source: Box::new(source),
+    };
+    let git_error = |source: git2::Error| GitError::Cache {
+        path: path.to_owned(),
+        source: Box::new(LibgitError::new(source)),
     };
     if !path.exists() {
-        return Repository::init(path).map_err(|e| cache_error(e.to_string()));
+        return Repository::init(path).map_err(git_error);
     }
-    remove_stale_locks(&path.join(".git")).map_err(|e| cache_error(e.to_string()))?;
+    remove_stale_locks(&path.join(".git")).map_err(io_error)?;
     match Repository::open(path).and_then(|repo| check_usable(&repo).map(|()| repo)) {
         Ok(repo) => Ok(repo),
         Err(e) if is_corrupt(&e) => {
             // An interrupted first clone or a damaged one holds nothing that a
             // fetch cannot bring back: start over.
             tracing::warn!(path = %path.display(), error = %e, "discarding an unusable cached clone");
-            std::fs::remove_dir_all(path).map_err(|e| cache_error(e.to_string()))?;
-            Repository::init(path).map_err(|e| cache_error(e.to_string()))
+            std::fs::remove_dir_all(path).map_err(io_error)?;
+            Repository::init(path).map_err(git_error)
         }
-        Err(e) => Err(cache_error(e.message().to_owned())),
+        Err(e) => Err(git_error(e)),
     }
 }
 

@@ -1,19 +1,27 @@
-//! The git crate's error type.
+//! The git crate's error type, and [`LibgitError`], the libgit2 failure it
+//! carries as its source.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use git2::ErrorCode;
+
+use crate::redact::redact_text;
 
 /// What can go wrong with a repository. Every variant names the remote (with
 /// any password removed) or the local path.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GitError {
     /// The cache directory could not be created, locked or opened.
-    #[error("git cache {path}: {reason}")]
+    #[error("git cache {path}: {source}")]
     Cache {
         /// The cache directory or lock file.
         path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong: the file system's error, or libgit2's.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Another run held the cached clone longer than kedge was willing to wait.
@@ -32,7 +40,7 @@ pub enum GitError {
     Settings {
         /// libgit2's error.
         #[source]
-        source: git2::Error,
+        source: LibgitError,
     },
 
     /// Fetching from the remote failed.
@@ -44,7 +52,7 @@ pub enum GitError {
         branch: String,
         /// libgit2's error.
         #[source]
-        source: git2::Error,
+        source: LibgitError,
     },
 
     /// Listing the remote's refs (`git ls-remote`) failed.
@@ -54,7 +62,7 @@ pub enum GitError {
         url: String,
         /// libgit2's error.
         #[source]
-        source: git2::Error,
+        source: LibgitError,
     },
 
     /// The remote does not have the commit asked for (it moved on, or the
@@ -92,8 +100,13 @@ pub enum GitError {
         url: String,
         /// The branch pushed to.
         branch: String,
-        /// What the remote or libgit2 said.
+        /// What the remote said when it refused the update, or libgit2's
+        /// error as text.
         reason: String,
+        /// libgit2's error, when the push failed in libgit2 rather than being
+        /// refused by the remote.
+        #[source]
+        source: Option<LibgitError>,
     },
 
     /// A local repository operation failed.
@@ -105,6 +118,46 @@ pub enum GitError {
         path: PathBuf,
         /// libgit2's error.
         #[source]
-        source: git2::Error,
+        source: LibgitError,
     },
 }
+
+/// An error from libgit2, the library under kedge's git. Opaque, so that
+/// kedge's API does not change with libgit2's bindings: its message is
+/// libgit2's (with any password in a URL removed), and
+/// [`is_not_found`](Self::is_not_found) tells the one kind of failure kedge
+/// acts on.
+pub struct LibgitError(git2::Error);
+
+impl LibgitError {
+    /// Wraps libgit2's error.
+    pub(crate) fn new(error: git2::Error) -> Self {
+        Self(error)
+    }
+
+    /// True when libgit2 says that what was asked for does not exist: an
+    /// object or a reference. (A remote that cannot be reached, or a local
+    /// remote path that does not exist, is not this: libgit2 reports those
+    /// as operating-system errors, and the message says which.)
+    pub fn is_not_found(&self) -> bool {
+        self.0.code() == ErrorCode::NotFound
+    }
+}
+
+impl fmt::Display for LibgitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_text(&self.0.to_string()))
+    }
+}
+
+impl fmt::Debug for LibgitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LibgitError")
+            .field("message", &redact_text(self.0.message()))
+            .field("class", &self.0.class())
+            .field("code", &self.0.code())
+            .finish()
+    }
+}
+
+impl std::error::Error for LibgitError {}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use git2::Direction;
 
 use crate::credentials::{CredentialState, auth_error, credential_callbacks};
+use crate::error::LibgitError;
 use crate::network::ensure_network_timeouts;
 use crate::redact::redact_url;
 use crate::{CommitId, GitError, Remote};
@@ -17,7 +18,7 @@ pub fn ls_remote(remote: &Remote) -> Result<BTreeMap<String, CommitId>, GitError
     ensure_network_timeouts()?;
     let list_error = |source| GitError::ListRefs {
         url: redact_url(&remote.url),
-        source,
+        source: LibgitError::new(source),
     };
     let attempts = CredentialState::default();
     let mut detached = git2::Remote::create_detached(remote.url.as_str()).map_err(list_error)?;

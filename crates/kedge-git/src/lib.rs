@@ -33,7 +33,7 @@ mod workspace;
 
 pub use cache::{DEFAULT_LOCK_WAIT, longest_held_lock};
 pub use commit_id::{CommitId, InvalidCommitId, is_valid_branch_name};
-pub use error::GitError;
+pub use error::{GitError, LibgitError};
 pub use heads::{ls_remote, resolve_revision};
 pub use network::{NetworkTimeouts, set_network_timeouts};
 pub use redact::{redact_text, redact_url};

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::GitError;
+use crate::error::LibgitError;
 
 /// How long kedge waits on a remote's network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,9 @@ static CONFIGURED: AtomicBool = AtomicBool::new(false);
 #[allow(unsafe_code)]
 pub fn set_network_timeouts(timeouts: NetworkTimeouts) -> Result<(), GitError> {
     let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX).max(1);
-    let invalid = |source| GitError::Settings { source };
+    let invalid = |source| GitError::Settings {
+        source: LibgitError::new(source),
+    };
     // SAFETY: both calls store one integer in libgit2's global settings; connections
     // already open keep the values they started with.
     unsafe {

@@ -12,11 +12,11 @@ use git2::{
 use sha2::{Digest, Sha256};
 
 use crate::CommitId;
-use crate::GitError;
 use crate::cache::{CacheLock, DEFAULT_LOCK_WAIT, open_or_recover};
 use crate::credentials::{CredentialState, auth_error, credential_callbacks};
+use crate::error::{GitError, LibgitError};
 use crate::network::ensure_network_timeouts;
-use crate::redact::{redact_text, redact_url};
+use crate::redact::redact_url;
 
 /// How kedge authenticates to a remote.
 #[derive(Clone, Default)]
@@ -113,7 +113,7 @@ impl Workspace {
         let path = cache_root.join(&key[..16]);
         std::fs::create_dir_all(cache_root).map_err(|e| GitError::Cache {
             path: cache_root.to_owned(),
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
         let lock = CacheLock::acquire(&cache_root.join(format!("{}.lock", &key[..16])), lock_wait)?;
         let repo = open_or_recover(&path)?;
@@ -154,7 +154,7 @@ impl Workspace {
             .map_err(|source| GitError::Fetch {
                 url: url.clone(),
                 branch: branch.to_owned(),
-                source,
+                source: LibgitError::new(source),
             })?;
         remote
             .fetch(&[&refspec], Some(&mut options), None)
@@ -163,7 +163,7 @@ impl Workspace {
                     .unwrap_or_else(|| GitError::Fetch {
                         url: url.clone(),
                         branch: branch.to_owned(),
-                        source,
+                        source: LibgitError::new(source),
                     })
             })?;
         match self.repo.refname_to_id(&tracking) {
@@ -197,7 +197,7 @@ impl Workspace {
         let fetch_error = |source| GitError::Fetch {
             url: url.clone(),
             branch: wanted.clone(),
-            source,
+            source: LibgitError::new(source),
         };
         let attempts = CredentialState::default();
         let mut options = FetchOptions::new();
@@ -226,7 +226,7 @@ impl Workspace {
         match self.fetch(branch) {
             Ok(oid) => Ok(Some(oid)),
             Err(GitError::NoBranch { .. }) => Ok(None),
-            Err(GitError::Fetch { source, .. }) if source.code() == ErrorCode::NotFound => Ok(None),
+            Err(GitError::Fetch { source, .. }) if source.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -331,6 +331,7 @@ impl Workspace {
                 url: self.display_url(),
                 branch: branch.to_owned(),
                 reason,
+                source: None,
             }),
         }
     }
@@ -361,13 +362,10 @@ impl Workspace {
                 url: self.display_url(),
                 branch: branch.to_owned(),
                 reason,
+                source: None,
             });
         }
-        let push_error = |e: git2::Error| GitError::Push {
-            url: self.display_url(),
-            branch: branch.to_owned(),
-            reason: redact_text(e.message()),
-        };
+        let push_error = |e| self.push_failed(branch, e);
         let remote = Repository::open(bare).map_err(push_error)?;
         prune_incoming(&remote);
         let target = format!("refs/heads/{branch}");
@@ -421,11 +419,7 @@ impl Workspace {
             Err(e) => {
                 return Err(self
                     .auth_error(&e, &attempts)
-                    .unwrap_or_else(|| GitError::Push {
-                        url: self.display_url(),
-                        branch: branch.to_owned(),
-                        reason: redact_text(e.message()),
-                    }));
+                    .unwrap_or_else(|| self.push_failed(branch, e)));
             }
         }
         drop(options);
@@ -474,7 +468,18 @@ impl Workspace {
         GitError::Local {
             operation,
             path: self.path.clone(),
-            source,
+            source: LibgitError::new(source),
+        }
+    }
+
+    /// A push that libgit2 failed (as opposed to one the remote refused).
+    fn push_failed(&self, branch: &str, source: git2::Error) -> GitError {
+        let source = LibgitError::new(source);
+        GitError::Push {
+            url: self.display_url(),
+            branch: branch.to_owned(),
+            reason: source.to_string(),
+            source: Some(source),
         }
     }
 }

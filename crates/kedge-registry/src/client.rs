@@ -493,7 +493,7 @@ pub(crate) async fn success_body(
                 registry: host.name.clone(),
                 repository: repository.to_owned(),
                 attempts: 1,
-                source: crate::transport::without_credentials(source),
+                source: crate::transport::without_credentials(source).into(),
             })?;
         let Some(chunk) = chunk else { break };
         if body.len() as u64 + chunk.len() as u64 > limit {

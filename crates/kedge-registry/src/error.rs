@@ -33,7 +33,7 @@ pub enum RegistryError {
         attempts: u32,
         /// The last transport error.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The registry kept answering with a retryable status (429, 5xx) until retries ran out.
@@ -120,14 +120,15 @@ pub enum RegistryError {
     },
 
     /// A custom CA certificate could not be loaded.
-    #[error("CA certificate {path} for registry {registry}: {reason}")]
+    #[error("CA certificate {path} for registry {registry}: {source}")]
     CaCertificate {
         /// Registry host.
         registry: String,
         /// The certificate file.
         path: PathBuf,
-        /// What was wrong with it.
-        reason: String,
+        /// What was wrong with it: the file system's or the PEM parser's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// A response body was larger than `max_body_bytes`; kedge stopped reading it.
@@ -226,7 +227,7 @@ pub enum RegistryError {
         registry: String,
         /// The builder's error.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

@@ -449,7 +449,7 @@ impl Host {
                             registry: self.name.clone(),
                             repository: repository.to_owned(),
                             attempts: attempt,
-                            source: without_credentials(source),
+                            source: without_credentials(source).into(),
                         });
                     };
                     tracing::debug!(

@@ -46,7 +46,7 @@ pub(crate) fn plain_client(
         .build()
         .map_err(|source| RegistryError::Client {
             registry: registry.to_owned(),
-            source,
+            source: source.into(),
         })
 }
 
@@ -58,14 +58,14 @@ pub(crate) fn tls_client(
 ) -> Result<reqwest::Client, RegistryError> {
     let mut roots: Vec<reqwest::Certificate> = system_roots().to_vec();
     if let Some(path) = ca_file {
-        let ca_error = |reason: String| RegistryError::CaCertificate {
-            registry: registry.to_owned(),
-            path: path.to_owned(),
-            reason,
-        };
-        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+        let ca_error =
+            |source: Box<dyn std::error::Error + Send + Sync>| RegistryError::CaCertificate {
+                registry: registry.to_owned(),
+                path: path.to_owned(),
+                source,
+            };
+        let pem = std::fs::read(path).map_err(|e| ca_error(e.into()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.into()))?;
         if certs.is_empty() {
             return Err(ca_error("no PEM certificate found".into()));
         }
@@ -81,6 +81,41 @@ pub(crate) fn tls_client(
         .build()
         .map_err(|source| RegistryError::Client {
             registry: registry.to_owned(),
-            source,
+            source: source.into(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn issue_9_an_unreadable_ca_file_keeps_the_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("ca.pem");
+        let Err(error) = tls_client("registry.example", Duration::from_secs(5), Some(&missing))
+        else {
+            panic!("a missing CA file was accepted");
+        };
+        assert!(
+            matches!(error, RegistryError::CaCertificate { .. }),
+            "{error:?}"
+        );
+        let io = error
+            .source()
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .expect("the io error is the source");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "CA certificate {} for registry registry.example: ",
+                missing.display()
+            )),
+            "{shown}"
+        );
+        assert!(shown.ends_with(&io.to_string()), "{shown}");
+    }
 }

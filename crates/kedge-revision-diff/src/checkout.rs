@@ -139,7 +139,7 @@ impl TreeWriter<'_> {
     fn git(&self, source: git2::Error) -> RevisionDiffError {
         RevisionDiffError::ReadTree {
             revision: self.revision.to_owned(),
-            source,
+            source: source.into(),
         }
     }
 

@@ -20,18 +20,18 @@ pub enum RevisionDiffError {
     NotARepository {
         /// The path as given.
         path: PathBuf,
-        /// What libgit2 said.
+        /// What libgit2 (or the file system) said.
         #[source]
-        source: git2::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A revision does not name a commit of the repository.
     #[error("unknown revision `{revision}`")]
     UnknownRevision {
         /// The revision as given.
         revision: String,
-        /// What libgit2 said.
+        /// What libgit2 (or the file system) said.
         #[source]
-        source: git2::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The two revisions have no common ancestor (`A...B`).
     #[error("`{from}` and `{to}` have no common ancestor")]
@@ -40,18 +40,18 @@ pub enum RevisionDiffError {
         from: String,
         /// The second revision.
         to: String,
-        /// What libgit2 said.
+        /// What libgit2 (or the file system) said.
         #[source]
-        source: git2::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The tree of a revision could not be read.
     #[error("reading the tree of `{revision}`")]
     ReadTree {
         /// The revision.
         revision: String,
-        /// What libgit2 said.
+        /// What libgit2 (or the file system) said.
         #[source]
-        source: git2::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The tree of a revision could not be written out.
     #[error("writing the tree of `{revision}` to {}", path.display())]

@@ -121,7 +121,7 @@ fn render_at(
         .tree()
         .map_err(|source| RevisionDiffError::ReadTree {
             revision: revision.name.clone(),
-            source,
+            source: source.into(),
         })?;
     let checkout = Checkout::write(&repo_path.repo, &tree, &revision.name)?;
     let rendered = match cache {

@@ -35,7 +35,7 @@ impl RepoPath {
         let repo = Repository::discover(&existing).map_err(|source| {
             RevisionDiffError::NotARepository {
                 path: path.to_owned(),
-                source,
+                source: source.into(),
             }
         })?;
         let workdir = repo
@@ -43,13 +43,13 @@ impl RepoPath {
             .and_then(|w| w.canonicalize().ok())
             .ok_or_else(|| RevisionDiffError::NotARepository {
                 path: path.to_owned(),
-                source: git2::Error::from_str("the repository is bare"),
+                source: "the repository is bare".into(),
             })?;
         let mut relative = existing
             .strip_prefix(&workdir)
             .map_err(|_| RevisionDiffError::NotARepository {
                 path: path.to_owned(),
-                source: git2::Error::from_str("the path is outside the working tree"),
+                source: "the path is outside the working tree".into(),
             })?
             .to_owned();
         relative.extend(missing.iter().rev());
@@ -60,7 +60,7 @@ impl RepoPath {
 fn not_a_repository(path: &Path, error: std::io::Error) -> RevisionDiffError {
     RevisionDiffError::NotARepository {
         path: path.to_owned(),
-        source: git2::Error::from_str(&error.to_string()),
+        source: Box::new(error),
     }
 }
 
@@ -83,14 +83,14 @@ impl ResolvedRevision<'_> {
             .tree()
             .map_err(|source| RevisionDiffError::ReadTree {
                 revision: self.name.clone(),
-                source,
+                source: source.into(),
             })?;
         match tree.get_path(relative) {
             Ok(_) => Ok(true),
             Err(error) if error.code() == git2::ErrorCode::NotFound => Ok(false),
             Err(source) => Err(RevisionDiffError::ReadTree {
                 revision: self.name.clone(),
-                source,
+                source: source.into(),
             }),
         }
     }
@@ -120,7 +120,7 @@ pub(crate) fn resolve_range<'r>(
         .map_err(|source| RevisionDiffError::NoMergeBase {
             from: range.from.clone(),
             to: range.to.clone(),
-            source,
+            source: source.into(),
         })?;
     let from = ResolvedRevision {
         name: format!("merge-base({}, {})", range.from, range.to),
@@ -138,7 +138,7 @@ fn resolve<'r>(
         .and_then(|object| object.peel_to_commit())
         .map_err(|source| RevisionDiffError::UnknownRevision {
             revision: name.to_owned(),
-            source,
+            source: source.into(),
         })?;
     Ok(ResolvedRevision {
         name: name.to_owned(),

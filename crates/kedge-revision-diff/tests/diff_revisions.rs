@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use kedge_render::{KustomizeOptions, RenderCache, Renderer};
-use kedge_revision_diff::{Change, RevisionRange, diff_revisions};
+use kedge_revision_diff::{Change, RevisionDiffError, RevisionRange, diff_revisions};
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -146,4 +146,19 @@ fn three_dots_compare_from_the_merge_base() {
             .diff
             .contains("-  value: two\n+  value: three\n")
     );
+}
+
+#[test]
+fn issue_9_an_unknown_revision_keeps_libgit2s_error_as_the_source() {
+    let fixture = Fixture::new();
+    let range: RevisionRange = "main..no-such-branch".parse().unwrap();
+    let path = fixture.repo.path().join("app");
+    let error = diff_revisions(&path, &range, &fixture.renderer(), None).unwrap_err();
+    assert!(
+        matches!(error, RevisionDiffError::UnknownRevision { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.to_string(), "unknown revision `no-such-branch`");
+    let source = std::error::Error::source(&error).expect("libgit2's error is kept");
+    assert!(source.to_string().contains("no-such-branch"), "{source}");
 }

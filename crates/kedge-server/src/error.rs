@@ -4,6 +4,7 @@ use std::io;
 
 /// What stops the server from starting or running.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServerError {
     /// A body or connection limit that would refuse everything.
     #[error("invalid server limit: {0}")]

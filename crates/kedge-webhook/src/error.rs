@@ -6,6 +6,7 @@
 /// from payload errors so a server can answer 401 for the former and 400 for
 /// the latter. No variant ever carries a secret or a received signature.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WebhookError {
     /// The body is not JSON, or a field has the wrong type.
     #[error("{payload} payload: invalid JSON at {path}: {source}")]

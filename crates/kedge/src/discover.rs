@@ -40,6 +40,7 @@ pub struct Discovery {
 
 /// Why discovery did not choose a tag.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DiscoverError {
     /// The registry could not be asked.
     #[error(transparent)]

@@ -75,7 +75,7 @@ impl RemoteHeads {
             let owned = remote.clone();
             let refs = tokio::task::spawn_blocking(move || ls_remote(&owned))
                 .await
-                .map_err(|e| HeadsError::Task(e.to_string()))??;
+                .map_err(HeadsError::Task)??;
             self.listed.fetch_add(1, Ordering::Relaxed);
             if let Some(metrics) = &self.metrics {
                 metrics.record_git_listing();
@@ -118,6 +118,7 @@ impl RemoteHeads {
 
 /// Why a revision could not be resolved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HeadsError {
     /// Listing the remote failed.
     #[error(transparent)]
@@ -132,5 +133,5 @@ pub enum HeadsError {
     },
     /// The blocking listing task died.
     #[error("listing refs: {0}")]
-    Task(String),
+    Task(#[source] tokio::task::JoinError),
 }

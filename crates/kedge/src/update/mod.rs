@@ -111,9 +111,9 @@ pub enum UpdateError {
     Template {
         /// The configuration key of the template.
         key: &'static str,
-        /// The template engine's error.
+        /// The template engine's error (line and what it could not do).
         #[source]
-        source: minijinja::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// A git operation failed.
@@ -255,8 +255,10 @@ impl<R: Registry, F: Forge> Updater<R, F> {
                 &config.write_back.pull_request.body,
             ),
         ] {
-            result::check_template(template)
-                .map_err(|source| UpdateError::Template { key, source })?;
+            result::check_template(template).map_err(|source| UpdateError::Template {
+                key,
+                source: source.into(),
+            })?;
         }
         let images = config
             .images

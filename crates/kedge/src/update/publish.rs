@@ -142,7 +142,7 @@ pub(super) async fn pull_requests<R: Registry, F: Forge>(
         let branch =
             render(&settings.branch, &[preview(plan)]).map_err(|source| UpdateError::Template {
                 key: "writeBack.pullRequest.branch",
-                source,
+                source: source.into(),
             })?;
         let branch = branch.trim().to_owned();
         check_branch(&branch, &updater.config.git.branch)?;
@@ -182,6 +182,7 @@ pub(super) async fn pull_requests<R: Registry, F: Forge>(
                     url: kedge_git::redact_url(&updater.remote.url),
                     branch,
                     reason,
+                    source: None,
                 }));
             }
         };
@@ -244,7 +245,7 @@ async fn attempt<R: Registry, F: Forge>(
         }
         let message = render(&template, &updates).map_err(|source| UpdateError::Template {
             key: "writeBack.commitMessage",
-            source,
+            source: source.into(),
         })?;
         let Some(commit) = workspace.commit(head, message.trim_end(), &author)? else {
             return Ok(Attempt::Current { failed });
@@ -295,11 +296,11 @@ async fn ensure_pull_request<R: Registry, F: Forge>(
     let settings = &updater.config.write_back.pull_request;
     let title = render(&settings.title, updates).map_err(|source| UpdateError::Template {
         key: "writeBack.pullRequest.title",
-        source,
+        source: source.into(),
     })?;
     let body = render(&settings.body, updates).map_err(|source| UpdateError::Template {
         key: "writeBack.pullRequest.body",
-        source,
+        source: source.into(),
     })?;
     let aliases = updates.iter().map(|u| u.alias.clone()).collect();
     let spec = PullRequestSpec {
