@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Times `kedge update` from start to pushed commit for one image on a
 # 1,000-file manifest repository served by git daemon, with a warm cache
-# (the working clone kept between runs) and a cold one (cloned every run).
-# Needs hyperfine (Debian package) besides what scripts/install-deps.sh installs.
+# (the working clone kept between runs) and a cold one (cloned every run), beside
+# the shell steps a pipeline would otherwise run for the same change (skopeo
+# list-tags, git clone or fetch, grep | sed, git commit, git push) in the same
+# hyperfine run.
+# Needs hyperfine and jq (Debian packages) besides what scripts/install-deps.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +61,28 @@ YAML
 reset="git -C $work/git/manifests.git update-ref refs/heads/main $start"
 update="$bin/kedge update --config $work/kedge.yaml --cache-dir $work/cache"
 $reset && $update >/dev/null   # fill the warm cache once
+# The same change by hand: newest 1.x tag, rewrite every reference, commit, push.
+cat >"$work/by-hand.sh" <<SH
+#!/bin/sh
+set -eu
+clone=$work/by-hand
+tag=\$(skopeo list-tags --tls-verify=false docker://$image | jq -r '.Tags[]' |
+  grep -E '^1\.[0-9]+\.[0-9]+\$' | sort -V | tail -n 1)
+if [ -d "\$clone" ]; then
+  git -C "\$clone" fetch --quiet origin main && git -C "\$clone" reset --quiet --hard origin/main
+else
+  git clone --quiet --branch main git://127.0.0.1:$git_port/manifests.git "\$clone"
+fi
+grep -rlF "$image:" "\$clone/apps" | xargs -r sed -i "s|$image:[^\"' ]*|$image:\$tag|"
+git -C "\$clone" -c user.name=b -c user.email=b@example.com commit --quiet -am "web: \$tag"
+git -C "\$clone" push --quiet origin main
+SH
+chmod +x "$work/by-hand.sh"
+$reset && "$work/by-hand.sh"   # fill the warm clone once
+git -C "$work/git/manifests.git" show --stat main | grep -q 'svc-42/deploy-7.yaml' ||
+  { echo "the by-hand steps did not push the change" >&2; exit 1; }
 hyperfine --warmup 2 --runs 20 -N \
-  --prepare "$reset" -n "warm cache (fetch)" "$update" \
-  --prepare "sh -c '$reset && rm -rf $work/cache'" -n "cold (clone every run)" "$update"
+  --prepare "$reset" -n "kedge, warm cache (fetch)" "$update" \
+  --prepare "$reset" -n "by hand, warm clone (fetch)" "$work/by-hand.sh" \
+  --prepare "sh -c '$reset && rm -rf $work/cache'" -n "kedge, cold (clone every run)" "$update" \
+  --prepare "sh -c '$reset && rm -rf $work/by-hand'" -n "by hand, cold (clone every run)" "$work/by-hand.sh"

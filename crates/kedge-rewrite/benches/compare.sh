@@ -4,6 +4,8 @@
 # generated repository of 10,000 manifests. Needs: `pip install yq yaqpy`, Debian `jq` and
 # `hyperfine`, and a release build: `cargo build --release -p kedge-cli`.
 # Usage: benches/compare.sh [SAMPLE]   (SAMPLE: files per tool for the per-file loops, default 100)
+# Environment: SETS (default "kp gen"), LOOP_RUNS (runs of each per-file loop, default 1), KEDGE_BIN.
+# Besides the per-file loops, yq also runs once over the same files (`yq1`: one process).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,6 +27,8 @@ echo "kedge: $kedge; $(yq --version 2>&1); jq $(jq --version); yaqpy $(yaqpy --v
 # Corpora.
 mkdir -p "$work/kp" "$work/gen"
 cp -r "$fixtures/manifests/prometheus-operator__kube-prometheus/manifests" "$work/kp/"
+# The shared fixtures are read-only, which kedge (rightly) refuses to replace.
+chmod -R u+w "$work/kp"
 python3 - "$work/gen" <<'PY'
 import os, sys
 root = sys.argv[1]
@@ -73,22 +77,29 @@ run_tools() { # $1 = kp|gen, $2 = file list for the per-file loops
   hyperfine --shell=bash --warmup 1 --runs 5 --prepare "reset $set" \
     "$kedge set-image $work/$set $name=$new" --export-json "$work/$set.kedge.json" >/dev/null
   reset "$set"; "$kedge" set-image "$work/$set" "$name=$new" >/dev/null; cp -r "$work/$set" "$work/kedge.$set"
-  hyperfine --shell=bash --runs 1 --prepare "reset $set" \
+  hyperfine --shell=bash --runs "${LOOP_RUNS:-1}" --prepare "reset $set" \
     "while read -r f; do yq -y -i '$jq_expr' \"\$f\"; done < $list" --export-json "$work/$set.yq.json" >/dev/null
   cp -r "$work/$set" "$work/yq.$set"
-  hyperfine --shell=bash --runs 1 --prepare "reset $set" \
+  hyperfine --shell=bash --runs "${LOOP_RUNS:-1}" --prepare "reset $set" \
+    "xargs -a $list yq -y -i '$jq_expr'" --export-json "$work/$set.yq1.json" >/dev/null
+  hyperfine --shell=bash --runs "${LOOP_RUNS:-1}" --prepare "reset $set" \
     "while read -r f; do yaqpy -i '$yaq_expr' \"\$f\"; done < $list" --export-json "$work/$set.yaqpy.json" >/dev/null
   cp -r "$work/$set" "$work/yaqpy.$set"
   python3 - "$work" "$set" "$n" <<'PY'
 import json, sys, os
 work, s, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 total = sum(len(fs) for _, _, fs in os.walk(os.path.join(work, s + ".orig")))
-k = json.load(open(f"{work}/{s}.kedge.json"))["results"][0]["mean"]
-print(f"kedge     all {total} files: {k*1000:9.1f} ms")
-for tool in ("yq", "yaqpy"):
-    t = json.load(open(f"{work}/{s}.{tool}.json"))["results"][0]["mean"]
-    per = t / n
-    print(f"{tool:9} {n} files: {t*1000:9.1f} ms ({per*1000:.1f} ms/file, {per*total:.1f} s extrapolated to {total} files, {per*total/k:.0f}x kedge)")
+def times(tool):
+    r = json.load(open(f"{work}/{s}.{tool}.json"))["results"][0]
+    return r["min"], r["median"], r["max"]
+def ms(t):
+    return "/".join(f"{v*1000:.1f}" for v in t)
+k = times("kedge")
+print(f"kedge     all {total} files, min/median/max: {ms(k)} ms")
+for tool, how in (("yq1", "one process"), ("yq", "loop"), ("yaqpy", "loop")):
+    t = times(tool)
+    per = t[1] / n
+    print(f"{tool:5} {how:11} {n} files: {ms(t)} ms ({per*1000:.1f} ms/file, {per*total:.1f} s extrapolated to {total} files, {per*total/k[1]:.0f}x kedge at the medians)")
 PY
   # Stray bytes: lines that differ from the input outside the image value, per tool.
   echo "input: $( (cat $(cat "$list" | sed "s|$work/$set|$work/$set.orig|") || true) | grep -c '#' || true) lines with '#' in the per-file set"
