@@ -4,7 +4,7 @@
 #   kedge    `kedge serve` with a GitHub receiver and one tracked repository;
 #            each request is verified (HMAC-SHA256), parsed, matched, queued
 #   aiohttp  benches/ingest_peer.py, one process doing the same work per request
-#   nginx    one process answering 202 without reading anything: what loopback
+#   nginx    one process answering 202, discarding the body unread: what loopback
 #            HTTP with this body costs on this machine (it cannot verify HMACs)
 # Each round starts each server afresh (the order rotates), checks it answers
 # 202 to a signed push and 401 to an unsigned one, runs wrk against it, and
