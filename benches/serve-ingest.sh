@@ -7,7 +7,7 @@
 #   nginx    one process answering 202, discarding the body unread: what loopback
 #            HTTP with this body costs on this machine (it cannot verify HMACs)
 # Each round starts each server afresh (the order rotates), checks it answers
-# 202 to a signed push and 401 to an unsigned one, runs wrk against it, and
+# 202 to a signed push and 401 to a wrongly signed one, runs wrk against it, and
 # reads its peak RSS (VmHWM) and CPU time; the table gives min / median / max.
 #
 #   KEDGE=target/release/kedge RUNS=3 benches/serve-ingest.sh
