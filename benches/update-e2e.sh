@@ -81,8 +81,14 @@ chmod +x "$work/by-hand.sh"
 $reset && "$work/by-hand.sh"   # fill the warm clone once
 git -C "$work/git/manifests.git" show --stat main | grep -q 'svc-42/deploy-7.yaml' ||
   { echo "the by-hand steps did not push the change" >&2; exit 1; }
-hyperfine --warmup 2 --runs 20 -N \
+hyperfine --warmup 2 --runs 20 -N --export-json "$work/update.json" \
   --prepare "$reset" -n "kedge, warm cache (fetch)" "$update" \
   --prepare "$reset" -n "by hand, warm clone (fetch)" "$work/by-hand.sh" \
   --prepare "sh -c '$reset && rm -rf $work/cache'" -n "kedge, cold (clone every run)" "$update" \
   --prepare "sh -c '$reset && rm -rf $work/by-hand'" -n "by hand, cold (clone every run)" "$work/by-hand.sh"
+python3 - "$work/update.json" <<'PY'
+import json, sys
+print("| run | min | median | max |\n|---|---|---|---|")
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"| {r['command']} | {r['min']*1000:.0f} ms | {r['median']*1000:.0f} ms | {r['max']*1000:.0f} ms |")
+PY
