@@ -27,6 +27,9 @@ fi
 testbed_tools
 (cd tests/kube && test -z "$(gofmt -l .)" && go vet .)
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The API docs build without a broken link or a warning (the crate guides' examples run as
+# doc tests with the rest).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # The kedge crate's features hold on their own, without warnings, and the
 # light ones stay light: a tool that only rewrites files builds no network or
 # C code, one that only lists tags builds no libgit2 or OpenSSL (figures in
