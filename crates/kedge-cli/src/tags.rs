@@ -1,6 +1,7 @@
 //! `kedge tags`: choose the newest tag of an image that a policy allows.
 
 use std::io::Read;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -246,16 +247,23 @@ pub async fn run(args: &TagsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Prints what was found in one write, so that a reader that stops early (`| grep -q`) meets a
+/// complete answer or none; a write that fails is returned, never a panic.
 fn print_found(found: &Discovery, format: OutputFormat) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         OutputFormat::Text => {
             // Registry-supplied values are checked when listed; escaping is the last line of defence.
-            println!("{}", escape_control(&found.tag));
-            println!("digest: {}", escape_control(&found.digest));
+            writeln!(out, "{}", escape_control(&found.tag))?;
+            writeln!(out, "digest: {}", escape_control(&found.digest))?;
             if let Some(platform_digest) = &found.platform_digest {
-                println!("platform digest: {}", escape_control(platform_digest));
+                writeln!(out, "platform digest: {}", escape_control(platform_digest))?;
             }
-            println!("candidates: {} of {} tags", found.candidates, found.seen);
+            writeln!(
+                out,
+                "candidates: {} of {} tags",
+                found.candidates, found.seen
+            )?;
         }
         OutputFormat::Json => {
             let output = TagsOutput {
@@ -267,8 +275,10 @@ fn print_found(found: &Discovery, format: OutputFormat) -> anyhow::Result<()> {
                 candidates: found.candidates,
                 seen: found.seen,
             };
-            println!("{}", serde_json::to_string_pretty(&output)?);
+            serde_json::to_writer_pretty(&mut out, &output)?;
+            writeln!(out)?;
         }
     }
+    out.flush()?;
     Ok(())
 }

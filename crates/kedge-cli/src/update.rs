@@ -129,7 +129,8 @@ fn print_result(result: &UpdateResult, format: OutputFormat) -> anyhow::Result<(
 fn report_error(error: &UpdateError, format: OutputFormat) {
     if format == OutputFormat::Json {
         let json = serde_json::json!({"error": error.to_string()});
-        println!("{json}");
+        // The run failed already; a reader that left changes nothing.
+        let _ = writeln!(std::io::stdout().lock(), "{json}");
     }
     eprintln!(
         "kedge: update failed: {}",

@@ -357,3 +357,27 @@ fn username_and_password_from_stdin() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("authentication failed"), "{stderr}");
 }
+
+/// `kedge tags … | grep -q` may close the pipe before kedge writes: the answer was found, so
+/// kedge exits 0 without a panic, in text and in JSON.
+#[test]
+fn a_closed_stdout_is_not_a_failure() {
+    for output in ["text", "json"] {
+        let home = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kedge"))
+            .args(["tags", &web(), "--insecure", "--constraint", "^1.0"])
+            .args(["--output", output])
+            .env("HOME", home.path())
+            .env_remove("DOCKER_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader leaves before kedge has asked the registry anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{output}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{output}: {stderr}");
+    }
+}
