@@ -137,6 +137,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Standard output for a command's report: locked once and buffered, so a long report is a
+/// few writes. A write that fails (the reader went away) is returned to `main`, which ends
+/// quietly on a broken pipe.
+fn buffered_stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
+
 /// Whether `error` is a write to a closed pipe.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {

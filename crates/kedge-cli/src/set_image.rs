@@ -122,7 +122,7 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<ExitCode> {
     // Diffs are printed as files are read: no file's contents are kept. After a failed write
     // (the reader went away) the walk goes on quietly and the failure is returned at its end.
     let show_diff = args.dry_run && args.output == OutputFormat::Text;
-    let mut diffs = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut diffs = crate::buffered_stdout();
     let mut diff_failure = None;
     let result = kedge_rewrite::rewrite_tree_each(
         &request.paths,
@@ -246,7 +246,7 @@ fn references(file: &kedge_rewrite::FileOutcome) -> usize {
 /// Prints one line per changed file, through one buffer: 100,000 changed files are a few writes,
 /// not 100,000.
 fn print_text(outcome: &TreeOutcome, dry_run: bool) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = crate::buffered_stdout();
     if !dry_run {
         for file in &outcome.files {
             let n = references(file);
@@ -300,7 +300,7 @@ fn print_json(outcome: &TreeOutcome, dry_run: bool) -> std::io::Result<()> {
         })
         .collect();
     let written = outcome.written && !outcome.files.is_empty();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = crate::buffered_stdout();
     // Fields in the order `ok`, `dry_run`, `skipped`, `written`, `scanned`, `files`.
     write!(out, "{{\"ok\":true,\"dry_run\":{dry_run},\"skipped\":")?;
     serde_json::to_writer(&mut out, &skipped)?;

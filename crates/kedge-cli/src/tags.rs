@@ -250,7 +250,7 @@ pub async fn run(args: &TagsArgs) -> anyhow::Result<ExitCode> {
 /// Prints what was found in one write, so that a reader that stops early (`| grep -q`) meets a
 /// complete answer or none; a write that fails is returned, never a panic.
 fn print_found(found: &Discovery, format: OutputFormat) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = crate::buffered_stdout();
     match format {
         OutputFormat::Text => {
             // Registry-supplied values are checked when listed; escaping is the last line of defence.

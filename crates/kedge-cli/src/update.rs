@@ -79,7 +79,7 @@ pub async fn run(args: &UpdateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_result(result: &UpdateResult, format: OutputFormat) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = crate::buffered_stdout();
     if format == OutputFormat::Json {
         serde_json::to_writer_pretty(&mut out, result)?;
         writeln!(out)?;
